@@ -1,0 +1,48 @@
+# deconline — two commands for a new machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_DIR := .run
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the service on SQLite with the demo scenario at http://$(HOST):$(PORT) (API docs at /docs).
+run: $(STAMP)
+	rm -rf $(RUN_DIR)
+	$(BIN)/deconline --db sqlite:///$(RUN_DIR)/demo.db demo --keys-dir $(RUN_DIR)/keys
+	$(BIN)/deconline --db sqlite:///$(RUN_DIR)/demo.db serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check deconline tests bench
+	$(BIN)/ruff format --check deconline tests bench
+	$(BIN)/mypy deconline
+
+## Lint, type-check, then the whole test suite (PostgreSQL tests run when 127.0.0.1:5432 answers).
+test: lint
+	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers on 127.0.0.1:5432: its tests will run"; \
+		DECONLINE_TEST_PG_URL="$${DECONLINE_TEST_PG_URL:-$(PG_URL)}" $(BIN)/python -m pytest; \
+	else \
+		echo "PostgreSQL does not answer on 127.0.0.1:5432: its tests will be skipped"; \
+		$(BIN)/python -m pytest; \
+	fi
+
+## Benchmarks; results go to bench/out/ and the tables to stdout.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_strategic.py
+	$(BIN)/python bench/bench_filing.py
+
+clean:
+	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,80 @@
+"""The FastAPI application: one per ``Line``, documentation served from local files."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import DataError, OperationalError
+
+from deconline import __version__
+from deconline.api.limits import BodyLimit
+from deconline.api.routes import agreements, hazards, operations, parties
+from deconline.service.errors import Invalid, ServiceError
+from deconline.service.line import Line
+
+log = logging.getLogger("deconline.api")
+
+DESCRIPTION = """
+A deconfliction line for shared airspace. Parties file planned operations as 4D volumes and
+learn where they conflict with other parties' operations or declared hazards — and nothing else
+about the others. Authenticate with `Authorization: Bearer <token>`.
+
+It carries safety-of-flight information only: there is no field for targets or strike data.
+"""
+
+
+def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    if isinstance(exc, Invalid):
+        detail: object = [{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]
+    else:
+        detail = exc.message
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse({"detail": detail}, status_code=exc.status, headers=headers)
+
+
+def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    log.info("rejected a value the database cannot store: %s", exc)
+    return JSONResponse(
+        {"detail": "a value in the request cannot be stored (for example a NUL character in a text)"},
+        status_code=422,
+    )
+
+
+def _busy(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database busy: %s", exc)
+    return JSONResponse({"detail": "the database is busy; try again"}, status_code=503, headers={"Retry-After": "1"})
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(line: Line) -> FastAPI:
+    app = FastAPIOffline(
+        title="deconline",
+        version=__version__,
+        description=DESCRIPTION,
+        redoc_url=None,
+    )
+    app.state.line = line
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(BodyLimit)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness: answers without a token."""
+        return {"status": "ok", "version": __version__}
+
+    for module in (parties, agreements, operations, hazards):
+        app.include_router(module.router)
+    return app

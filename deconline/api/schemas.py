@@ -1,0 +1,222 @@
+"""Wire shapes of the API. Every input model forbids unknown fields and non-finite numbers.
+
+Volumes come in two shapes: deconline's own (a GeoJSON footprint) and the ASTM F3548
+``Volume4D`` shape used by UTM software, so such software can file without a converter.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from deconline.core.agreement import PARTY_ID_PATTERN
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# --- deconline's own volume shape -------------------------------------------------------------
+
+Position = Annotated[list[float], Field(min_length=2, max_length=3, description="[longitude, latitude]")]
+
+
+class PolygonGeometry(Strict):
+    type: Literal["Polygon"]
+    coordinates: list[list[Position]] = Field(description="one closed exterior ring of [lon, lat] positions")
+
+
+class PointGeometry(Strict):
+    type: Literal["Point"]
+    coordinates: Position
+
+
+class VolumeIn(Strict):
+    """A 4D volume: a polygon, or a circle (Point footprint + radius_m)."""
+
+    footprint: Annotated[PolygonGeometry | PointGeometry, Field(discriminator="type")]
+    radius_m: float | None = Field(None, gt=0, description="required with a Point footprint, metres")
+    lower_m: float = Field(description="lower bound of the altitude band, metres (WGS84)")
+    upper_m: float = Field(description="upper bound of the altitude band, metres (WGS84)")
+    start: AwareDatetime = Field(description="ISO 8601 with a time zone, e.g. 2026-11-23T08:00:00Z")
+    end: AwareDatetime
+
+
+# --- ASTM F3548 Volume4D ----------------------------------------------------------------------
+
+
+class LatLng(Strict):
+    lat: float
+    lng: float
+
+
+class AstmPolygon(Strict):
+    vertices: list[LatLng] = Field(description="at least 3 vertices; the ring is closed implicitly")
+
+
+class AstmRadius(Strict):
+    value: float = Field(gt=0)
+    units: Literal["M"]
+
+
+class AstmCircle(Strict):
+    center: LatLng
+    radius: AstmRadius
+
+
+class AstmAltitude(Strict):
+    value: float
+    reference: Literal["W84"]
+    units: Literal["M"]
+
+
+class AstmVolume3D(Strict):
+    outline_polygon: AstmPolygon | None = None
+    outline_circle: AstmCircle | None = None
+    altitude_lower: AstmAltitude
+    altitude_upper: AstmAltitude
+
+
+class AstmTime(Strict):
+    value: AwareDatetime
+    format: Literal["RFC3339"]
+
+
+class AstmVolume4D(Strict):
+    """ASTM F3548-21 ``Volume4D`` (exactly one of outline_polygon / outline_circle)."""
+
+    volume: AstmVolume3D
+    time_start: AstmTime
+    time_end: AstmTime
+
+
+def _volume_shape(value: Any) -> str:
+    if isinstance(value, dict):
+        return "astm" if "volume" in value else "native"
+    return "astm" if isinstance(value, AstmVolume4D) else "native"
+
+
+AnyVolume = Annotated[
+    Annotated[VolumeIn, Tag("native")] | Annotated[AstmVolume4D, Tag("astm")],
+    Discriminator(_volume_shape),
+]
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class OperationIn(Strict):
+    name: str = Field("", max_length=200)
+    volumes: list[AnyVolume] = Field(min_length=1, max_length=100)
+
+
+class OperationRevision(OperationIn):
+    version: int = Field(ge=1, le=2**31 - 1, description="the version being replaced (409 if it is not the latest)")
+
+
+class StateChange(Strict):
+    version: int = Field(ge=1, le=2**31 - 1)
+    state: Literal["accepted", "active", "ended", "cancelled"]
+
+
+class VersionRef(Strict):
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class HazardIn(Strict):
+    kind: Literal["air_defence", "live_fire", "firefighting", "other"]
+    name: str = Field("", max_length=200)
+    volume: AnyVolume
+
+
+class SignatureIn(Strict):
+    signature: str = Field(min_length=1, max_length=200, description="base64 Ed25519 signature over the canonical JSON")
+
+
+class PartyIn(Strict):
+    id: str = Field(pattern=PARTY_ID_PATTERN)
+    group: str | None = Field(None, pattern=PARTY_ID_PATTERN)
+    public_key: str = Field(min_length=1, max_length=100, description="base64 of the raw 32-byte Ed25519 public key")
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class VolumeOut(BaseModel):
+    footprint: dict[str, Any]
+    radius_m: float | None
+    lower_m: float
+    upper_m: float
+    start: str
+    end: str
+
+
+class ConflictPartOut(BaseModel):
+    """The part of one's OWN volume in conflict; nothing of the other party's geometry."""
+
+    footprint: dict[str, Any]
+    lower_m: float
+    upper_m: float
+    start: str
+    end: str
+
+
+class NoticeOut(BaseModel):
+    id: str
+    kind: Literal["operation", "hazard"]
+    volume: int = Field(description="index of one's own volume in conflict")
+    other_party: str | None
+    other_ref: str = Field(description="opaque reference to the other operation (or the public hazard id)")
+    hazard_id: str | None
+    conflict: ConflictPartOut
+
+
+class OperationOut(BaseModel):
+    id: str
+    party: str
+    name: str
+    state: str
+    version: int
+    agreement_version: int
+    created_at: str
+    updated_at: str
+    volumes: list[VolumeOut]
+    notices: list[NoticeOut]
+
+
+class HazardOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    state: str
+    declared_by: str | None
+    volume: VolumeOut
+    created_at: str
+
+
+class AgreementOut(BaseModel):
+    version: int
+    document: dict[str, Any]
+    proposed_by: str
+    created_at: str
+    signed_by: dict[str, str]
+    missing_signatures: list[str]
+    in_force_at: str | None
+    current: bool
+
+
+class PartyOut(BaseModel):
+    id: str
+    group: str | None
+    public_key: str
+
+
+class PartyCreated(PartyOut):
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+class WhoAmI(BaseModel):
+    role: str
+    party: str | None
+    group: str | None

@@ -1,0 +1,372 @@
+"""``deconline`` commands.
+
+Administration (``init``, ``party add``, ``token``, ``demo``, ``serve``) works on the database
+directly; everything a party does goes through the API with ``--url`` and ``--token`` (or
+``DECONLINE_URL`` / ``DECONLINE_TOKEN``). ``conflicts`` needs neither.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from deconline.client import ApiError, Client
+from deconline.core.agreement import Agreement
+from deconline.core.strategic import StrategicRules
+from deconline.planning import PlanningError, conflicts, read_features
+from deconline.record.signing import generate_key, public_key_b64, write_private_key
+from deconline.service import parties
+from deconline.service.errors import ServiceError
+from deconline.service.line import Line
+from deconline.store.db import DEFAULT_URL, Database
+
+app = typer.Typer(help="deconline: a deconfliction line for shared airspace.", no_args_is_help=True)
+party_app = typer.Typer(help="Register and list parties (admin, on the database).", no_args_is_help=True)
+agreement_app = typer.Typer(help="Propose, sign and read the agreement (through the API).", no_args_is_help=True)
+op_app = typer.Typer(help="File and manage your operations (through the API).", no_args_is_help=True)
+hazard_app = typer.Typer(help="Declare, list and withdraw hazards (through the API).", no_args_is_help=True)
+app.add_typer(party_app, name="party")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(op_app, name="op")
+app.add_typer(hazard_app, name="hazard")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Settings:
+    db_url: str = DEFAULT_URL
+    url: str = "http://127.0.0.1:8000"
+    token: str | None = None
+
+
+settings = Settings()
+
+
+@app.callback()
+def _global(
+    db: Annotated[str, typer.Option(envvar="DECONLINE_DB", help="database URL (sqlite:///FILE or postgresql://…)")] = (
+        DEFAULT_URL
+    ),
+    url: Annotated[str, typer.Option(envvar="DECONLINE_URL", help="service URL for API commands")] = settings.url,
+    token: Annotated[str | None, typer.Option(envvar="DECONLINE_TOKEN", help="API token for API commands")] = None,
+) -> None:
+    settings.db_url, settings.url, settings.token = db, url, token
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _line() -> Line:
+    return Line(Database(settings.db_url))
+
+
+def _client() -> Client:
+    if not settings.token:
+        _fail("this command talks to the API: give --token or set DECONLINE_TOKEN", 2)
+    return Client(settings.url, settings.token)
+
+
+def _api(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except ApiError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot reach {settings.url}: {exc}")
+
+
+def _print_json(value: Any) -> None:
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+    out.print_json(json.dumps(value))
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        text = path.read_text()
+        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        _fail(f"cannot read {path}: {exc}", 2)
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create (or upgrade) the database and print the admin token on the first run."""
+    token = parties.initialise(_line())
+    if token is None:
+        out.print(f"database {settings.db_url} is up to date (the admin token was printed when it was created)")
+    else:
+        out.print(f"database {settings.db_url} created\nadmin token (shown once): [bold]{token}[/bold]")
+
+
+@party_app.command("add")
+def party_add(
+    name: str,
+    group: Annotated[str | None, typer.Option(help="group (coalition) the party belongs to")] = None,
+    keys_dir: Annotated[Path, typer.Option(help="where the key pair is written")] = Path("keys"),
+) -> None:
+    """Register a party: writes its Ed25519 key pair (private key mode 0600) and prints its token once."""
+    key_path = keys_dir / f"{name}.key"
+    if key_path.exists():
+        _fail(f"{key_path} already exists; remove it or choose another --keys-dir", 2)
+    key = generate_key()
+    try:
+        token = parties.add_party(_line(), name, public_key_b64(key), group)
+    except ServiceError as exc:
+        _fail(exc.message, 2)
+    write_private_key(key, key_path)
+    (keys_dir / f"{name}.pub").write_text(public_key_b64(key) + "\n")
+    out.print(f"party {name} registered{f' in group {group}' if group else ''}")
+    out.print(f"private key: {key_path} (mode 0600)\ntoken (shown once): [bold]{token}[/bold]")
+
+
+@party_app.command("list")
+def party_list() -> None:
+    """List the registered parties."""
+    table = Table("party", "group", "public key")
+    for p in parties.list_parties(_line()):
+        table.add_row(p.id, p.group or "", p.public_key)
+    out.print(table)
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Argument(help="admin, party or auditor")],
+    party: Annotated[str | None, typer.Option(help="the party, for a party token")] = None,
+) -> None:
+    """Issue another token (e.g. for an auditor); printed once."""
+    try:
+        value = parties.issue_token(_line(), role, party)  # type: ignore[arg-type]
+    except ServiceError as exc:
+        _fail(exc.message, 2)
+    out.print(f"{role} token (shown once): [bold]{value}[/bold]")
+
+
+@app.command()
+def demo(
+    keys_dir: Annotated[Path, typer.Option(help="where the demo parties' keys are written")] = Path("keys"),
+) -> None:
+    """Load the demo scenario into a new database and print each party's token."""
+    from deconline.demo import load
+
+    try:
+        tokens = load(_line(), keys_dir)
+    except RuntimeError as exc:
+        _fail(str(exc), 2)
+    table = Table("who", "token", title="demo tokens")
+    for who, value in tokens.items():
+        table.add_row(who, value)
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the API server (OpenAPI documentation at /docs)."""
+    import uvicorn
+
+    from deconline.api.app import create_app
+
+    line = _line()
+    parties.initialise(line)
+    out.print(f"deconline on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database {settings.db_url})")
+    uvicorn.run(create_app(line), host=host, port=port, log_level="info")
+
+
+# --- agreement --------------------------------------------------------------------------------
+
+
+@agreement_app.command("propose")
+def agreement_propose(file: Path) -> None:
+    """Propose the next agreement version from a YAML or JSON file."""
+    with _client() as c:
+        _print_json(_api(c.propose_agreement, _read_document(file)))
+
+
+@agreement_app.command("sign")
+def agreement_sign(version: int, key: Annotated[Path, typer.Option(help="your party's private key file")]) -> None:
+    """Sign agreement VERSION with your key (the exact canonical document the service holds)."""
+    with _client() as c:
+        state = _api(c.sign_agreement, version, key)
+        missing = ", ".join(state.missing_signatures) or "none"
+        out.print(f"signed version {version}; in force: {state.current}; still to sign: {missing}")
+
+
+@agreement_app.command("show")
+def agreement_show(version: Annotated[int | None, typer.Argument()] = None) -> None:
+    """Show the agreement in force (or VERSION)."""
+    with _client() as c:
+        _print_json(_api(c.agreement, version))
+
+
+@agreement_app.command("list")
+def agreement_list() -> None:
+    """List every version with its signatures."""
+    with _client() as c:
+        table = Table("version", "in force", "signed by", "missing")
+        for a in _api(c.agreements):
+            table.add_row(
+                str(a.version), "yes" if a.current else "", ", ".join(a.signed_by), ", ".join(a.missing_signatures)
+            )
+        out.print(table)
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+def _operation_body(file: Path) -> dict[str, Any]:
+    body = _read_document(file)
+    if not isinstance(body, dict) or "volumes" not in body:
+        _fail(f"{file} must hold an object with 'volumes' (and optionally 'name')", 2)
+    return body
+
+
+@op_app.command("file")
+def op_file(file: Path) -> None:
+    """File an operation from a JSON/YAML file: {"name": …, "volumes": [...]}."""
+    body = _operation_body(file)
+    with _client() as c:
+        op = _api(c.file_operation, body["volumes"], body.get("name", ""))
+        out.print(f"{op.id}: {op.state} (version {op.version}), {len(op.notices)} conflict notices")
+        for n in op.notices:
+            out.print(f"  {n.kind} with {n.other_party or '-'} ref {n.other_ref} on volume {n.volume}")
+
+
+@op_app.command("list")
+def op_list(state: Annotated[str | None, typer.Option(help="only this state")] = None) -> None:
+    """List your (and your group's) operations."""
+    with _client() as c:
+        table = Table("id", "party", "name", "state", "version", "notices")
+        for op in _api(c.operations, state):
+            table.add_row(op.id, op.party, op.name, op.state, str(op.version), str(len(op.notices)))
+        out.print(table)
+
+
+@op_app.command("show")
+def op_show(op_id: str) -> None:
+    """Show one operation with its notices."""
+    with _client() as c:
+        _print_json(_api(c.operation, op_id))
+
+
+@op_app.command("revise")
+def op_revise(op_id: str, version: int, file: Path) -> None:
+    """Replace the volumes of OP_ID (at VERSION) from a file and check again."""
+    body = _operation_body(file)
+    with _client() as c:
+        op = _api(c.revise_operation, op_id, version, body["volumes"], body.get("name", ""))
+        out.print(f"{op.id}: {op.state} (version {op.version}), {len(op.notices)} conflict notices")
+
+
+@op_app.command("check")
+def op_check(op_id: str, version: int) -> None:
+    """Check a proposed operation again; it is accepted if it no longer conflicts."""
+    with _client() as c:
+        op = _api(c.check_operation, op_id, version)
+        out.print(f"{op.id}: {op.state} (version {op.version}), {len(op.notices)} conflict notices")
+
+
+@op_app.command("state")
+def op_state(op_id: str, version: int, state: str) -> None:
+    """Move OP_ID to STATE: accepted, active, ended or cancelled."""
+    with _client() as c:
+        op = _api(c.set_state, op_id, version, state)
+        out.print(f"{op.id}: {op.state} (version {op.version})")
+
+
+# --- hazards ----------------------------------------------------------------------------------
+
+
+@hazard_app.command("declare")
+def hazard_declare(file: Path) -> None:
+    """Declare a hazard from a file: {"kind": …, "name": …, "volume": {...}}."""
+    body = _read_document(file)
+    if not isinstance(body, dict):
+        _fail(f"{file} must hold an object with kind, name and volume", 2)
+    with _client() as c:
+        hz = _api(c.declare_hazard, body.get("kind"), body.get("volume"), body.get("name", ""))
+        out.print(f"{hz.id}: {hz.kind} declared")
+
+
+@hazard_app.command("list")
+def hazard_list() -> None:
+    """List the active hazards (public to every party)."""
+    with _client() as c:
+        table = Table("id", "kind", "name", "declared by", "band (m)", "window")
+        for h in _api(c.hazards):
+            v = h.volume
+            table.add_row(
+                h.id, h.kind, h.name, h.declared_by or "", f"{v.lower_m:g}–{v.upper_m:g}", f"{v.start} – {v.end}"
+            )
+        out.print(table)
+
+
+@hazard_app.command("withdraw")
+def hazard_withdraw(hazard_id: str) -> None:
+    """Withdraw a hazard you declared."""
+    with _client() as c:
+        out.print(f"{_api(c.withdraw_hazard, hazard_id).id}: withdrawn")
+
+
+# --- offline planning -------------------------------------------------------------------------
+
+
+@app.command("conflicts")
+def conflicts_command(
+    operations: Annotated[Path, typer.Option("--operations", help="GeoJSON FeatureCollection of volumes")],
+    hsep: Annotated[float | None, typer.Option(help="horizontal separation, metres")] = None,
+    vsep: Annotated[float | None, typer.Option(help="vertical separation, metres")] = None,
+    time_buffer: Annotated[float | None, typer.Option(help="time buffer, seconds")] = None,
+    agreement: Annotated[Path | None, typer.Option(help="take the minima from this agreement file")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write JSON lines here (default stdout)")] = None,
+) -> None:
+    """Offline planning check: one JSON line per conflicting pair of different parties (no server)."""
+    h, v, buf = hsep, vsep, time_buffer
+    if agreement is not None:
+        try:
+            rules = Agreement.model_validate(_read_document(agreement)).strategic_rules
+        except ValueError as exc:
+            _fail(f"{agreement}: {exc}", 2)
+        h = rules.h_m if h is None else h
+        v = rules.v_m if v is None else v
+        buf = rules.time_buffer_s if buf is None else buf
+    if h is None or v is None or buf is None:
+        _fail("give --hsep, --vsep and --time-buffer, or --agreement", 2)
+    assert h is not None and v is not None and buf is not None
+    if h <= 0 or v < 0 or buf < 0:
+        _fail("--hsep must be > 0; --vsep and --time-buffer must be >= 0", 2)
+    try:
+        planned = read_features(operations)
+    except PlanningError as exc:
+        _fail(str(exc), 2)
+    sink = out_file.open("w") if out_file else sys.stdout
+    count = 0
+    try:
+        for record in conflicts(planned, StrategicRules(h_m=h, v_m=v, time_buffer_s=buf)):
+            sink.write(json.dumps(record) + "\n")
+            count += 1
+    finally:
+        if out_file:
+            sink.close()
+    err.print(f"{len(planned)} volumes, {count} conflicting pairs")
+
+
+def main() -> None:
+    app()

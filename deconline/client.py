@@ -1,0 +1,144 @@
+"""A typed Python client for the deconline API.
+
+>>> with Client("http://127.0.0.1:8000", token) as line:
+...     op = line.file_operation([volume], name="sortie 12")
+...     op.state, [n.other_party for n in op.notices]
+
+Errors come back as :class:`ApiError` carrying the status and the service's message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deconline.api.schemas import AgreementOut, HazardOut, OperationOut, PartyCreated, PartyOut, WhoAmI
+from deconline.record.signing import read_private_key, sign_document
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: Any) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(f"{status}: {format_detail(detail)}")
+
+
+def format_detail(detail: Any) -> str:
+    """One readable line per problem (FastAPI's 422 lists come as loc + msg)."""
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []))
+                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return str(detail)
+
+
+class Client:
+    def __init__(
+        self, base_url: str, token: str | None = None, *, timeout: float = 30.0, transport: Any = None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except (ValueError, AttributeError):
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.content
+
+    # --- service and parties ---
+    def health(self) -> dict[str, str]:
+        result: dict[str, str] = self._call("GET", "/healthz")
+        return result
+
+    def whoami(self) -> WhoAmI:
+        return WhoAmI.model_validate(self._call("GET", "/v1/whoami"))
+
+    def parties(self) -> list[PartyOut]:
+        return [PartyOut.model_validate(p) for p in self._call("GET", "/v1/parties")]
+
+    def add_party(self, party_id: str, public_key: str, group: str | None = None) -> PartyCreated:
+        body = {"id": party_id, "public_key": public_key, "group": group}
+        return PartyCreated.model_validate(self._call("POST", "/v1/parties", json=body))
+
+    # --- agreement ---
+    def propose_agreement(self, document: dict[str, Any]) -> AgreementOut:
+        return AgreementOut.model_validate(self._call("POST", "/v1/agreements", json=document))
+
+    def agreement(self, version: int | None = None) -> AgreementOut:
+        path = "/v1/agreements/current" if version is None else f"/v1/agreements/{version}"
+        return AgreementOut.model_validate(self._call("GET", path))
+
+    def agreements(self) -> list[AgreementOut]:
+        return [AgreementOut.model_validate(a) for a in self._call("GET", "/v1/agreements")]
+
+    def sign_agreement(self, version: int, key_file: Path) -> AgreementOut:
+        """Fetch the exact document of ``version``, sign its canonical JSON, send the signature."""
+        document = json.loads(self._call("GET", f"/v1/agreements/{version}/document"))
+        signature = sign_document(read_private_key(key_file), document)
+        body = {"signature": signature}
+        return AgreementOut.model_validate(self._call("POST", f"/v1/agreements/{version}/signatures", json=body))
+
+    # --- operations ---
+    def file_operation(self, volumes: Sequence[dict[str, Any]], name: str = "") -> OperationOut:
+        body = {"name": name, "volumes": list(volumes)}
+        return OperationOut.model_validate(self._call("POST", "/v1/operations", json=body))
+
+    def operations(self, state: str | None = None, limit: int = 100, offset: int = 0) -> list[OperationOut]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if state:
+            params["state"] = state
+        return [OperationOut.model_validate(o) for o in self._call("GET", "/v1/operations", params=params)]
+
+    def operation(self, op_id: str) -> OperationOut:
+        return OperationOut.model_validate(self._call("GET", f"/v1/operations/{op_id}"))
+
+    def revise_operation(
+        self, op_id: str, version: int, volumes: Sequence[dict[str, Any]], name: str = ""
+    ) -> OperationOut:
+        body = {"version": version, "name": name, "volumes": list(volumes)}
+        return OperationOut.model_validate(self._call("PUT", f"/v1/operations/{op_id}", json=body))
+
+    def check_operation(self, op_id: str, version: int) -> OperationOut:
+        return OperationOut.model_validate(
+            self._call("POST", f"/v1/operations/{op_id}/check", json={"version": version})
+        )
+
+    def set_state(self, op_id: str, version: int, state: str) -> OperationOut:
+        body = {"version": version, "state": state}
+        return OperationOut.model_validate(self._call("POST", f"/v1/operations/{op_id}/state", json=body))
+
+    # --- hazards ---
+    def declare_hazard(self, kind: str, volume: dict[str, Any], name: str = "") -> HazardOut:
+        body = {"kind": kind, "name": name, "volume": volume}
+        return HazardOut.model_validate(self._call("POST", "/v1/hazards", json=body))
+
+    def hazards(self, include_withdrawn: bool = False) -> list[HazardOut]:
+        params = {"include_withdrawn": include_withdrawn}
+        return [HazardOut.model_validate(h) for h in self._call("GET", "/v1/hazards", params=params)]
+
+    def withdraw_hazard(self, hazard_id: str) -> HazardOut:
+        return HazardOut.model_validate(self._call("DELETE", f"/v1/hazards/{hazard_id}"))

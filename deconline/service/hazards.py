@@ -1,0 +1,75 @@
+"""Hazards: volumes declared to every party (air-defence zones, live fire, firefighting)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from deconline.core.volumes import Volume
+from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
+from deconline.service.geo import geometry_json
+from deconline.service.line import Line, bump_strategic_counter, new_id
+from deconline.service.parties import Actor
+from deconline.store.models import Hazard
+
+KINDS = ("air_defence", "live_fire", "firefighting", "other")
+
+
+def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "") -> Hazard:
+    """Any party (or the admin) may declare a hazard; it is public to all parties at once."""
+    if actor.role == "auditor":
+        raise Forbidden("an auditor token cannot declare hazards")
+    if kind not in KINDS:
+        raise Invalid(["body", "kind"], f"kind must be one of {', '.join(KINDS)}")
+    with line.picture.lock, line.db.write() as session:
+        seq = bump_strategic_counter(session)
+        hazard = Hazard(
+            id=new_id("hz"),
+            party_id=actor.party_id,
+            kind=kind,
+            name=name,
+            state="active",
+            footprint=geometry_json(volume.footprint),
+            radius_m=volume.radius_m,
+            lower_m=volume.lower_m,
+            upper_m=volume.upper_m,
+            start_s=volume.start_s,
+            end_s=volume.end_s,
+            created_at=line.clock(),
+            change_seq=seq,
+        )
+        session.add(hazard)
+        session.flush()
+        return hazard
+
+
+def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
+    with line.picture.lock, line.db.write() as session:
+        seq = bump_strategic_counter(session)
+        hazard = session.get(Hazard, hazard_id)
+        if hazard is None:
+            raise NotFound(f"no hazard '{hazard_id}'")
+        if actor.role != "admin" and (actor.role != "party" or hazard.party_id != actor.party_id):
+            raise Forbidden("only the party that declared a hazard (or an admin) can withdraw it")
+        if hazard.state != "active":
+            raise Conflict(f"hazard '{hazard_id}' is already {hazard.state}")
+        hazard.state = "withdrawn"
+        hazard.change_seq = seq
+        session.flush()
+        return hazard
+
+
+def list_all(line: Line, include_withdrawn: bool = False) -> list[Hazard]:
+    """Hazards are public: every token may list them."""
+    with line.db.read() as session:
+        query = select(Hazard).order_by(Hazard.created_at, Hazard.id)
+        if not include_withdrawn:
+            query = query.where(Hazard.state == "active")
+        return list(session.scalars(query))
+
+
+def get(line: Line, hazard_id: str) -> Hazard:
+    with line.db.read() as session:
+        hazard = session.get(Hazard, hazard_id)
+        if hazard is None:
+            raise NotFound(f"no hazard '{hazard_id}'")
+        return hazard

@@ -1,0 +1,117 @@
+"""The service object: database, clock, limits and the in-memory strategic picture.
+
+There is no global state: the API builds one ``Line`` per process and hands it to every use case.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from deconline.core.strategic import StrategicIndex
+from deconline.core.volumes import Limits, Volume
+from deconline.service.geo import volume_from_row
+from deconline.store.db import Database
+from deconline.store.models import Counter, Hazard, Operation, Setting
+
+Clock = Callable[[], float]
+LIVE_STATES = ("accepted", "active")
+STRATEGIC_COUNTER = "strategic"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def operation_key(operation_id: str, ordinal: int) -> tuple[str, str, int]:
+    return ("op", operation_id, ordinal)
+
+
+def hazard_key(hazard_id: str) -> tuple[str, str, int]:
+    return ("hz", hazard_id, 0)
+
+
+def hazard_owner(hazard_id: str) -> str:
+    """Index owner label of a hazard: never one of the parties, so never excluded as 'own side'."""
+    return f"hazard:{hazard_id}"
+
+
+@dataclass
+class StrategicPicture:
+    """The index of every live operation volume and active hazard, as of ``last_seq``.
+
+    It is brought up to date from the database inside the filing transaction, after the
+    strategic counter has been bumped, so several processes sharing one database decide on the
+    same picture.
+    """
+
+    index: StrategicIndex = field(default_factory=StrategicIndex)
+    last_seq: int = 0
+    keys_of: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _replace(self, owner_id: str, entries: list[tuple[tuple[str, str, int], Volume, str]]) -> None:
+        for key in self.keys_of.pop(owner_id, []):
+            self.index.remove(key)
+        for key, volume, owner in entries:
+            self.index.add(key, volume, owner)
+        if entries:
+            self.keys_of[owner_id] = [key for key, _, _ in entries]
+
+    def sync(self, session: Session, upto: int) -> None:
+        """Apply every change with ``last_seq < change_seq <= upto``."""
+        operations = session.scalars(
+            select(Operation)
+            .where(Operation.change_seq > self.last_seq, Operation.change_seq <= upto)
+            .options(selectinload(Operation.volumes))
+        )
+        for op in operations:
+            live = op.state in LIVE_STATES
+            self._replace(
+                op.id,
+                [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
+                if live
+                else [],
+            )
+        hazards = session.scalars(select(Hazard).where(Hazard.change_seq > self.last_seq, Hazard.change_seq <= upto))
+        for hz in hazards:
+            entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))] if hz.state == "active" else []
+            self._replace(hz.id, entries)
+        self.last_seq = upto
+
+
+def bump_strategic_counter(session: Session) -> int:
+    """Take the filing lock (the counter row) and return the sequence number for this change."""
+    value = session.execute(
+        update(Counter)
+        .where(Counter.name == STRATEGIC_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one_or_none()
+    if value is None:
+        raise RuntimeError("the database is not initialised: run 'deconline init'")
+    return int(value)
+
+
+@dataclass
+class Line:
+    db: Database
+    clock: Clock = time.time
+    limits: Limits = field(default_factory=Limits)
+    picture: StrategicPicture = field(default_factory=StrategicPicture)
+    _secret: bytes | None = None
+
+    def secret(self, session: Session) -> bytes:
+        """The key behind opaque references, made once by ``init``."""
+        if self._secret is None:
+            value = session.get(Setting, "ref_secret")
+            if value is None:
+                raise RuntimeError("the database is not initialised: run 'deconline init'")
+            self._secret = bytes.fromhex(value.value)
+        return self._secret

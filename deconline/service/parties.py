@@ -1,0 +1,120 @@
+"""Initialising the line, registering parties and authenticating tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deconline.core.agreement import PARTY_ID_PATTERN
+from deconline.record.signing import SignatureError, load_public_key
+from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from deconline.service.line import STRATEGIC_COUNTER, Line
+from deconline.store.models import Counter, Party, Setting, Token
+
+Role = Literal["admin", "party", "auditor"]
+ROLES: tuple[Role, ...] = ("admin", "party", "auditor")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: an admin, an auditor, or a party (with its group, if any)."""
+
+    role: Role
+    party_id: str | None = None
+    group: str | None = None
+
+    def require_party(self) -> str:
+        if self.role != "party" or self.party_id is None:
+            raise Forbidden(f"this needs a party token; a token with role '{self.role}' cannot do it")
+        return self.party_id
+
+    def require_admin(self) -> None:
+        if self.role != "admin":
+            raise Forbidden("this needs an admin token")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _new_token(session: Session, role: Role, party_id: str | None, label: str, now: float) -> str:
+    token = f"dl_{secrets.token_urlsafe(32)}"
+    session.add(Token(token_hash=hash_token(token), role=role, party_id=party_id, label=label, created_at=now))
+    return token
+
+
+def initialise(line: Line) -> str | None:
+    """Create the schema and service settings; return a new admin token on the first run only."""
+    line.db.migrate()
+    with line.db.write() as session:
+        if session.get(Counter, STRATEGIC_COUNTER) is None:
+            session.add(Counter(name=STRATEGIC_COUNTER, value=0))
+        if session.get(Setting, "ref_secret") is None:
+            session.add(Setting(key="ref_secret", value=secrets.token_hex(32)))
+            return _new_token(session, "admin", None, "initial admin", line.clock())
+    return None
+
+
+def issue_token(line: Line, role: Role, party_id: str | None = None, label: str = "") -> str:
+    if role not in ROLES:
+        raise Invalid(["role"], f"role must be one of {', '.join(ROLES)}")
+    with line.db.write() as session:
+        if party_id is not None and session.get(Party, party_id) is None:
+            raise NotFound(f"no party '{party_id}'")
+        if role == "party" and party_id is None:
+            raise Invalid(["party"], "a party token needs a party")
+        return _new_token(session, role, party_id, label, line.clock())
+
+
+def add_party(line: Line, party_id: str, public_key: str, group: str | None = None) -> str:
+    """Register a party with its public key; return its API token (shown once, stored hashed)."""
+    if not re.match(PARTY_ID_PATTERN, party_id):
+        raise Invalid(["id"], f"party id '{party_id}' must match {PARTY_ID_PATTERN}")
+    if group is not None and not re.match(PARTY_ID_PATTERN, group):
+        raise Invalid(["group"], f"group '{group}' must match {PARTY_ID_PATTERN}")
+    if party_id == "hazard":
+        raise Invalid(["id"], "'hazard' is reserved")
+    try:
+        load_public_key(public_key)
+    except SignatureError as exc:
+        raise Invalid(["public_key"], str(exc)) from exc
+    with line.db.write() as session:
+        if session.get(Party, party_id) is not None:
+            raise Conflict(f"party '{party_id}' already exists")
+        session.add(Party(id=party_id, group=group, public_key=public_key, created_at=line.clock()))
+        session.flush()
+        return _new_token(session, "party", party_id, f"party {party_id}", line.clock())
+
+
+def authenticate(line: Line, token: str | None) -> Actor:
+    if not token:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    with line.db.read() as session:
+        row = session.get(Token, hash_token(token))
+        if row is None:
+            raise Unauthorized("unknown or revoked token")
+        if row.role == "party":
+            party = session.get(Party, row.party_id)
+            if party is None:
+                raise Unauthorized("the token's party no longer exists")
+            return Actor("party", party.id, party.group)
+        return Actor(row.role)  # type: ignore[arg-type]
+
+
+def own_side(session: Session, party_id: str) -> set[str]:
+    """The party and the members of its group: data of these counts as one's own."""
+    party = session.get(Party, party_id)
+    if party is None or party.group is None:
+        return {party_id}
+    return set(session.scalars(select(Party.id).where(Party.group == party.group))) | {party_id}
+
+
+def list_parties(line: Line) -> list[Party]:
+    with line.db.read() as session:
+        return list(session.scalars(select(Party).order_by(Party.id)))

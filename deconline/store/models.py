@@ -1,0 +1,147 @@
+"""Tables. Times are epoch seconds (float, UTC) so SQLite and PostgreSQL store them alike.
+
+The schema is created and upgraded only by the Alembic migrations in ``migrations/``; these
+classes are the mapping the service code uses, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Setting(Base):
+    """Service-wide values made at ``init`` (e.g. the secret behind opaque references)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Counter(Base):
+    """Monotonic counters; updating the ``strategic`` row is the lock that serialises filing."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Party(Base):
+    __tablename__ = "parties"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str | None] = mapped_column(String(64), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Token(Base):
+    """API tokens, stored only as SHA-256 hashes (they are 256-bit random, so no slow hash is needed)."""
+
+    __tablename__ = "tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class AgreementVersion(Base):
+    __tablename__ = "agreements"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly what is signed
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    in_force_at: Mapped[float | None] = mapped_column(Float)
+    signatures: Mapped[list[AgreementSignature]] = relationship(
+        back_populates="agreement", order_by="AgreementSignature.party_id"
+    )
+
+
+class AgreementSignature(Base):
+    __tablename__ = "agreement_signatures"
+    version: Mapped[int] = mapped_column(ForeignKey("agreements.version"), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[float] = mapped_column(Float)
+    agreement: Mapped[AgreementVersion] = relationship(back_populates="signatures")
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    agreement_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    volumes: Mapped[list[OperationVolume]] = relationship(
+        back_populates="operation", order_by="OperationVolume.ordinal", cascade="all, delete-orphan"
+    )
+    notices: Mapped[list[ConflictNotice]] = relationship(
+        back_populates="operation",
+        order_by="ConflictNotice.id",
+        cascade="all, delete-orphan",
+        foreign_keys="ConflictNotice.operation_id",
+    )
+
+
+class OperationVolume(Base):
+    __tablename__ = "operation_volumes"
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operations.id"), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    footprint: Mapped[dict[str, object]] = mapped_column(JSON)
+    radius_m: Mapped[float] = mapped_column(Float)
+    lower_m: Mapped[float] = mapped_column(Float)
+    upper_m: Mapped[float] = mapped_column(Float)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    operation: Mapped[Operation] = relationship(back_populates="volumes")
+
+
+class Hazard(Base):
+    __tablename__ = "hazards"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    footprint: Mapped[dict[str, object]] = mapped_column(JSON)
+    radius_m: Mapped[float] = mapped_column(Float)
+    lower_m: Mapped[float] = mapped_column(Float)
+    upper_m: Mapped[float] = mapped_column(Float)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ConflictNotice(Base):
+    """What the filer of ``operation_id`` is told; ``other_operation_id`` never leaves the service."""
+
+    __tablename__ = "conflict_notices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operations.id"), index=True)
+    operation_version: Mapped[int] = mapped_column(Integer)
+    volume_ordinal: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    other_party_id: Mapped[str | None] = mapped_column(String(64))
+    other_operation_id: Mapped[str | None] = mapped_column(String(40))
+    other_ref: Mapped[str] = mapped_column(String(64))
+    hazard_id: Mapped[str | None] = mapped_column(String(40))
+    footprint: Mapped[dict[str, object]] = mapped_column(JSON)
+    lower_m: Mapped[float] = mapped_column(Float)
+    upper_m: Mapped[float] = mapped_column(Float)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    operation: Mapped[Operation] = relationship(back_populates="notices", foreign_keys=[operation_id])
+
+
+Index("ix_hazards_state", Hazard.state)

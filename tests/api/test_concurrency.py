@@ -1,0 +1,125 @@
+"""Two service processes on one database: conflicting submissions never both end accepted.
+
+Real processes (uvicorn), real sockets, real concurrent clients; on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import box, make_world
+
+SERVER = """
+import sys, uvicorn
+from deconline.api.app import create_app
+from deconline.service.line import Line
+from deconline.store.db import Database
+uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(db_url: str) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_conflicting_submissions_to_two_processes_never_both_accepted(db_url: str) -> None:
+    world = make_world(db_url)
+    world.line.db.dispose()
+    rounds = 12
+    with server(db_url) as first, server(db_url) as second:
+        clients = {
+            who: httpx.Client(base_url=url, headers={"Authorization": f"Bearer {world.tokens[who]}"}, timeout=30)
+            for who, url in (("alpha", first), ("charlie", second))
+        }
+
+        def submit(who: str, lon: float) -> str:
+            response = clients[who].post("/v1/operations", json={"volumes": [box(lon, 50.0, 3)]})
+            assert response.status_code == 201, response.text
+            state: str = response.json()["state"]
+            return state
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for i in range(rounds):
+                lon = 5.0 + i * 0.5  # each round in its own place
+                states = list(pool.map(submit, ["alpha", "charlie"], [lon, lon]))
+                assert sorted(states) == ["accepted", "proposed"], (i, states)
+        for c in clients.values():
+            c.close()
+
+
+def test_an_acknowledged_filing_survives_kill_9(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    world.line.db.dispose()
+    headers = {"Authorization": f"Bearer {world.tokens['alpha']}"}
+    with server(db_url) as url:
+        ids = [
+            httpx.post(f"{url}/v1/operations", json={"volumes": [box(5 + i, 50)]}, headers=headers).json()["id"]
+            for i in range(5)
+        ]
+    with server(db_url) as url:  # the first was killed with SIGKILL
+        listed = httpx.get(f"{url}/v1/operations", headers=headers).json()
+    assert [o["id"] for o in listed] == ids
+    assert all(o["state"] == "accepted" for o in listed)
+
+
+@pytest.mark.parametrize("n", [8])
+def test_many_parallel_identical_submissions_accept_at_most_one(db_url: str, n: int) -> None:
+    world = make_world(db_url)
+    world.line.db.dispose()
+    with server(db_url) as first, server(db_url) as second:
+        urls = [first, second]
+        who = ["alpha", "charlie"]
+
+        def submit(i: int) -> tuple[str, str]:
+            party = who[i % 2]
+            response = httpx.post(
+                f"{urls[(i // 2) % 2]}/v1/operations",
+                json={"volumes": [box()]},
+                headers={"Authorization": f"Bearer {world.tokens[party]}"},
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+            return party, response.json()["state"]
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(submit, range(n)))
+    accepted_parties = {party for party, state in results if state == "accepted"}
+    assert len(accepted_parties) <= 1, results

@@ -1,0 +1,54 @@
+"""Shared fixtures: a fresh database per test on SQLite and, when available, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from deconline.store.db import normalise_url
+
+PG_ENV = "DECONLINE_TEST_PG_URL"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def pg_admin_url() -> str | None:
+    value = os.environ.get(PG_ENV)
+    return normalise_url(value) if value else None
+
+
+def _pg_skip_reason() -> str:
+    return f"PostgreSQL tests need {PG_ENV} (make test sets it when 127.0.0.1:5432 answers)"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    admin = pg_admin_url()
+    if admin is None:
+        pytest.skip(_pg_skip_reason())
+    import psycopg
+
+    url = make_url(admin)
+    name = f"deconline_t_{uuid.uuid4().hex[:12]}"
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'line.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -1,0 +1,126 @@
+"""Small builders shared by the tests: a settable clock, volumes, a ready-made line."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from deconline.api.app import create_app
+from deconline.record.signing import generate_key, public_key_b64, sign_document
+from deconline.service import agreements, parties
+from deconline.service.line import Line
+from deconline.service.parties import Actor
+from deconline.store.db import Database
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: float = T0.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def at(hours: float) -> str:
+    return (T0 + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+def ring(lon: float, lat: float, half_km: float) -> list[list[float]]:
+    dlat = half_km / 111.32
+    dlon = half_km / (111.32 * math.cos(math.radians(lat)))
+    return [
+        [lon - dlon, lat - dlat],
+        [lon + dlon, lat - dlat],
+        [lon + dlon, lat + dlat],
+        [lon - dlon, lat + dlat],
+        [lon - dlon, lat - dlat],
+    ]
+
+
+def box(
+    lon: float = 10.0,
+    lat: float = 50.0,
+    half_km: float = 5.0,
+    lower: float = 1000.0,
+    upper: float = 2000.0,
+    start_h: float = 1.0,
+    end_h: float = 2.0,
+) -> dict[str, Any]:
+    """A native volume: a square footprint about 2*half_km across."""
+    return {
+        "footprint": {"type": "Polygon", "coordinates": [ring(lon, lat, half_km)]},
+        "lower_m": lower,
+        "upper_m": upper,
+        "start": at(start_h),
+        "end": at(end_h),
+    }
+
+
+def circle(lon: float, lat: float, radius_m: float, **kw: Any) -> dict[str, Any]:
+    v = box(**kw)
+    v["footprint"] = {"type": "Point", "coordinates": [lon, lat]}
+    v["radius_m"] = radius_m
+    return v
+
+
+AGREEMENT: dict[str, Any] = {
+    "version": 1,
+    "parties": ["alpha", "bravo", "charlie"],
+    "h_strategic_m": 5000.0,
+    "v_m": 300.0,
+    "time_buffer_s": 600.0,
+}
+
+
+@dataclass
+class World:
+    """A line with parties alpha and bravo (group 'allies') and charlie, and an agreement in force."""
+
+    line: Line
+    clock: Clock
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def post(self, who: str, path: str, body: Any) -> Any:
+        return self.client.post(path, json=body, headers=self.headers(who))
+
+    def get(self, who: str, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(who), **kw)
+
+    def file(self, who: str, *volumes: dict[str, Any], name: str = "") -> dict[str, Any]:
+        response = self.post(who, "/v1/operations", {"name": name, "volumes": list(volumes)})
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
+    clock = Clock()
+    line = Line(Database(db_url), clock=clock)
+    admin = parties.initialise(line)
+    assert admin is not None
+    world = World(line, clock, TestClient(create_app(line), raise_server_exceptions=False))
+    world.tokens["admin"] = admin
+    for party_id, group in (("alpha", "allies"), ("bravo", "allies"), ("charlie", None)):
+        key = generate_key()
+        world.keys[party_id] = key
+        world.tokens[party_id] = parties.add_party(line, party_id, public_key_b64(key), group)
+    world.tokens["auditor"] = parties.issue_token(line, "auditor")
+    if with_agreement:
+        state = agreements.propose(line, Actor("admin"), AGREEMENT)
+        for party_id in AGREEMENT["parties"]:
+            signature = sign_document(world.keys[party_id], state.agreement.document())
+            agreements.sign(line, Actor("party", party_id), 1, signature)
+    return world
