@@ -9,7 +9,6 @@ Errors come back as :class:`ApiError` carrying the status and the service's mess
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,7 @@ class Client:
 
     def sign_agreement(self, version: int, key_file: Path) -> AgreementOut:
         """Fetch the exact document of ``version``, sign its canonical JSON, send the signature."""
-        document = json.loads(self._call("GET", f"/v1/agreements/{version}/document"))
+        document = self._call("GET", f"/v1/agreements/{version}/document")
         signature = sign_document(read_private_key(key_file), document)
         body = {"signature": signature}
         return AgreementOut.model_validate(self._call("POST", f"/v1/agreements/{version}/signatures", json=body))

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
@@ -124,3 +133,41 @@ def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = N
             signature = sign_document(world.keys[party_id], state.agreement.document())
             agreements.sign(line, Actor("party", party_id), 1, signature)
     return world
+
+
+SERVER = """
+import sys, uvicorn
+from deconline.api.app import create_app
+from deconline.service.line import Line
+from deconline.store.db import Database
+uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(db_url: str) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

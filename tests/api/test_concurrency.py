@@ -5,58 +5,13 @@ Real processes (uvicorn), real sockets, real concurrent clients; on SQLite and P
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import box, make_world
-
-SERVER = """
-import sys, uvicorn
-from deconline.api.app import create_app
-from deconline.service.line import Line
-from deconline.store.db import Database
-uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(db_url: str) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+from tests.helpers import box, make_world, server
 
 
 def test_conflicting_submissions_to_two_processes_never_both_accepted(db_url: str) -> None:

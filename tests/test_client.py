@@ -1,0 +1,81 @@
+"""The typed client and the CLI's API commands against a real server process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deconline.cli import app
+from deconline.client import ApiError, Client
+from deconline.record.signing import write_private_key
+from tests.helpers import AGREEMENT, box, circle, make_world, server
+
+runner = CliRunner()
+
+
+def test_client_end_to_end(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url, with_agreement=False)
+    world.line.db.dispose()
+    for who, key in world.keys.items():
+        write_private_key(key, tmp_path / f"{who}.key")
+    with server(db_url) as url:
+        with Client(url, world.tokens["admin"]) as admin:
+            assert admin.health()["status"] == "ok"
+            assert admin.propose_agreement(AGREEMENT).missing_signatures == ["alpha", "bravo", "charlie"]
+        clients = {who: Client(url, world.tokens[who]) for who in ("alpha", "bravo", "charlie")}
+        for who, c in clients.items():
+            state = c.sign_agreement(1, tmp_path / f"{who}.key")
+        assert state.current is True
+        alpha, charlie = clients["alpha"], clients["charlie"]
+        assert alpha.whoami().group == "allies"
+        mine = alpha.file_operation([box()], name="patrol")
+        assert mine.state == "accepted"
+        theirs = charlie.file_operation([circle(10.0, 50.0, 2000)])
+        assert theirs.state == "proposed" and theirs.notices[0].other_party == "alpha"
+        with pytest.raises(ApiError) as stale:
+            charlie.revise_operation(theirs.id, 9, [box(12, 50)])
+        assert stale.value.status == 409
+        moved = charlie.revise_operation(theirs.id, 1, [box(12, 50)])
+        assert moved.state == "accepted"
+        assert charlie.set_state(moved.id, moved.version, "active").state == "active"
+        with pytest.raises(ApiError) as hidden:
+            charlie.operation(mine.id)
+        assert hidden.value.status == 404
+        assert [o.id for o in clients["bravo"].operations()] == [mine.id]
+        hazard = charlie.declare_hazard("live_fire", box(20, 50), "range")
+        assert [h.id for h in alpha.hazards()] == [hazard.id]
+        assert charlie.withdraw_hazard(hazard.id).state == "withdrawn"
+        with pytest.raises(ApiError) as bad:
+            alpha.file_operation([dict(box(), lower_m=5000)])
+        assert bad.value.status == 422 and "lower_m" in str(bad.value)
+        for c in clients.values():
+            c.close()
+
+
+def test_cli_api_commands(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    world.line.db.dispose()
+    op_file = tmp_path / "op.json"
+    op_file.write_text(json.dumps({"name": "sortie", "volumes": [box()]}))
+    with server(db_url) as url:
+        env = {"DECONLINE_URL": url, "DECONLINE_TOKEN": world.tokens["alpha"]}
+        filed = runner.invoke(app, ["op", "file", str(op_file)], env=env)
+        assert filed.exit_code == 0 and "accepted" in filed.output, filed.output
+        op_id = filed.output.split(":")[0].strip()
+        listed = runner.invoke(app, ["op", "list"], env=env)
+        assert op_id in listed.output
+        shown = runner.invoke(app, ["op", "show", op_id], env=env)
+        assert '"state": "accepted"' in shown.output
+        state = runner.invoke(app, ["op", "state", op_id, "1", "active"], env=env)
+        assert "active" in state.output
+        wrong = runner.invoke(app, ["op", "state", op_id, "1", "ended"], env=env)
+        assert wrong.exit_code == 1 and "409" in wrong.output
+        agreement = runner.invoke(app, ["agreement", "list"], env=env)
+        assert "yes" in agreement.output
+        denied = runner.invoke(app, ["op", "list"], env={**env, "DECONLINE_TOKEN": "nope"})
+        assert denied.exit_code == 1 and "401" in denied.output
