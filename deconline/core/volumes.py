@@ -138,6 +138,18 @@ def circle_centre(position: Any, radius_m: Any, field: str) -> tuple[Point, floa
     return Point(lon, lat), radius
 
 
+# The largest radius of curvature of the WGS84 ellipsoid (a^2 / b): no arc is longer than on this sphere.
+_MAX_CURVATURE_RADIUS_M = 6_399_593.6
+
+
+def width_upper_bound_m(footprint: Polygon) -> float:
+    """A cheap bound on the diameter: down a meridian, along the widest parallel, up a meridian."""
+    min_lon, min_lat, max_lon, max_lat = footprint.bounds
+    widest_lat = 0.0 if min_lat <= 0.0 <= max_lat else min(abs(min_lat), abs(max_lat))
+    parallel = math.cos(math.radians(widest_lat)) * math.radians(max_lon - min_lon)
+    return _MAX_CURVATURE_RADIUS_M * (parallel + 2.0 * math.radians(max_lat - min_lat))
+
+
 def footprint_width_m(footprint: Polygon | Point, radius_m: float) -> float:
     """The largest geodesic distance across the footprint (its diameter)."""
     if isinstance(footprint, Point):
@@ -174,7 +186,10 @@ def make_volume(
         raise VolumeError("start", "start must be before end")
     if end - start > limits.max_duration_s:
         raise VolumeError("end", f"the volume lasts {end - start:g} s; at most {limits.max_duration_s:g} s is allowed")
-    width = footprint_width_m(footprint, radius_m)
+    if isinstance(footprint, Point) or width_upper_bound_m(footprint) > limits.max_width_m:
+        width = footprint_width_m(footprint, radius_m)
+    else:
+        width = 0.0  # certainly within the limit; the exact diameter is not needed
     if width > limits.max_width_m:
         raise VolumeError(
             "footprint",
