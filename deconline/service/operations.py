@@ -78,7 +78,7 @@ def _notices(
     notices: list[ConflictNotice] = []
     for ordinal, volume in enumerate(volumes):
         for hit in line.picture.index.conflicts(volume, rules, exclude_owners=exclude):
-            kind, other_id, _ = hit.key  # type: ignore[misc]
+            kind, other_id = str(hit.key[0]), str(hit.key[1])  # type: ignore[index]
             part = conflict_part(volume, hit.volume, rules)
             common = dict(
                 id=new_id("cn"),
