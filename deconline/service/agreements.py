@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -32,8 +33,14 @@ class AgreementState:
         return [p for p in self.agreement.parties if p not in self.signed_by]
 
 
+@lru_cache(maxsize=64)
+def _parse(document: str) -> Agreement:
+    """Stored documents never change, so each is parsed once."""
+    return Agreement.model_validate_json(document)
+
+
 def _load(row: AgreementVersion) -> Agreement:
-    return Agreement.model_validate_json(row.document)
+    return _parse(row.document)
 
 
 def current_version(session: Session) -> int | None:
@@ -41,11 +48,12 @@ def current_version(session: Session) -> int | None:
 
 
 def in_force(session: Session) -> Agreement | None:
-    version = current_version(session)
-    if version is None:
-        return None
-    row = session.get(AgreementVersion, version)
-    return _load(row) if row is not None else None
+    """The newest fully signed version, in one query."""
+    newest = (
+        select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)).scalar_subquery()
+    )
+    document = session.scalar(select(AgreementVersion.document).where(AgreementVersion.version == newest))
+    return _parse(document) if document is not None else None
 
 
 def require_in_force(session: Session) -> Agreement:

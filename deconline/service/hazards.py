@@ -7,7 +7,7 @@ from sqlalchemy import select
 from deconline.core.volumes import Volume
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json
-from deconline.service.line import Line, bump_strategic_counter, new_id
+from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor
 from deconline.store.models import Hazard
 
@@ -20,8 +20,8 @@ def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "")
         raise Forbidden("an auditor token cannot declare hazards")
     if kind not in KINDS:
         raise Invalid(["body", "kind"], f"kind must be one of {', '.join(KINDS)}")
-    with line.picture.lock, line.db.write() as session:
-        seq = bump_strategic_counter(session)
+    with line.strategic_change() as change:
+        session, seq = change.session, change.seq
         hazard = Hazard(
             id=new_id("hz"),
             party_id=actor.party_id,
@@ -38,13 +38,14 @@ def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "")
             change_seq=seq,
         )
         session.add(hazard)
+        change.hazards.append(hazard)
         session.flush()
         return hazard
 
 
 def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
-    with line.picture.lock, line.db.write() as session:
-        seq = bump_strategic_counter(session)
+    with line.strategic_change() as change:
+        session, seq = change.session, change.seq
         hazard = session.get(Hazard, hazard_id)
         if hazard is None:
             raise NotFound(f"no hazard '{hazard_id}'")
@@ -54,6 +55,7 @@ def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
             raise Conflict(f"hazard '{hazard_id}' is already {hazard.state}")
         hazard.state = "withdrawn"
         hazard.change_seq = seq
+        change.hazards.append(hazard)
         session.flush()
         return hazard
 

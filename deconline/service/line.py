@@ -8,7 +8,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -64,26 +65,54 @@ class StrategicPicture:
         if entries:
             self.keys_of[owner_id] = [key for key, _, _ in entries]
 
+    def _apply_operation(self, op: Operation) -> None:
+        live = op.state in LIVE_STATES
+        entries = [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
+        self._replace(op.id, entries if live else [])
+
+    def _apply_hazard(self, hz: Hazard) -> None:
+        entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))]
+        self._replace(hz.id, entries if hz.state == "active" else [])
+
     def sync(self, session: Session, upto: int) -> None:
-        """Apply every change with ``last_seq < change_seq <= upto``."""
+        """Apply every change with ``last_seq < change_seq <= upto`` from the database."""
+        if self.last_seq == upto:
+            return
         operations = session.scalars(
             select(Operation)
             .where(Operation.change_seq > self.last_seq, Operation.change_seq <= upto)
             .options(selectinload(Operation.volumes))
         )
         for op in operations:
-            live = op.state in LIVE_STATES
-            self._replace(
-                op.id,
-                [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
-                if live
-                else [],
-            )
+            self._apply_operation(op)
         hazards = session.scalars(select(Hazard).where(Hazard.change_seq > self.last_seq, Hazard.change_seq <= upto))
         for hz in hazards:
-            entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))] if hz.state == "active" else []
-            self._replace(hz.id, entries)
+            self._apply_hazard(hz)
         self.last_seq = upto
+
+    def apply_committed(self, change: StrategicChange) -> None:
+        """After a commit, apply this process's own change without reading it back.
+
+        Only when nothing happened in between (no other process took a number); otherwise the
+        next ``sync`` reads everything from the database.
+        """
+        if self.last_seq != change.seq - 1:
+            return
+        for op in change.operations:
+            self._apply_operation(op)
+        for hz in change.hazards:
+            self._apply_hazard(hz)
+        self.last_seq = change.seq
+
+
+@dataclass
+class StrategicChange:
+    """One change to the strategic picture: its transaction, its number, what it touched."""
+
+    session: Session
+    seq: int
+    operations: list[Operation] = field(default_factory=list)
+    hazards: list[Hazard] = field(default_factory=list)
 
 
 def bump_strategic_counter(session: Session) -> int:
@@ -106,6 +135,17 @@ class Line:
     limits: Limits = field(default_factory=Limits)
     picture: StrategicPicture = field(default_factory=StrategicPicture)
     _secret: bytes | None = None
+
+    @contextmanager
+    def strategic_change(self) -> Iterator[StrategicChange]:
+        """The filing lock (the counter row, taken first), a picture synchronised under it, and,
+        after the commit, the picture brought up to date with the change itself."""
+        with self.picture.lock:
+            with self.db.write() as session:
+                change = StrategicChange(session, bump_strategic_counter(session))
+                self.picture.sync(session, change.seq - 1)
+                yield change
+            self.picture.apply_committed(change)
 
     def secret(self, session: Session) -> bytes:
         """The key behind opaque references, made once by ``init``."""

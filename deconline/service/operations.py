@@ -22,7 +22,7 @@ from deconline.core.volumes import Volume
 from deconline.service.agreements import require_in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json, volume_from_row
-from deconline.service.line import Line, bump_strategic_counter, new_id
+from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor, own_side
 from deconline.store.models import ConflictNotice, Hazard, Operation, OperationVolume
 
@@ -47,13 +47,10 @@ class Draft:
 
 
 @contextmanager
-def _strategic_transaction(line: Line) -> Iterator[tuple[Session, int, Agreement]]:
-    """Lock, bring the picture up to date, and hand out the sequence number for this change."""
-    with line.picture.lock, line.db.write() as session:
-        seq = bump_strategic_counter(session)
-        agreement = require_in_force(session)
-        line.picture.sync(session, seq - 1)
-        yield session, seq, agreement
+def _strategic_transaction(line: Line) -> Iterator[tuple[StrategicChange, Agreement]]:
+    """The filing lock and an up-to-date picture; no operation changes while no agreement is in force."""
+    with line.strategic_change() as change:
+        yield change, require_in_force(change.session)
 
 
 def opaque_ref(secret: bytes, viewer: str, operation_id: str) -> str:
@@ -66,13 +63,14 @@ def _notices(
     line: Line,
     session: Session,
     party_id: str,
+    side: set[str],
     op_id: str,
     op_version: int,
     volumes: Sequence[Volume],
     agreement: Agreement,
 ) -> list[ConflictNotice]:
     rules = agreement.strategic_rules
-    exclude = own_side(session, party_id)
+    exclude = side
     secret = line.secret(session)
     now = line.clock()
     notices: list[ConflictNotice] = []
@@ -140,9 +138,10 @@ def _check_draft(draft: Draft) -> None:
         raise Invalid(["body", "volumes"], f"an operation may have at most {MAX_VOLUMES} volumes")
 
 
-def _load_own(session: Session, party_id: str, op_id: str) -> Operation:
+def _load_own(session: Session, actor: Actor, op_id: str) -> Operation:
+    party_id, group = actor.require_party(), actor.group
     op = session.get(Operation, op_id, options=[selectinload(Operation.volumes), selectinload(Operation.notices)])
-    side = own_side(session, party_id)
+    side = own_side(session, party_id, group)
     if op is None or op.party_id not in side:
         # Another party's operation is reported exactly like a missing one, so ids cannot be probed.
         raise NotFound(f"no operation '{op_id}' visible to party '{party_id}'")
@@ -156,10 +155,14 @@ def _expect_version(op: Operation, version: int) -> None:
         raise Conflict(f"operation '{op.id}' is at version {op.version}, not {version}: reload it and try again")
 
 
-def _recheck(line: Line, session: Session, op: Operation, volumes: Sequence[Volume], agreement: Agreement) -> None:
-    op.notices.clear()
-    session.flush()
-    op.notices.extend(_notices(line, session, op.party_id, op.id, op.version, volumes, agreement))
+def _recheck(
+    line: Line, session: Session, actor: Actor, op: Operation, volumes: Sequence[Volume], agreement: Agreement
+) -> None:
+    if op.notices:
+        op.notices.clear()
+        session.flush()
+    side = own_side(session, op.party_id, actor.group)
+    op.notices.extend(_notices(line, session, op.party_id, side, op.id, op.version, volumes, agreement))
     op.agreement_version = agreement.version
 
 
@@ -167,7 +170,8 @@ def file(line: Line, actor: Actor, draft: Draft) -> Operation:
     """File a new operation: ``accepted`` if it conflicts with nothing, else ``proposed`` with notices."""
     party_id = actor.require_party()
     _check_draft(draft)
-    with _strategic_transaction(line) as (session, seq, agreement):
+    with _strategic_transaction(line) as (change, agreement):
+        session, seq = change.session, change.seq
         now = line.clock()
         op = Operation(
             id=new_id("op"),
@@ -181,8 +185,10 @@ def file(line: Line, actor: Actor, draft: Draft) -> Operation:
             change_seq=seq,
         )
         op.volumes = _volume_rows(draft.volumes)
+        op.notices = []
         session.add(op)
-        _recheck(line, session, op, draft.volumes, agreement)
+        change.operations.append(op)
+        _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
         return op
@@ -190,10 +196,12 @@ def file(line: Line, actor: Actor, draft: Draft) -> Operation:
 
 def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> Operation:
     """Replace the volumes (optimistic concurrency on ``version``) and check again."""
-    party_id = actor.require_party()
+    actor.require_party()
     _check_draft(draft)
-    with _strategic_transaction(line) as (session, seq, agreement):
-        op = _load_own(session, party_id, op_id)
+    with _strategic_transaction(line) as (change, agreement):
+        session, seq = change.session, change.seq
+        op = _load_own(session, actor, op_id)
+        change.operations.append(op)
         _expect_version(op, version)
         if op.state not in REVISABLE:
             raise Conflict(f"an operation in state '{op.state}' cannot be revised (only {', '.join(REVISABLE)})")
@@ -203,7 +211,7 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> 
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
-        _recheck(line, session, op, draft.volumes, agreement)
+        _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
         return op
@@ -211,15 +219,17 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> 
 
 def check(line: Line, actor: Actor, op_id: str, version: int) -> Operation:
     """Check a ``proposed`` operation again (the other side may have moved) and accept it if clear."""
-    party_id = actor.require_party()
-    with _strategic_transaction(line) as (session, seq, agreement):
-        op = _load_own(session, party_id, op_id)
+    actor.require_party()
+    with _strategic_transaction(line) as (change, agreement):
+        session, seq = change.session, change.seq
+        op = _load_own(session, actor, op_id)
+        change.operations.append(op)
         _expect_version(op, version)
         if op.state != "proposed":
             raise Conflict(f"only a proposed operation is checked again; '{op.id}' is {op.state}")
         volumes = [volume_from_row(v) for v in op.volumes]
         op.version += 1
-        _recheck(line, session, op, volumes, agreement)
+        _recheck(line, session, actor, op, volumes, agreement)
         if not op.notices:
             op.state = "accepted"
         op.updated_at = line.clock()
@@ -229,18 +239,20 @@ def check(line: Line, actor: Actor, op_id: str, version: int) -> Operation:
 
 
 def change_state(line: Line, actor: Actor, op_id: str, version: int, state: str) -> Operation:
-    party_id = actor.require_party()
+    actor.require_party()
     if state not in STATES:
         raise Invalid(["body", "state"], f"state must be one of {', '.join(STATES)}")
-    with _strategic_transaction(line) as (session, seq, agreement):
-        op = _load_own(session, party_id, op_id)
+    with _strategic_transaction(line) as (change, agreement):
+        session, seq = change.session, change.seq
+        op = _load_own(session, actor, op_id)
+        change.operations.append(op)
         _expect_version(op, version)
         if state not in TRANSITIONS[op.state]:
             allowed = ", ".join(TRANSITIONS[op.state]) or "none (it is final)"
             raise Conflict(f"operation '{op.id}' is {op.state}; it can move to: {allowed}")
         if state == "accepted":
             volumes = [volume_from_row(v) for v in op.volumes]
-            _recheck(line, session, op, volumes, agreement)
+            _recheck(line, session, actor, op, volumes, agreement)
             if op.notices:
                 raise Conflict(
                     f"operation '{op.id}' still conflicts ({len(op.notices)} notices): "
@@ -259,7 +271,7 @@ def get(line: Line, actor: Actor, op_id: str) -> Operation:
     party_id = actor.require_party()
     with line.db.read() as session:
         op = session.get(Operation, op_id, options=[selectinload(Operation.volumes), selectinload(Operation.notices)])
-        if op is None or op.party_id not in own_side(session, party_id):
+        if op is None or op.party_id not in own_side(session, party_id, actor.group):
             raise NotFound(f"no operation '{op_id}' visible to party '{party_id}'")
         return op
 
@@ -273,7 +285,7 @@ def list_visible(
     with line.db.read() as session:
         query = (
             select(Operation)
-            .where(Operation.party_id.in_(own_side(session, party_id)))
+            .where(Operation.party_id.in_(own_side(session, party_id, actor.group)))
             .options(selectinload(Operation.volumes), selectinload(Operation.notices))
             .order_by(Operation.created_at, Operation.id)
             .limit(limit)

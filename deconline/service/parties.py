@@ -96,23 +96,24 @@ def authenticate(line: Line, token: str | None) -> Actor:
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     with line.db.read() as session:
-        row = session.get(Token, hash_token(token))
-        if row is None:
-            raise Unauthorized("unknown or revoked token")
-        if row.role == "party":
-            party = session.get(Party, row.party_id)
-            if party is None:
-                raise Unauthorized("the token's party no longer exists")
-            return Actor("party", party.id, party.group)
-        return Actor(row.role)  # type: ignore[arg-type]
+        row = session.execute(
+            select(Token.role, Token.party_id, Party.group)
+            .outerjoin(Party, Party.id == Token.party_id)
+            .where(Token.token_hash == hash_token(token))
+        ).first()
+    if row is None:
+        raise Unauthorized("unknown or revoked token")
+    role, party_id, group = row
+    if role == "party":
+        return Actor("party", party_id, group)
+    return Actor(role)  # type: ignore[arg-type]
 
 
-def own_side(session: Session, party_id: str) -> set[str]:
+def own_side(session: Session, party_id: str, group: str | None) -> set[str]:
     """The party and the members of its group: data of these counts as one's own."""
-    party = session.get(Party, party_id)
-    if party is None or party.group is None:
+    if group is None:
         return {party_id}
-    return set(session.scalars(select(Party.id).where(Party.group == party.group))) | {party_id}
+    return set(session.scalars(select(Party.id).where(Party.group == group))) | {party_id}
 
 
 def list_parties(line: Line) -> list[Party]:
