@@ -11,12 +11,12 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
-from deconline.api.limits import BodyLimit
 from deconline.api.routes import agreements, hazards, operations, parties
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 
 log = logging.getLogger("deconline.api")
+MAX_BODY_BYTES = 1024 * 1024
 
 DESCRIPTION = """
 A deconfliction line for shared airspace. Parties file planned operations as 4D volumes and
@@ -62,13 +62,13 @@ def create_app(line: Line) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         redoc_url=None,
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.line = line
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

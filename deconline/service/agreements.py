@@ -47,12 +47,15 @@ def current_version(session: Session) -> int | None:
     return session.scalar(select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)))
 
 
+_IN_FORCE = select(AgreementVersion.document).where(
+    AgreementVersion.version
+    == select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)).scalar_subquery()
+)
+
+
 def in_force(session: Session) -> Agreement | None:
     """The newest fully signed version, in one query."""
-    newest = (
-        select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)).scalar_subquery()
-    )
-    document = session.scalar(select(AgreementVersion.document).where(AgreementVersion.version == newest))
+    document = session.scalar(_IN_FORCE)
     return _parse(document) if document is not None else None
 
 

@@ -115,14 +115,14 @@ class StrategicChange:
     hazards: list[Hazard] = field(default_factory=list)
 
 
+_BUMP = (
+    update(Counter).where(Counter.name == STRATEGIC_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+)
+
+
 def bump_strategic_counter(session: Session) -> int:
     """Take the filing lock (the counter row) and return the sequence number for this change."""
-    value = session.execute(
-        update(Counter)
-        .where(Counter.name == STRATEGIC_COUNTER)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar_one_or_none()
+    value = session.execute(_BUMP).scalar_one_or_none()
     if value is None:
         raise RuntimeError("the database is not initialised: run 'deconline init'")
     return int(value)

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from deconline.core.agreement import PARTY_ID_PATTERN
@@ -92,15 +92,18 @@ def add_party(line: Line, party_id: str, public_key: str, group: str | None = No
         return _new_token(session, "party", party_id, f"party {party_id}", line.clock())
 
 
+_WHO = (
+    select(Token.role, Token.party_id, Party.group)
+    .outerjoin(Party, Party.id == Token.party_id)
+    .where(Token.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(line: Line, token: str | None) -> Actor:
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     with line.db.read() as session:
-        row = session.execute(
-            select(Token.role, Token.party_id, Party.group)
-            .outerjoin(Party, Party.id == Token.party_id)
-            .where(Token.token_hash == hash_token(token))
-        ).first()
+        row = session.execute(_WHO, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthorized("unknown or revoked token")
     role, party_id, group = row
