@@ -185,7 +185,9 @@ def serve(
     from deconline.api.app import create_app
 
     line = _line()
-    parties.initialise(line)
+    admin = parties.initialise(line)
+    if admin is not None:
+        out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")
     out.print(f"deconline on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database {settings.db_url})")
     uvicorn.run(create_app(line), host=host, port=port, log_level="info")
 
