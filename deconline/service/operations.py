@@ -70,12 +70,11 @@ def _notices(
     agreement: Agreement,
 ) -> list[ConflictNotice]:
     rules = agreement.strategic_rules
-    exclude = side
     secret = line.secret(session)
     now = line.clock()
     notices: list[ConflictNotice] = []
     for ordinal, volume in enumerate(volumes):
-        for hit in line.picture.index.conflicts(volume, rules, exclude_owners=exclude):
+        for hit in line.picture.index.conflicts(volume, rules, exclude_owners=side):
             kind, other_id = str(hit.key[0]), str(hit.key[1])  # type: ignore[index]
             part = conflict_part(volume, hit.volume, rules)
             common = dict(
