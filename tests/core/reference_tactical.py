@@ -1,0 +1,69 @@
+"""The slow, obvious tactical reference: every pair, scalar float64 arithmetic, no pruning."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from deconline.core.tactical import EARTH_RADIUS_M, VERTICAL_TOLERANCE_M, TacticalRules, Tracks
+
+
+@dataclass(frozen=True)
+class RefConflict:
+    a: int
+    b: int
+    t_los: float
+    los: bool
+
+
+def _state(tracks: Tracks, k: int, t: float) -> tuple[float, float, float, float, float, float]:
+    dt = t - float(tracks.time_s[k])
+    heading = math.radians(float(tracks.track_deg[k]))
+    vx = float(tracks.gs_mps[k]) * math.sin(heading)
+    vy = float(tracks.gs_mps[k]) * math.cos(heading)
+    lat0 = math.radians(float(tracks.lat[k]))
+    lat = lat0 + vy * dt / EARTH_RADIUS_M
+    lon = math.radians(float(tracks.lon[k])) + vx * dt / (EARTH_RADIUS_M * max(math.cos(lat0), 1e-6))
+    alt = float(tracks.alt_m[k]) + float(tracks.vrate_mps[k]) * dt
+    return lat, lon, alt, vx, vy, float(tracks.vrate_mps[k])
+
+
+def _interval_below(p: float, v: float, limit: float) -> tuple[float, float]:
+    """Times where |p + v t| < limit, in one dimension."""
+    if v == 0:
+        return (-math.inf, math.inf) if abs(p) < limit else (math.inf, -math.inf)
+    t1, t2 = (-limit - p) / v, (limit - p) / v
+    return min(t1, t2), max(t1, t2)
+
+
+def reference_conflicts(tracks: Tracks, t: float, rules: TacticalRules) -> list[RefConflict]:
+    live = [k for k in range(len(tracks)) if t - float(tracks.time_s[k]) <= rules.max_track_age_s]
+    states = {k: _state(tracks, k, t) for k in live}
+    v_limit = rules.v_m - VERTICAL_TOLERANCE_M
+    found = []
+    for x, a in enumerate(live):
+        for b in live[x + 1 :]:
+            if not rules.check_same_owner and tracks.owner[a] == tracks.owner[b]:
+                continue
+            lat_a, lon_a, alt_a, vxa, vya, vza = states[a]
+            lat_b, lon_b, alt_b, vxb, vyb, vzb = states[b]
+            dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
+            dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
+            dy = EARTH_RADIUS_M * (lat_b - lat_a)
+            dvx, dvy = vxb - vxa, vyb - vya
+            qa = dvx * dvx + dvy * dvy
+            qb = 2 * (dx * dvx + dy * dvy)
+            qc = dx * dx + dy * dy - rules.h_m**2
+            if qa == 0:
+                h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
+            else:
+                disc = qb * qb - 4 * qa * qc
+                if disc <= 0:
+                    continue
+                h_in, h_out = (-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)
+            v_in, v_out = _interval_below(alt_b - alt_a, vzb - vza, v_limit)
+            start, end = max(h_in, v_in), min(h_out, v_out)
+            if start < end and end > 0 and start < rules.lookahead_s:
+                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_limit
+                found.append(RefConflict(a, b, max(start, 0.0), los))
+    return found
