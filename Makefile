@@ -41,8 +41,10 @@ test: lint
 
 ## Benchmarks; results go to bench/out/ and the tables to stdout.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_strategic.py
 	$(BIN)/python bench/bench_filing.py
+	$(BIN)/python bench/bench_tactical.py --bluesky
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

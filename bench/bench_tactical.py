@@ -15,14 +15,24 @@ import argparse
 import gc
 import json
 import math
+import os
 import sys
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from deconline.core.tactical import EARTH_RADIUS_M, TacticalRules, Tracks, detect, extrapolate, pair_conflicts
+from deconline.core.tactical import (
+    EARTH_RADIUS_M,
+    VERTICAL_TOLERANCE_M,
+    Extrapolated,
+    TacticalRules,
+    Tracks,
+    detect,
+    extrapolate,
+)
 
 OUT = Path(__file__).parent / "out"
 RULES = TacticalRules(h_m=5 * 1852.0, v_m=1000 * 0.3048, lookahead_s=300.0, max_track_age_s=20.0)
@@ -48,27 +58,112 @@ def random_traffic(n: int, seed: int = 1, lat0: float = 45.0, lon0: float = 10.0
     )
 
 
-def brute_force_pairs(tracks: Tracks, chunk_pairs: int = 20_000_000) -> set[tuple[int, int]]:
-    """Every pair, the exact formula, rows in chunks of about ``chunk_pairs`` pairs."""
+def _block_hits(s: Extrapolated, r0: int, r1: int) -> list[tuple[int, int]]:
+    """Rows r0..r1 against every later column, broadcast (no index arrays, no pruning)."""
+    h, v, lookahead = RULES.h_m, RULES.v_m - VERTICAL_TOLERANCE_M, RULES.lookahead_s
+    rows, cols = slice(r0, r1), slice(r0, len(s.lat))
+    lat_a, lat_b = s.lat[rows, None], s.lat[None, cols]
+    dlon = np.remainder(s.lon[None, cols] - s.lon[rows, None] + math.pi, 2 * math.pi) - math.pi
+    dx = EARTH_RADIUS_M * np.cos(0.5 * (lat_a + lat_b)) * dlon
+    dy = EARTH_RADIUS_M * (lat_b - lat_a)
+    dz = s.alt_m[None, cols] - s.alt_m[rows, None]
+    dvx = s.vx[None, cols] - s.vx[rows, None]
+    dvy = s.vy[None, cols] - s.vy[rows, None]
+    dvz = s.vz[None, cols] - s.vz[rows, None]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a = dvx * dvx + dvy * dvy
+        b = 2.0 * (dx * dvx + dy * dvy)
+        c = dx * dx + dy * dy - h * h
+        disc = b * b - 4.0 * a * c
+        root = np.sqrt(np.maximum(disc, 0.0))
+        h_in = np.where(a > 0, (-b - root) / (2 * a), np.where(c < 0, -np.inf, np.inf))
+        h_out = np.where(a > 0, (-b + root) / (2 * a), np.where(c < 0, np.inf, -np.inf))
+        h_in = np.where((a > 0) & (disc <= 0), np.inf, h_in)
+        t1, t2 = (-v - dz) / dvz, (v - dz) / dvz
+        inside = np.abs(dz) < v
+        v_in = np.where(dvz != 0, np.minimum(t1, t2), np.where(inside, -np.inf, np.inf))
+        v_out = np.where(dvz != 0, np.maximum(t1, t2), np.where(inside, np.inf, -np.inf))
+    start, end = np.maximum(h_in, v_in), np.minimum(h_out, v_out)
+    hit = (start < end) & (end > 0) & (start < lookahead)
+    hit &= np.arange(r0, len(s.lat))[None, :] > np.arange(r0, r1)[:, None]  # upper triangle only
+    hit &= s.owner[rows, None] != s.owner[None, cols]
+    i, j = np.nonzero(hit)
+    return list(zip((s.index[i + r0]).tolist(), (s.index[j + r0]).tolist(), strict=True))
+
+
+def brute_force_pairs(tracks: Tracks, block_pairs: int = 4_000_000) -> set[tuple[int, int]]:
+    """Every pair, the same formula, in blocks of rows small enough for memory, on every core."""
     s = extrapolate(tracks, T0, RULES.max_track_age_s)
     n = len(s.lat)
+    blocks, r0 = [], 0
+    while r0 < n - 1:
+        r1 = min(n - 1, r0 + max(1, block_pairs // (n - r0)))
+        blocks.append((r0, r1))
+        r0 = r1
     found: set[tuple[int, int]] = set()
-    start = 0
-    while start < n - 1:
-        rows = max(1, chunk_pairs // max(1, n - start))
-        stop = min(n - 1, start + rows)
-        i_parts, j_parts = [], []
-        for i in range(start, stop):
-            j = np.arange(i + 1, n, dtype=np.int64)
-            i_parts.append(np.full(len(j), i, dtype=np.int64))
-            j_parts.append(j)
-        i_all, j_all = np.concatenate(i_parts), np.concatenate(j_parts)
-        result = pair_conflicts(s, i_all, j_all, RULES)
-        found.update(zip(s.index[result.a].tolist(), s.index[result.b].tolist(), strict=True))
-        start = stop
-        print(f"\r  brute force: {start:,}/{n:,} rows", end="", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for done, hits in enumerate(pool.map(lambda block: _block_hits(s, *block), blocks), 1):
+            found.update(hits)
+            if done % 50 == 0 or done == len(blocks):
+                print(f"\r  brute force: {done}/{len(blocks)} blocks", end="", file=sys.stderr)
     print(file=sys.stderr)
     return found
+
+
+def bluesky_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float, int]:
+    """BlueSky's numpy state-based detection on the same states (N x N matrices).
+
+    Called with the vertical minimum less the same 0.01 m tolerance, so both apply one rule.
+    """
+    from types import SimpleNamespace
+
+    from bluesky.traffic.asas.statebased import StateBased
+
+    n = len(tracks)
+    traffic = SimpleNamespace(
+        lat=tracks.lat,
+        lon=tracks.lon,
+        alt=tracks.alt_m,
+        trk=tracks.track_deg,
+        gs=tracks.gs_mps,
+        vs=tracks.vrate_mps,
+        ntraf=n,
+        id=list(range(n)),
+    )
+    rpz = np.full(n, RULES.h_m)
+    hpz = np.full(n, RULES.v_m - VERTICAL_TOLERANCE_M)
+    look = np.full(n, RULES.lookahead_s)
+    gc.collect()
+    tracemalloc.start()
+    began = time.perf_counter()
+    result = StateBased.detect(None, traffic, traffic, rpz, hpz, look)
+    elapsed = time.perf_counter() - began
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {(min(a, b), max(a, b)) for a, b in result[0]}, elapsed, peak
+
+
+def bluesky_cpp_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float]:
+    """BlueSky's C++ state-based detection (pairwise loops, no N x N matrices)."""
+    from types import SimpleNamespace
+
+    from bluesky.traffic.asas import cstatebased
+
+    n = len(tracks)
+    traffic = SimpleNamespace(
+        lat=tracks.lat,
+        lon=tracks.lon,
+        alt=tracks.alt_m,
+        trk=tracks.track_deg,
+        gs=tracks.gs_mps,
+        vs=tracks.vrate_mps,
+        ntraf=n,
+        id=list(range(n)),
+    )
+    limits = (np.full(n, RULES.h_m), np.full(n, RULES.v_m - VERTICAL_TOLERANCE_M), np.full(n, RULES.lookahead_s))
+    began = time.perf_counter()
+    result = cstatebased.detect(traffic, traffic, *limits)
+    return {(min(a, b), max(a, b)) for a, b in result[0]}, time.perf_counter() - began
 
 
 def time_engine(tracks: Tracks, repeats: int = 3) -> tuple[float, int, set[tuple[int, int]]]:
@@ -110,14 +205,14 @@ def main() -> None:
             if reference != pairs:
                 print(f"  MISMATCH: {len(reference ^ pairs)} pairs differ", file=sys.stderr)
         if args.bluesky and n <= 5_000:
-            from bench.bluesky_cd import bluesky_pairs
-
-            began = time.perf_counter()
-            bs_pairs, bs_s, bs_peak = bluesky_pairs(tracks, RULES, T0)
+            bs_pairs, bs_s, bs_peak = bluesky_pairs(tracks)
             row["bluesky_s"] = round(bs_s, 3)
             row["bluesky_peak_mb"] = round(bs_peak / 1e6, 1)
             row["same_pairs_as_bluesky"] = bs_pairs == pairs
             row["ratio_bluesky"] = round(bs_s / engine_s, 1)
+            cpp_pairs, cpp_s = bluesky_cpp_pairs(tracks)
+            row["bluesky_cpp_s"] = round(cpp_s, 3)
+            row["same_pairs_as_bluesky_cpp"] = cpp_pairs == pairs
             if bs_pairs != pairs:
                 print(f"  BlueSky differs on {len(bs_pairs ^ pairs)} pairs", file=sys.stderr)
         rows.append(row)

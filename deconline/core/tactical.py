@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-EARTH_RADIUS_M = 6_371_008.8
+EARTH_RADIUS_M = 6_371_000.0  # as in BlueSky, so results can be set side by side
 VERTICAL_TOLERANCE_M = 0.01
 
 Floats = NDArray[np.float64]
