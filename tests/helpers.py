@@ -117,7 +117,7 @@ class World:
 
 def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
     clock = Clock()
-    line = Line(Database(db_url), clock=clock)
+    line = Line(Database(db_url), clock=clock, evaluate_every_s=0)
     admin = parties.initialise(line)
     assert admin is not None
     world = World(line, clock, TestClient(create_app(line), raise_server_exceptions=False))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,7 +14,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
-from deconline.api.routes import agreements, hazards, operations, parties
+from deconline.api.routes import agreements, hazards, operations, parties, tactical
+from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 
@@ -56,6 +60,31 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _evaluator(line: Line, stop: threading.Event) -> None:
+    """Evaluate the live picture every ``line.evaluate_every_s`` until told to stop."""
+    while not stop.wait(line.evaluate_every_s):
+        try:
+            tactical_service.evaluate(line)
+        except Exception:  # one bad cycle must not end live alerting
+            log.exception("tactical evaluation failed; trying again next cycle")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    line: Line = app.state.line
+    stop = threading.Event()
+    worker = None
+    if line.evaluate_every_s > 0:
+        worker = threading.Thread(target=_evaluator, args=(line, stop), name="tactical-evaluator", daemon=True)
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+
+
 def create_app(line: Line) -> FastAPI:
     app = FastAPIOffline(
         title="deconline",
@@ -63,6 +92,7 @@ def create_app(line: Line) -> FastAPI:
         description=DESCRIPTION,
         redoc_url=None,
         max_body_size=MAX_BODY_BYTES,
+        lifespan=_lifespan,
     )
     app.state.line = line
     app.add_exception_handler(ServiceError, _service_error)
@@ -75,6 +105,6 @@ def create_app(line: Line) -> FastAPI:
         """Liveness: answers without a token."""
         return {"status": "ok", "version": __version__}
 
-    for module in (parties, agreements, operations, hazards):
+    for module in (parties, agreements, operations, hazards, tactical):
         app.include_router(module.router)
     return app

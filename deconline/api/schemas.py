@@ -220,3 +220,27 @@ class WhoAmI(BaseModel):
     role: str
     party: str | None
     group: str | None
+
+
+# --- tracks ------------------------------------------------------------------------------------
+
+
+class TrackIn(Strict):
+    """One position report of one of the sender's aircraft (SI units)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="ICAO 24-bit address or the party's own id")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    alt_m: float = Field(ge=-500, le=30_000)
+    gs_mps: float = Field(ge=0, le=1_500, description="ground speed, m/s")
+    track_deg: float = Field(ge=0, le=360, description="track angle, degrees true")
+    vrate_mps: float = Field(0.0, ge=-250, le=250, description="vertical rate, m/s (positive up)")
+    time: AwareDatetime
+
+
+class TrackBatch(Strict):
+    tracks: list[TrackIn] = Field(min_length=1, max_length=5000)
+
+
+class TrackAccepted(BaseModel):
+    stored: int

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.strategic import StrategicIndex
 from deconline.core.volumes import Limits, Volume
+from deconline.service.events import EventHub
 from deconline.service.geo import volume_from_row
 from deconline.store.db import Database
 from deconline.store.models import Counter, Hazard, Operation, Setting
@@ -24,6 +25,7 @@ from deconline.store.models import Counter, Hazard, Operation, Setting
 Clock = Callable[[], float]
 LIVE_STATES = ("accepted", "active")
 STRATEGIC_COUNTER = "strategic"
+TACTICAL_COUNTER = "tactical"
 
 
 def new_id(prefix: str) -> str:
@@ -134,6 +136,8 @@ class Line:
     clock: Clock = time.time
     limits: Limits = field(default_factory=Limits)
     picture: StrategicPicture = field(default_factory=StrategicPicture)
+    events: EventHub = field(default_factory=EventHub)
+    evaluate_every_s: float = 1.0
     _secret: bytes | None = None
 
     @contextmanager

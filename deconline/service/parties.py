@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from deconline.service.line import STRATEGIC_COUNTER, Line
+from deconline.service.line import STRATEGIC_COUNTER, TACTICAL_COUNTER, Line
 from deconline.store.models import Counter, Party, Setting, Token
 
 Role = Literal["admin", "party", "auditor"]
@@ -53,8 +53,9 @@ def initialise(line: Line) -> str | None:
     """Create the schema and service settings; return a new admin token on the first run only."""
     line.db.migrate()
     with line.db.write() as session:
-        if session.get(Counter, STRATEGIC_COUNTER) is None:
-            session.add(Counter(name=STRATEGIC_COUNTER, value=0))
+        for name in (STRATEGIC_COUNTER, TACTICAL_COUNTER):
+            if session.get(Counter, name) is None:
+                session.add(Counter(name=name, value=0))
         if session.get(Setting, "ref_secret") is None:
             session.add(Setting(key="ref_secret", value=secrets.token_hex(32)))
             return _new_token(session, "admin", None, "initial admin", line.clock())

@@ -6,7 +6,7 @@ classes are the mapping the service code uses, and a test checks the two agree.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -145,3 +145,40 @@ class ConflictNotice(Base):
 
 
 Index("ix_hazards_state", Hazard.state)
+
+
+class TrackState(Base):
+    """The latest reported state of one aircraft of one party (SI units, time in epoch s)."""
+
+    __tablename__ = "tracks"
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    alt_m: Mapped[float] = mapped_column(Float)
+    gs_mps: Mapped[float] = mapped_column(Float)
+    track_deg: Mapped[float] = mapped_column(Float)
+    vrate_mps: Mapped[float] = mapped_column(Float)
+    time_s: Mapped[float] = mapped_column(Float, index=True)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class Alert(Base):
+    """A predicted loss of separation between two tracks of different parties, with its lifecycle."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    a_party: Mapped[str] = mapped_column(String(64), index=True)
+    a_track: Mapped[str] = mapped_column(String(64))
+    b_party: Mapped[str] = mapped_column(String(64), index=True)
+    b_track: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # raised, updated, cleared
+    level: Mapped[str] = mapped_column(String(32))
+    t_los: Mapped[float] = mapped_column(Float)
+    t_cpa: Mapped[float] = mapped_column(Float)
+    d_cpa_m: Mapped[float] = mapped_column(Float)
+    dz_cpa_m: Mapped[float] = mapped_column(Float)
+    los: Mapped[bool] = mapped_column(Boolean)
+    raised_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    cleared_at: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,78 @@
+"""Live tracks, alerts and the event stream; each party sees its own alerts only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from deconline.api.deps import ActorDep, LineDep
+from deconline.api.schemas import TrackAccepted, TrackBatch
+from deconline.service import tactical
+from deconline.service.tactical import Report
+
+router = APIRouter(prefix="/v1", tags=["tactical"])
+HEARTBEAT_S = 15.0
+
+
+@router.post("/tracks", response_model=TrackAccepted, status_code=202)
+def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep) -> TrackAccepted:
+    """A batch of reports of your own aircraft; the newest state per track is kept."""
+    actor.require_party()
+    reports = [
+        Report(t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp())
+        for t in body.tracks
+    ]
+    return TrackAccepted(stored=tactical.ingest(line, actor, reports))
+
+
+@router.get("/tracks")
+def get_tracks(line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Your side's tracks, plus another party's track only while it is in an alert with yours."""
+    return tactical.visible_tracks(line, actor)
+
+
+@router.get("/alerts")
+def get_alerts(
+    line: LineDep,
+    actor: ActorDep,
+    state: Literal["active", "all"] = "active",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Your alerts (predicted or actual losses of separation involving your aircraft)."""
+    return tactical.list_alerts(line, actor, active_only=state == "active", limit=limit)
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def events(
+    request: Request,
+    line: LineDep,
+    actor: ActorDep,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="close after this many events")] = None,
+) -> StreamingResponse:
+    """Server-sent events (`text/event-stream`): your alerts as they are raised, updated and cleared."""
+    party = actor.require_party()
+    queue = line.events.subscribe(party)
+
+    async def stream() -> AsyncIterator[str]:
+        sent = 0
+        try:
+            yield ": connected\n\n"
+            while limit is None or sent < limit:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": heartbeat\n\n"
+                    continue
+                yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+                sent += 1
+        finally:
+            line.events.unsubscribe(party, queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,263 @@
+"""Live tracks and alerts: ingest a party's reports, evaluate the picture, keep alert lifecycles.
+
+The evaluation reads the latest states from the database (so any process may ingest), runs the
+pure engine, and updates alerts under the ``tactical`` counter lock, so two processes evaluating
+at once never raise the same alert twice. Events go out after the commit, each to the two
+parties involved only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from deconline.core.agreement import Agreement
+from deconline.core.tactical import TacticalRules, Tracks, detect
+from deconline.service.agreements import in_force
+from deconline.service.errors import Invalid
+from deconline.service.geo import iso
+from deconline.service.line import TACTICAL_COUNTER, Line
+from deconline.service.parties import Actor, own_side
+from deconline.store.models import Alert, Counter, TrackState
+
+LOS_LEVEL = "loss_of_separation"
+FUTURE_TOLERANCE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Report:
+    track_id: str
+    lat: float
+    lon: float
+    alt_m: float
+    gs_mps: float
+    track_deg: float
+    vrate_mps: float
+    time_s: float
+
+
+def ingest(line: Line, actor: Actor, reports: Sequence[Report]) -> int:
+    """Store the newest state of each reported track (older reports never overwrite newer ones)."""
+    party_id = actor.require_party()
+    now = line.clock()
+    for k, r in enumerate(reports):
+        if r.time_s > now + FUTURE_TOLERANCE_S:
+            raise Invalid(["body", "tracks", k, "time"], f"time {iso(r.time_s)} is in the future (now {iso(now)})")
+    newest: dict[str, Report] = {}
+    for r in reports:
+        if r.track_id not in newest or r.time_s > newest[r.track_id].time_s:
+            newest[r.track_id] = r
+    rows = [
+        {
+            "party_id": party_id,
+            "track_id": r.track_id,
+            "lat": r.lat,
+            "lon": r.lon,
+            "alt_m": r.alt_m,
+            "gs_mps": r.gs_mps,
+            "track_deg": r.track_deg,
+            "vrate_mps": r.vrate_mps,
+            "time_s": r.time_s,
+            "received_at": now,
+        }
+        for r in newest.values()
+    ]
+    insert = sqlite.insert if line.db.is_sqlite else postgresql.insert
+    statement = insert(TrackState).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[TrackState.party_id, TrackState.track_id],
+        set_={name: statement.excluded[name] for name in rows[0] if name not in ("party_id", "track_id")},
+        where=TrackState.time_s < statement.excluded.time_s,
+    )
+    with line.db.write() as session:
+        session.execute(statement)
+    return len(rows)
+
+
+def _rules(agreement: Agreement) -> TacticalRules:
+    t = agreement.tactical
+    return TacticalRules(t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s, t.check_same_owner)
+
+
+def level_for(agreement: Agreement, t_los: float, los: bool) -> str | None:
+    """Loss of separation now, else the tightest level whose horizon covers the predicted time."""
+    if los:
+        return LOS_LEVEL
+    fitting = [lvl for lvl in agreement.alert_levels if t_los <= lvl.within_s]
+    return min(fitting, key=lambda lvl: lvl.within_s).name if fitting else None
+
+
+def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
+    return (pa, ta, pb, tb) if (pa, ta) <= (pb, tb) else (pb, tb, pa, ta)
+
+
+def evaluate(line: Line, now: float | None = None) -> list[Alert]:
+    """One cycle: detect, then raise, update and clear alerts; returns the alerts that changed."""
+    now = line.clock() if now is None else now
+    with line.db.write() as session:
+        session.execute(update(Counter).where(Counter.name == TACTICAL_COUNTER).values(value=Counter.value + 1))
+        agreement = in_force(session)
+        if agreement is None:
+            return []
+        rules = _rules(agreement)
+        states = list(session.scalars(select(TrackState).where(TrackState.time_s >= now - rules.max_track_age_s)))
+        found = _detect(states, now, rules)
+        changed = _apply(session, agreement, found, now)
+    by_key = {(s.party_id, s.track_id): s for s in states}
+    for alert in changed:
+        for party, intruder in (
+            (alert.a_party, (alert.b_party, alert.b_track)),
+            (alert.b_party, (alert.a_party, alert.a_track)),
+        ):
+            view = alert_view(alert, party, by_key.get(intruder))
+            line.events.publish(party, {"type": "alert", "alert": view})
+    return changed
+
+
+def _detect(states: list[TrackState], now: float, rules: TacticalRules) -> dict[tuple[str, str, str, str], Any]:
+    if len(states) < 2:
+        return {}
+    codes: dict[str, int] = {}
+    owner = np.array([codes.setdefault(s.party_id, len(codes)) for s in states], dtype=np.int64)
+
+    def column(name: str) -> np.ndarray:
+        return np.array([getattr(s, name) for s in states], dtype=np.float64)
+
+    tracks = Tracks(
+        column("lat"), column("lon"), column("alt_m"), column("gs_mps"), column("track_deg"), column("vrate_mps"),
+        column("time_s"), owner,
+    )  # fmt: skip
+    result = detect(tracks, now, rules)
+    found = {}
+    for k in range(len(result)):
+        a, b = states[int(result.a[k])], states[int(result.b[k])]
+        found[_pair_key(a.party_id, a.track_id, b.party_id, b.track_id)] = (
+            float(result.t_los[k]),
+            float(result.t_cpa[k]),
+            float(result.d_cpa_m[k]),
+            float(result.dz_cpa_m[k]),
+            bool(result.los[k]),
+        )
+    return found
+
+
+def _apply(session: Session, agreement: Agreement, found: dict[Any, Any], now: float) -> list[Alert]:
+    active = {
+        (a.a_party, a.a_track, a.b_party, a.b_track): a
+        for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
+    }
+    changed = []
+    for key, (t_los, t_cpa, d_cpa, dz_cpa, los) in found.items():
+        level = level_for(agreement, t_los, los)
+        if level is None:
+            continue
+        alert = active.pop(key, None)
+        if alert is None:
+            alert = Alert(
+                id=f"al_{secrets.token_hex(8)}",
+                a_party=key[0],
+                a_track=key[1],
+                b_party=key[2],
+                b_track=key[3],
+                state="raised",
+                level=level,
+                raised_at=now,
+                cleared_at=None,
+            )
+            session.add(alert)
+            changed.append(alert)
+        elif alert.level != level:
+            alert.state = "updated"
+            changed.append(alert)
+        alert.level = level
+        alert.t_los, alert.t_cpa, alert.d_cpa_m, alert.dz_cpa_m, alert.los = t_los, t_cpa, d_cpa, dz_cpa, los
+        alert.updated_at = now
+    for alert in active.values():
+        alert.state, alert.cleared_at, alert.updated_at = "cleared", now, now
+        changed.append(alert)
+    session.flush()
+    return changed
+
+
+def _state_view(state: TrackState) -> dict[str, Any]:
+    return {
+        "lat": state.lat,
+        "lon": state.lon,
+        "alt_m": state.alt_m,
+        "gs_mps": state.gs_mps,
+        "track_deg": state.track_deg,
+        "vrate_mps": state.vrate_mps,
+        "time": iso(state.time_s),
+    }
+
+
+def alert_view(alert: Alert, viewer: str, intruder_state: TrackState | None) -> dict[str, Any]:
+    """What ``viewer`` sees: its own track, the intruder's id, and the intruder's state only while active."""
+    mine_first = alert.a_party == viewer
+    own_track = alert.a_track if mine_first else alert.b_track
+    other_party, other_track = (alert.b_party, alert.b_track) if mine_first else (alert.a_party, alert.a_track)
+    intruder: dict[str, Any] = {"party": other_party, "track": other_track}
+    if alert.state != "cleared" and intruder_state is not None:
+        intruder["state"] = _state_view(intruder_state)
+    return {
+        "id": alert.id,
+        "state": alert.state,
+        "level": alert.level,
+        "own_track": own_track,
+        "intruder": intruder,
+        "t_los": round(alert.t_los, 2),
+        "t_cpa": round(alert.t_cpa, 2),
+        "d_cpa_m": round(alert.d_cpa_m, 1),
+        "dz_cpa_m": round(alert.dz_cpa_m, 1),
+        "los": alert.los,
+        "raised_at": iso(alert.raised_at),
+        "updated_at": iso(alert.updated_at),
+        "cleared_at": iso(alert.cleared_at) if alert.cleared_at is not None else None,
+    }
+
+
+def list_alerts(line: Line, actor: Actor, active_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
+    """The caller's own alerts (its own aircraft on one side), newest first."""
+    party_id = actor.require_party()
+    with line.db.read() as session:
+        query = select(Alert).where(or_(Alert.a_party == party_id, Alert.b_party == party_id))
+        if active_only:
+            query = query.where(Alert.state != "cleared")
+        alerts = list(session.scalars(query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit)))
+        views = []
+        for alert in alerts:
+            other = (alert.b_party, alert.b_track) if alert.a_party == party_id else (alert.a_party, alert.a_track)
+            views.append(alert_view(alert, party_id, session.get(TrackState, other)))
+        return views
+
+
+def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
+    """Own side's tracks, and other parties' only while in an active alert with an own track."""
+    party_id = actor.require_party()
+    with line.db.read() as session:
+        side = own_side(session, party_id, actor.group)
+        agreement = in_force(session)
+        show_all = agreement is not None and agreement.disclosure.tracks_of_others == "always"
+        query = select(TrackState)
+        if not show_all:
+            partners = set()
+            for alert in session.scalars(
+                select(Alert).where(Alert.state != "cleared", or_(Alert.a_party == party_id, Alert.b_party == party_id))
+            ):
+                partners.add(
+                    (alert.b_party, alert.b_track) if alert.a_party == party_id else (alert.a_party, alert.a_track)
+                )
+            rows = [s for s in session.scalars(query.where(TrackState.party_id.in_(side)))]
+            rows += [
+                s for key in partners if (s := session.get(TrackState, key)) is not None and s.party_id not in side
+            ]
+        else:
+            rows = list(session.scalars(query))
+        return [{"party": s.party_id, "id": s.track_id, **_state_view(s)} for s in rows]

@@ -1,0 +1,150 @@
+"""Live tracks and alerts through the API: levels, lifecycle, disclosure, isolation, live push."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from deconline.service import tactical
+from tests.helpers import World
+
+EARTH = 6_371_000.0
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def report(
+    world: World, track_id: str, east_m: float, alt: float, track_deg: float, gs: float = 200.0, **kw: Any
+) -> dict[str, Any]:
+    lat = 50.0
+    lon = 10.0 + math.degrees(east_m / (EARTH * math.cos(math.radians(lat))))
+    body = {
+        "id": track_id,
+        "lat": lat,
+        "lon": lon,
+        "alt_m": alt,
+        "gs_mps": gs,
+        "track_deg": track_deg,
+        "vrate_mps": 0.0,
+        "time": iso(world.clock.now),
+    }
+    body.update(kw)
+    return body
+
+
+def send(world: World, who: str, *reports: dict[str, Any]) -> None:
+    response = world.post(who, "/v1/tracks", {"tracks": list(reports)})
+    assert response.status_code == 202, response.text
+
+
+def head_on(world: World, distance_m: float) -> None:
+    """alpha's A1 flying east and charlie's C1 flying west, ``distance_m`` apart, same level."""
+    send(world, "alpha", report(world, "A1", -distance_m / 2, 9000, 90))
+    send(world, "charlie", report(world, "C1", distance_m / 2, 9000, 270))
+
+
+def test_alert_levels_and_lifecycle(world: World) -> None:
+    head_on(world, 9260 + 400 * 200)  # loss of separation in 200 s: advisory
+    tactical.evaluate(world.line)
+    [alert] = world.get("alpha", "/v1/alerts").json()
+    assert (alert["level"], alert["state"], alert["own_track"]) == ("advisory", "raised", "A1")
+    assert alert["intruder"]["party"] == "charlie" and alert["intruder"]["track"] == "C1"
+    assert alert["intruder"]["state"]["alt_m"] == 9000
+    assert alert["t_los"] == 200.0
+
+    world.clock.now += 100  # now 100 s away: warning
+    head_on(world, 9260 + 400 * 100)
+    tactical.evaluate(world.line)
+    [alert] = world.get("charlie", "/v1/alerts").json()
+    assert (alert["level"], alert["state"], alert["own_track"]) == ("warning", "updated", "C1")
+
+    world.clock.now += 100  # both inside the minimum now
+    head_on(world, 5000)
+    tactical.evaluate(world.line)
+    [alert] = world.get("alpha", "/v1/alerts").json()
+    assert alert["level"] == "loss_of_separation" and alert["los"] is True
+
+    world.clock.now += 60  # C1 climbed away
+    send(world, "alpha", report(world, "A1", 0, 9000, 90))
+    send(world, "charlie", report(world, "C1", 20_000, 12_000, 90))
+    tactical.evaluate(world.line)
+    assert world.get("alpha", "/v1/alerts").json() == []
+    [cleared] = world.get("alpha", "/v1/alerts", params={"state": "all"}).json()
+    assert cleared["state"] == "cleared" and "state" not in cleared["intruder"]
+
+
+def test_each_party_sees_only_its_own_alerts_and_intruders_only_in_alert(world: World) -> None:
+    send(world, "bravo", report(world, "B1", 300_000, 5000, 0))
+    tracks_before = {t["id"] for t in world.get("charlie", "/v1/tracks").json()}
+    head_on(world, 30_000)
+    assert {t["id"] for t in world.get("charlie", "/v1/tracks").json()} == tracks_before | {"C1"}
+    tactical.evaluate(world.line)
+    assert world.get("bravo", "/v1/alerts").json() == []  # group member, but not its aircraft
+    assert len(world.get("alpha", "/v1/alerts").json()) == 1
+    assert {t["id"] for t in world.get("charlie", "/v1/tracks").json()} == {"C1", "A1"}  # A1 only while in alert
+    assert {t["id"] for t in world.get("alpha", "/v1/tracks").json()} == {"A1", "B1", "C1"}  # own side + intruder
+    world.clock.now += 30  # stale: no more alert, no more disclosure
+    send(world, "charlie", report(world, "C1", 500_000, 9000, 0))
+    tactical.evaluate(world.line)
+    assert {t["id"] for t in world.get("charlie", "/v1/tracks").json()} == {"C1"}
+
+
+def test_same_party_aircraft_do_not_alert(world: World) -> None:
+    send(world, "alpha", report(world, "A1", -1000, 9000, 90), report(world, "A2", 1000, 9000, 270))
+    assert tactical.evaluate(world.line) == []
+
+
+def test_stale_reports_take_no_part(world: World) -> None:
+    head_on(world, 20_000)
+    world.clock.now += 25
+    assert tactical.evaluate(world.line) == []
+
+
+def test_older_reports_never_overwrite_newer(world: World) -> None:
+    send(world, "alpha", report(world, "A1", 0, 9000, 90))
+    send(world, "alpha", report(world, "A1", 0, 1000, 90, time=iso(world.clock.now - 10)))
+    [track] = world.get("alpha", "/v1/tracks").json()
+    assert track["alt_m"] == 9000
+
+
+def test_bad_reports_are_refused(world: World) -> None:
+    good = report(world, "A1", 0, 9000, 90)
+    for field, value in (("lat", 91), ("alt_m", 40_000), ("gs_mps", -1), ("id", "bad id!"), ("extra", 1)):
+        response = world.post("alpha", "/v1/tracks", {"tracks": [{**good, field: value}]})
+        assert response.status_code == 422, (field, response.text)
+    future = world.post("alpha", "/v1/tracks", {"tracks": [{**good, "time": iso(world.clock.now + 3600)}]})
+    assert future.status_code == 422 and "future" in future.text
+    headers = {**world.headers("alpha"), "content-type": "application/json"}
+    nan = world.client.post(
+        "/v1/tracks", content=json.dumps({"tracks": [good]}).replace("9000", "NaN"), headers=headers
+    )
+    assert nan.status_code == 422
+    assert world.get("alpha", "/v1/tracks").json() == []
+    assert world.post("auditor", "/v1/tracks", {"tracks": [good]}).status_code == 403
+    assert world.get("admin", "/v1/alerts").status_code == 403
+
+
+def test_alerts_are_pushed_to_the_parties_involved(world: World) -> None:
+    head_on(world, 30_000)
+    received: list[str] = []
+
+    def evaluate_soon() -> None:
+        threading.Event().wait(0.3)
+        tactical.evaluate(world.line)
+
+    worker = threading.Thread(target=evaluate_soon)
+    with world.client.stream("GET", "/v1/events", params={"limit": 1}, headers=world.headers("charlie")) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        worker.start()
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                received.append(line[6:])
+    worker.join()
+    [event] = [json.loads(r) for r in received]
+    assert event["type"] == "alert" and event["alert"]["own_track"] == "C1"
+    assert event["alert"]["intruder"] == {"party": "alpha", "track": "A1", "state": event["alert"]["intruder"]["state"]}
