@@ -370,5 +370,54 @@ def conflicts_command(
     err.print(f"{len(planned)} volumes, {count} conflicting pairs")
 
 
+@app.command("replay")
+def replay_command(
+    file: Annotated[Path, typer.Argument(help="the recording (.json, .json.gz or .csv)")],
+    fmt: Annotated[str, typer.Option("--format", help="traffic-json or csv")] = "traffic-json",
+    step: Annotated[float, typer.Option(help="seconds between evaluations")] = 10.0,
+    lookahead: Annotated[float, typer.Option(help="look-ahead, seconds")] = 300.0,
+    hsep: Annotated[float, typer.Option(help="horizontal minimum, metres")] = 9260.0,
+    vsep: Annotated[float, typer.Option(help="vertical minimum, metres")] = 304.8,
+    max_age: Annotated[float, typer.Option(help="reports older than this are stale, seconds")] = 20.0,
+    party_map: Annotated[Path | None, typer.Option(help="icao24 -> party (JSON object or CSV lines)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write JSON lines here (default stdout)")] = None,
+) -> None:
+    """Run the tactical engine over a recording: one JSON line per time and pair in conflict."""
+    from rich.progress import Progress
+
+    from deconline.core.tactical import TacticalRules
+    from deconline.ingest.recordings import RecordingError, load_recording
+    from deconline.replay import read_party_map, replay, run
+
+    if fmt not in ("traffic-json", "csv"):
+        _fail("--format must be traffic-json or csv", 2)
+    if step <= 0 or lookahead <= 0 or hsep <= 0 or vsep <= 0 or max_age <= 0:
+        _fail("--step, --lookahead, --hsep, --vsep and --max-age must be > 0", 2)
+    try:
+        recording = load_recording(file, fmt)  # type: ignore[arg-type]
+        mapping = read_party_map(party_map) if party_map else None
+    except (RecordingError, OSError, ValueError) as exc:
+        _fail(str(exc), 2)
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(recording.skipped.items())) or "none"
+    err.print(f"{file}: {recording.total:,} records, {len(recording.time_s):,} usable (skipped: {skipped})")
+    rules = TacticalRules(hsep, vsep, lookahead, max_age)
+    sink = out_file.open("w") if out_file else sys.stdout
+    try:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("replaying", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = run(replay(recording, rules, step, mapping, progress), sink)
+    finally:
+        if out_file:
+            sink.close()
+    err.print(
+        f"{len(summary.pairs):,} conflict pairs in {summary.conflict_rows:,} rows; "
+        f"{len(summary.los_pairs):,} pairs in loss of separation ({summary.los_rows:,} rows)"
+    )
+
+
 def main() -> None:
     app()
