@@ -16,18 +16,22 @@ from typing import Any
 import numpy as np
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
-from deconline.core.tactical import TacticalRules, Tracks, detect
+from deconline.core.areas import hazard_entries, outside_all
+from deconline.core.tactical import Extrapolated, TacticalRules, Tracks, detect, extrapolate
+from deconline.core.volumes import Volume
 from deconline.service.agreements import in_force
 from deconline.service.errors import Invalid
-from deconline.service.geo import iso
+from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
-from deconline.store.models import Alert, Counter, TrackState
+from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState
 
 LOS_LEVEL = "loss_of_separation"
+Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
+Found = tuple[float, float, float, float, bool]  # t_los (or entry), t_cpa, d_cpa, dz_cpa, los (or inside)
 FUTURE_TOLERANCE_S = 30.0
 
 
@@ -109,36 +113,84 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         rules = _rules(agreement)
         states = list(session.scalars(select(TrackState).where(TrackState.time_s >= now - rules.max_track_age_s)))
         found = _detect(states, now, rules)
+        found.update(_areas(session, states, now, rules))
         changed = _apply(session, agreement, found, now)
     by_key = {(s.party_id, s.track_id): s for s in states}
     for alert in changed:
-        for party, intruder in (
-            (alert.a_party, (alert.b_party, alert.b_track)),
-            (alert.b_party, (alert.a_party, alert.a_track)),
-        ):
-            view = alert_view(alert, party, by_key.get(intruder))
-            line.events.publish(party, {"type": "alert", "alert": view})
+        line.events.publish(
+            alert.a_party,
+            {"type": "alert", "alert": alert_view(alert, alert.a_party, by_key.get((alert.b_party, alert.b_track)))},
+        )
+        if alert.kind == "separation":
+            line.events.publish(
+                alert.b_party,
+                {
+                    "type": "alert",
+                    "alert": alert_view(alert, alert.b_party, by_key.get((alert.a_party, alert.a_track))),
+                },
+            )
     return changed
 
 
-def _detect(states: list[TrackState], now: float, rules: TacticalRules) -> dict[tuple[str, str, str, str], Any]:
-    if len(states) < 2:
-        return {}
+def _tracks(states: list[TrackState]) -> Tracks:
     codes: dict[str, int] = {}
     owner = np.array([codes.setdefault(s.party_id, len(codes)) for s in states], dtype=np.int64)
 
     def column(name: str) -> np.ndarray:
         return np.array([getattr(s, name) for s in states], dtype=np.float64)
 
-    tracks = Tracks(
+    return Tracks(
         column("lat"), column("lon"), column("alt_m"), column("gs_mps"), column("track_deg"), column("vrate_mps"),
         column("time_s"), owner,
     )  # fmt: skip
-    result = detect(tracks, now, rules)
-    found = {}
+
+
+def _areas(session: Session, states: list[TrackState], now: float, rules: TacticalRules) -> dict[Key, Found]:
+    """Predicted hazard entries and nonconforming tracks, keyed like separation alerts."""
+    if not states:
+        return {}
+    s = extrapolate(_tracks(states), now, rules.max_track_age_s)
+    live = [states[int(k)] for k in s.index]
+    found: dict[Key, Found] = {}
+    hazards = list(session.scalars(select(Hazard).where(Hazard.state == "active")))
+    volumes = [volume_from_row(h) for h in hazards]
+    for entry in hazard_entries(s, volumes, now, rules.lookahead_s):
+        state = live[entry.track]
+        found[("hazard", state.party_id, state.track_id, "", hazards[entry.volume].id)] = (
+            entry.t_entry,
+            entry.t_entry,
+            0.0,
+            0.0,
+            entry.t_entry == 0.0,
+        )
+    owned: dict[str, list[Volume]] = {}
+    for op in session.scalars(
+        select(Operation).where(Operation.state == "active").options(selectinload(Operation.volumes))
+    ):
+        owned.setdefault(op.party_id, []).extend(volume_from_row(v) for v in op.volumes)
+    # Only parties that fly under filed operations are held to them; a feed of others' traffic is not.
+    flying = [k for k, state in enumerate(live) if state.party_id in owned]
+    for k in outside_all(_subset(s, flying), [owned[live[k].party_id] for k in flying], now):
+        state = live[flying[k]]
+        found[("nonconformance", state.party_id, state.track_id, "", "")] = (0.0, 0.0, 0.0, 0.0, True)
+    return found
+
+
+def _subset(s: Extrapolated, keep: list[int]) -> Extrapolated:
+    idx = np.array(keep, dtype=np.int64)
+    return Extrapolated(
+        s.index[idx], s.lat[idx], s.lon[idx], s.alt_m[idx], s.vx[idx], s.vy[idx], s.vz[idx], s.owner[idx]
+    )
+
+
+def _detect(states: list[TrackState], now: float, rules: TacticalRules) -> dict[Key, Found]:
+    if len(states) < 2:
+        return {}
+    result = detect(_tracks(states), now, rules)
+    found: dict[Key, Found] = {}
     for k in range(len(result)):
         a, b = states[int(result.a[k])], states[int(result.b[k])]
-        found[_pair_key(a.party_id, a.track_id, b.party_id, b.track_id)] = (
+        found[("separation", *_pair_key(a.party_id, a.track_id, b.party_id, b.track_id))] = (
             float(result.t_los[k]),
             float(result.t_cpa[k]),
             float(result.d_cpa_m[k]),
@@ -148,24 +200,34 @@ def _detect(states: list[TrackState], now: float, rules: TacticalRules) -> dict[
     return found
 
 
-def _apply(session: Session, agreement: Agreement, found: dict[Any, Any], now: float) -> list[Alert]:
+def _level(agreement: Agreement, kind: str, t_los: float, los: bool) -> str | None:
+    if kind == "nonconformance":
+        return "nonconformance"
+    if kind == "hazard" and los:
+        return "inside_hazard"
+    return level_for(agreement, t_los, los)
+
+
+def _apply(session: Session, agreement: Agreement, found: dict[Key, Found], now: float) -> list[Alert]:
     active = {
-        (a.a_party, a.a_track, a.b_party, a.b_track): a
+        (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
         for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
     }
     changed = []
     for key, (t_los, t_cpa, d_cpa, dz_cpa, los) in found.items():
-        level = level_for(agreement, t_los, los)
+        level = _level(agreement, key[0], t_los, los)
         if level is None:
             continue
         alert = active.pop(key, None)
         if alert is None:
+            kind, a_party, a_track, b_party, b_track = key
             alert = Alert(
                 id=f"al_{secrets.token_hex(8)}",
-                a_party=key[0],
-                a_track=key[1],
-                b_party=key[2],
-                b_track=key[3],
+                kind=kind,
+                a_party=a_party,
+                a_track=a_track,
+                b_party=b_party,
+                b_track=b_track,
                 state="raised",
                 level=level,
                 raised_at=now,
@@ -202,25 +264,29 @@ def alert_view(alert: Alert, viewer: str, intruder_state: TrackState | None) -> 
     """What ``viewer`` sees: its own track, the intruder's id, and the intruder's state only while active."""
     mine_first = alert.a_party == viewer
     own_track = alert.a_track if mine_first else alert.b_track
-    other_party, other_track = (alert.b_party, alert.b_track) if mine_first else (alert.a_party, alert.a_track)
-    intruder: dict[str, Any] = {"party": other_party, "track": other_track}
-    if alert.state != "cleared" and intruder_state is not None:
-        intruder["state"] = _state_view(intruder_state)
-    return {
-        "id": alert.id,
-        "state": alert.state,
-        "level": alert.level,
-        "own_track": own_track,
-        "intruder": intruder,
-        "t_los": round(alert.t_los, 2),
-        "t_cpa": round(alert.t_cpa, 2),
-        "d_cpa_m": round(alert.d_cpa_m, 1),
-        "dz_cpa_m": round(alert.dz_cpa_m, 1),
-        "los": alert.los,
-        "raised_at": iso(alert.raised_at),
-        "updated_at": iso(alert.updated_at),
-        "cleared_at": iso(alert.cleared_at) if alert.cleared_at is not None else None,
-    }
+    view: dict[str, Any] = {"id": alert.id, "kind": alert.kind, "state": alert.state, "level": alert.level}
+    view["own_track"] = own_track
+    if alert.kind == "separation":
+        other_party, other_track = (alert.b_party, alert.b_track) if mine_first else (alert.a_party, alert.a_track)
+        intruder: dict[str, Any] = {"party": other_party, "track": other_track}
+        if alert.state != "cleared" and intruder_state is not None:
+            intruder["state"] = _state_view(intruder_state)
+        view["intruder"] = intruder
+    elif alert.kind == "hazard":
+        view["hazard_id"] = alert.b_track
+    view.update(
+        {
+            "t_los": round(alert.t_los, 2),
+            "t_cpa": round(alert.t_cpa, 2),
+            "d_cpa_m": round(alert.d_cpa_m, 1),
+            "dz_cpa_m": round(alert.dz_cpa_m, 1),
+            "los": alert.los,
+            "raised_at": iso(alert.raised_at),
+            "updated_at": iso(alert.updated_at),
+            "cleared_at": iso(alert.cleared_at) if alert.cleared_at is not None else None,
+        }
+    )
+    return view
 
 
 def list_alerts(line: Line, actor: Actor, active_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:

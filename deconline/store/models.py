@@ -164,10 +164,13 @@ class TrackState(Base):
 
 
 class Alert(Base):
-    """A predicted loss of separation between two tracks of different parties, with its lifecycle."""
+    """A predicted loss of separation between two tracks of different parties (``separation``), a
+    predicted entry of a track into a hazard (``b_track`` = the hazard id) or an owned track outside
+    every active operation of its owner (``nonconformance``), with its lifecycle."""
 
     __tablename__ = "alerts"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # separation, hazard, nonconformance
     a_party: Mapped[str] = mapped_column(String(64), index=True)
     a_track: Mapped[str] = mapped_column(String(64))
     b_party: Mapped[str] = mapped_column(String(64), index=True)

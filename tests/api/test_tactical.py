@@ -148,3 +148,30 @@ def test_alerts_are_pushed_to_the_parties_involved(world: World) -> None:
     [event] = [json.loads(r) for r in received]
     assert event["type"] == "alert" and event["alert"]["own_track"] == "C1"
     assert event["alert"]["intruder"] == {"party": "alpha", "track": "A1", "state": event["alert"]["intruder"]["state"]}
+
+
+def test_hazard_entry_and_nonconformance_alerts(world: World) -> None:
+    from tests.helpers import box, circle
+
+    ahead = 10.0 + math.degrees(30_000 / (EARTH * math.cos(math.radians(50.0))))
+    hazard = world.post(
+        "charlie",
+        "/v1/hazards",
+        {"kind": "live_fire", "volume": circle(ahead, 50.0, 5000, lower=0, upper=20_000, start_h=-1, end_h=5)},
+    ).json()
+    op = world.file("alpha", box(10.0, 50.0, 5, lower=8000, upper=10_000, start_h=-1, end_h=2))
+    world.post("alpha", f"/v1/operations/{op['id']}/state", {"version": op["version"], "state": "active"})
+    send(world, "alpha", report(world, "A1", 0, 9000, 90))  # inside its operation, 25 km from the range
+    tactical.evaluate(world.line)
+    [alert] = world.get("alpha", "/v1/alerts").json()
+    assert (alert["kind"], alert["hazard_id"], alert["level"]) == ("hazard", hazard["id"], "advisory")
+    assert abs(alert["t_los"] - 25_000 / 200) < 2
+    assert world.get("charlie", "/v1/alerts").json() == []  # the declarer is not told about alpha's aircraft
+    world.clock.now += 5
+    send(world, "alpha", report(world, "A2", -50_000, 9000, 0))  # alpha's, but outside its operation
+    tactical.evaluate(world.line)
+    kinds = sorted(a["kind"] for a in world.get("alpha", "/v1/alerts").json())
+    assert kinds == ["hazard", "nonconformance"]
+    send(world, "charlie", report(world, "C9", -50_000, 9000, 0))  # charlie flies no operation: not held to one
+    tactical.evaluate(world.line)
+    assert world.get("charlie", "/v1/alerts").json() == []
