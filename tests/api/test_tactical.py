@@ -172,6 +172,6 @@ def test_hazard_entry_and_nonconformance_alerts(world: World) -> None:
     tactical.evaluate(world.line)
     kinds = sorted(a["kind"] for a in world.get("alpha", "/v1/alerts").json())
     assert kinds == ["hazard", "nonconformance"]
-    send(world, "charlie", report(world, "C9", -50_000, 9000, 0))  # charlie flies no operation: not held to one
+    send(world, "charlie", report(world, "C9", -50_000, 3000, 0))  # charlie flies no operation: not held to one
     tactical.evaluate(world.line)
     assert world.get("charlie", "/v1/alerts").json() == []
