@@ -44,7 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_strategic.py
 	$(BIN)/python bench/bench_filing.py
-	$(BIN)/python bench/bench_tactical.py --bluesky
+	$(BIN)/python bench/bench_tactical.py --bluesky --replay
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

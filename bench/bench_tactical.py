@@ -183,11 +183,26 @@ def time_engine(tracks: Tracks, repeats: int = 3) -> tuple[float, int, set[tuple
     return best, peak, set(zip(found.a.tolist(), found.b.tolist(), strict=True))
 
 
+def time_replay(step_s: float = 5.0) -> dict[str, object]:
+    """Replay quickstart.json.gz (3 h around Paris) at ``step_s``: loading plus every evaluation."""
+    from deconline.ingest.recordings import load_recording
+    from deconline.replay import replay
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "quickstart.json.gz"
+    began = time.perf_counter()
+    recording = load_recording(path, "traffic-json")
+    loaded = time.perf_counter() - began
+    rows = sum(1 for _ in replay(recording, TacticalRules(9260.0, 304.8, 300.0, 20.0), step_s))
+    total = time.perf_counter() - began
+    return {"step_s": step_s, "load_s": round(loaded, 2), "total_s": round(total, 2), "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 10_000, 100_000])
     parser.add_argument("--brute-max", type=int, default=100_000, help="largest N checked against brute force")
     parser.add_argument("--bluesky", action="store_true", help="also run BlueSky's detection (N <= 5,000)")
+    parser.add_argument("--replay", action="store_true", help="also time replaying quickstart.json.gz at 5 s")
     args = parser.parse_args()
     rows = []
     for n in args.sizes:
@@ -217,8 +232,9 @@ def main() -> None:
                 print(f"  BlueSky differs on {len(bs_pairs ^ pairs)} pairs", file=sys.stderr)
         rows.append(row)
         print(f"  {row}", file=sys.stderr)
+    replay_result = time_replay() if args.replay else None
     OUT.mkdir(exist_ok=True)
-    (OUT / "tactical.json").write_text(json.dumps(rows, indent=2))
+    (OUT / "tactical.json").write_text(json.dumps({"detection": rows, "replay": replay_result}, indent=2))
     print("| N | engine | peak memory | pairs | brute force | ratio | same pairs | BlueSky | ratio | same pairs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
@@ -227,6 +243,13 @@ def main() -> None:
             f"| {r.get('ratio_brute', '-')}x | {r.get('same_pairs_as_brute', '-')} | {r.get('bluesky_s', '-')} s "
             f"| {r.get('ratio_bluesky', '-')}x | {r.get('same_pairs_as_bluesky', '-')} |"
         )
+    for r in rows:
+        if "bluesky_cpp_s" in r:
+            print(
+                f"BlueSky C++ at N = {r['n']:,}: {r['bluesky_cpp_s']} s, same pairs: {r['same_pairs_as_bluesky_cpp']}"
+            )
+    if replay_result:
+        print(f"replay of quickstart.json.gz at 5 s: {replay_result['total_s']} s ({replay_result['rows']} rows)")
 
 
 if __name__ == "__main__":
