@@ -178,13 +178,16 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
 ) -> None:
     """Run the API server (OpenAPI documentation at /docs)."""
     import uvicorn
 
     from deconline.api.app import create_app
 
-    line = _line()
+    if evaluate_every < 0:
+        _fail("--evaluate-every must be >= 0", 2)
+    line = Line(Database(settings.db_url), evaluate_every_s=evaluate_every)
     admin = parties.initialise(line)
     if admin is not None:
         out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")
