@@ -21,6 +21,7 @@ import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -110,17 +111,10 @@ def brute_force_pairs(tracks: Tracks, block_pairs: int = 4_000_000) -> set[tuple
     return found
 
 
-def bluesky_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float, int]:
-    """BlueSky's numpy state-based detection on the same states (N x N matrices).
-
-    Called with the vertical minimum less the same 0.01 m tolerance, so both apply one rule.
-    """
-    from types import SimpleNamespace
-
-    from bluesky.traffic.asas.statebased import StateBased
-
+def _bluesky_traffic(tracks: Tracks) -> SimpleNamespace:
+    """The attributes BlueSky's detection reads from its traffic object (ids are our indices)."""
     n = len(tracks)
-    traffic = SimpleNamespace(
+    return SimpleNamespace(
         lat=tracks.lat,
         lon=tracks.lon,
         alt=tracks.alt_m,
@@ -130,6 +124,17 @@ def bluesky_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float, int]:
         ntraf=n,
         id=list(range(n)),
     )
+
+
+def bluesky_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float, int]:
+    """BlueSky's numpy state-based detection on the same states (N x N matrices).
+
+    Called with the vertical minimum less the same 0.01 m tolerance, so both apply one rule.
+    """
+    from bluesky.traffic.asas.statebased import StateBased
+
+    n = len(tracks)
+    traffic = _bluesky_traffic(tracks)
     rpz = np.full(n, RULES.h_m)
     hpz = np.full(n, RULES.v_m - VERTICAL_TOLERANCE_M)
     look = np.full(n, RULES.lookahead_s)
@@ -145,21 +150,10 @@ def bluesky_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float, int]:
 
 def bluesky_cpp_pairs(tracks: Tracks) -> tuple[set[tuple[int, int]], float]:
     """BlueSky's C++ state-based detection (pairwise loops, no N x N matrices)."""
-    from types import SimpleNamespace
-
     from bluesky.traffic.asas import cstatebased
 
     n = len(tracks)
-    traffic = SimpleNamespace(
-        lat=tracks.lat,
-        lon=tracks.lon,
-        alt=tracks.alt_m,
-        trk=tracks.track_deg,
-        gs=tracks.gs_mps,
-        vs=tracks.vrate_mps,
-        ntraf=n,
-        id=list(range(n)),
-    )
+    traffic = _bluesky_traffic(tracks)
     limits = (np.full(n, RULES.h_m), np.full(n, RULES.v_m - VERTICAL_TOLERANCE_M), np.full(n, RULES.lookahead_s))
     began = time.perf_counter()
     result = cstatebased.detect(traffic, traffic, *limits)
