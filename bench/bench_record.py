@@ -70,12 +70,9 @@ def main() -> None:
     print("| record engine | figure |")
     print("| --- | --- |")
     print(f"| appends ({args.n:,} entries) | {result['appends_per_s']:,} /s |")
-    print(
-        f"| inclusion proof at {args.n:,} (median / max) | {result['inclusion_proof_ms']['median']} / {result['inclusion_proof_ms']['max']} ms |"
-    )
-    print(
-        f"| consistency proof (median / max) | {result['consistency_proof_ms']['median']} / {result['consistency_proof_ms']['max']} ms |"
-    )
+    inclusion, consistency = result["inclusion_proof_ms"], result["consistency_proof_ms"]
+    print(f"| inclusion proof at {args.n:,} (median / max) | {inclusion['median']} / {inclusion['max']} ms |")
+    print(f"| consistency proof (median / max) | {consistency['median']} / {consistency['max']} ms |")
     print(f"| verifying an inclusion proof (median) | {result['verify_inclusion_ms_median']} ms |")
 
 
