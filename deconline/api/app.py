@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -14,7 +14,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
-from deconline.api.routes import agreements, hazards, operations, parties, tactical
+from deconline.api.routes import agreements, hazards, operations, parties, record, tactical
+from deconline.service import record as record_service
 from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
@@ -60,28 +61,40 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def _evaluator(line: Line, stop: threading.Event) -> None:
-    """Evaluate the live picture every ``line.evaluate_every_s`` until told to stop."""
-    while not stop.wait(line.evaluate_every_s):
+def _every(period_s: float, work: Callable[[], object], what: str, stop: threading.Event) -> None:
+    """Run ``work`` every ``period_s`` until told to stop; one failure must not end the loop."""
+    while not stop.wait(period_s):
         try:
-            tactical_service.evaluate(line)
-        except Exception:  # one bad cycle must not end live alerting
-            log.exception("tactical evaluation failed; trying again next cycle")
+            work()
+        except Exception:
+            log.exception("%s failed; trying again next cycle", what)
+
+
+def _publish_checkpoint(line: Line) -> None:
+    with line.db.write() as session:
+        record_service.publish_checkpoint(line.record, session, line.clock())
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     line: Line = app.state.line
     stop = threading.Event()
-    worker = None
-    if line.evaluate_every_s > 0:
-        worker = threading.Thread(target=_evaluator, args=(line, stop), name="tactical-evaluator", daemon=True)
+    loops = [
+        (line.evaluate_every_s, lambda: tactical_service.evaluate(line), "tactical evaluation"),
+        (line.checkpoint_every_s, lambda: _publish_checkpoint(line), "checkpoint publication"),
+    ]
+    workers = [
+        threading.Thread(target=_every, args=(period, work, what, stop), name=what, daemon=True)
+        for period, work, what in loops
+        if period > 0
+    ]
+    for worker in workers:
         worker.start()
     try:
         yield
     finally:
         stop.set()
-        if worker is not None:
+        for worker in workers:
             worker.join(timeout=10)
 
 
@@ -105,6 +118,6 @@ def create_app(line: Line) -> FastAPI:
         """Liveness: answers without a token."""
         return {"status": "ok", "version": __version__}
 
-    for module in (parties, agreements, operations, hazards, tactical):
+    for module in (parties, agreements, operations, hazards, tactical, record):
         app.include_router(module.router)
     return app

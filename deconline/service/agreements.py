@@ -105,6 +105,7 @@ def propose(line: Line, actor: Actor, document: object) -> AgreementState:
         )
         session.add(row)
         session.flush()
+        line.append(session, proposer, "agreement.proposed", {"agreement": agreement.document()}, agreement.parties)
         return _state(row, current_version(session))
 
 
@@ -133,6 +134,8 @@ def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementSta
         if {s.party_id for s in row.signatures} >= set(agreement.parties):
             row.in_force_at = now
         session.flush()
+        event = {"version": version, "signature": signature, "in_force": row.in_force_at is not None}
+        line.append(session, party_id, "agreement.signed", event, agreement.parties)
         return _state(row, current_version(session))
 
 

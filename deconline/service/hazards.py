@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from deconline.core.volumes import Volume
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
@@ -40,6 +41,7 @@ def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "")
         session.add(hazard)
         change.hazards.append(hazard)
         session.flush()
+        _record(line, session, actor, "hazard.declared", hazard)
         return hazard
 
 
@@ -57,7 +59,23 @@ def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
         hazard.change_seq = seq
         change.hazards.append(hazard)
         session.flush()
+        _record(line, session, actor, "hazard.withdrawn", hazard)
         return hazard
+
+
+def _record(line: Line, session: Session, actor: Actor, kind: str, hazard: Hazard) -> None:
+    """Hazards are public, and so are their entries."""
+    event = {
+        "hazard": hazard.id,
+        "hazard_kind": hazard.kind,
+        "name": hazard.name,
+        "state": hazard.state,
+        "footprint": hazard.footprint,
+        "radius_m": hazard.radius_m,
+        "band": [hazard.lower_m, hazard.upper_m],
+        "window": [hazard.start_s, hazard.end_s],
+    }
+    line.append(session, actor.party_id or actor.role, kind, event, ["*"])
 
 
 def list_all(line: Line, include_withdrawn: bool = False) -> list[Hazard]:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +20,7 @@ from deconline.core.strategic import StrategicIndex
 from deconline.core.volumes import Limits, Volume
 from deconline.service.events import EventHub
 from deconline.service.geo import volume_from_row
+from deconline.service.record import RecordTree
 from deconline.store.db import Database
 from deconline.store.models import Counter, Hazard, Operation, Setting
 
@@ -137,7 +139,16 @@ class Line:
     limits: Limits = field(default_factory=Limits)
     picture: StrategicPicture = field(default_factory=StrategicPicture)
     events: EventHub = field(default_factory=EventHub)
+    record: RecordTree = field(default_factory=RecordTree)
     evaluate_every_s: float = 1.0
+    checkpoint_every_s: float = 10.0
+
+    def append(self, session: Session, author: str, kind: str, event: dict[str, Any], readers: list[str]) -> int:
+        """Record an event in the caller's transaction (see ``deconline.service.record``)."""
+        from deconline.service import record
+
+        return record.append(self.record, session, self.clock(), author, kind, event, readers)
+
     _secret: bytes | None = None
 
     @contextmanager

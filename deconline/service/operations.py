@@ -165,6 +165,39 @@ def _recheck(
     op.agreement_version = agreement.version
 
 
+def _record(line: Line, session: Session, op: Operation, kind: str) -> None:
+    """The operation as its owner sees it, notices included; only the owner's side may read it."""
+    event = {
+        "operation": op.id,
+        "version": op.version,
+        "state": op.state,
+        "name": op.name,
+        "volumes": [
+            {
+                "footprint": v.footprint,
+                "radius_m": v.radius_m,
+                "band": [v.lower_m, v.upper_m],
+                "window": [v.start_s, v.end_s],
+            }
+            for v in op.volumes
+        ],
+        "notices": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "volume": n.volume_ordinal,
+                "other_party": n.other_party_id,
+                "other_ref": n.other_ref,
+                "footprint": n.footprint,
+                "band": [n.lower_m, n.upper_m],
+                "window": [n.start_s, n.end_s],
+            }
+            for n in op.notices
+        ],
+    }
+    line.append(session, op.party_id, kind, event, [op.party_id])
+
+
 def file(line: Line, actor: Actor, draft: Draft) -> Operation:
     """File a new operation: ``accepted`` if it conflicts with nothing, else ``proposed`` with notices."""
     party_id = actor.require_party()
@@ -190,6 +223,7 @@ def file(line: Line, actor: Actor, draft: Draft) -> Operation:
         _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
+        _record(line, session, op, "operation.filed")
         return op
 
 
@@ -213,6 +247,7 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> 
         _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
+        _record(line, session, op, "operation.revised")
         return op
 
 
@@ -234,6 +269,7 @@ def check(line: Line, actor: Actor, op_id: str, version: int) -> Operation:
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
+        _record(line, session, op, "operation.checked")
         return op
 
 
@@ -262,6 +298,7 @@ def change_state(line: Line, actor: Actor, op_id: str, version: int, state: str)
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
+        _record(line, session, op, f"operation.{state}")
         return op
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.record.signing import SignatureError, load_public_key
+from deconline.service import record
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import STRATEGIC_COUNTER, TACTICAL_COUNTER, Line
 from deconline.store.models import Counter, Party, Setting, Token
@@ -56,6 +57,7 @@ def initialise(line: Line) -> str | None:
         for name in (STRATEGIC_COUNTER, TACTICAL_COUNTER):
             if session.get(Counter, name) is None:
                 session.add(Counter(name=name, value=0))
+        record.setup(session)
         if session.get(Setting, "ref_secret") is None:
             session.add(Setting(key="ref_secret", value=secrets.token_hex(32)))
             return _new_token(session, "admin", None, "initial admin", line.clock())

@@ -8,6 +8,7 @@ parties involved only.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from deconline.core.agreement import Agreement
 from deconline.core.areas import hazard_entries, outside_all
 from deconline.core.tactical import Extrapolated, TacticalRules, Tracks, detect, extrapolate
 from deconline.core.volumes import Volume
+from deconline.record.canonical import canonical_json
 from deconline.service.agreements import in_force
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
+from deconline.service.record import SERVICE_AUTHOR
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState
 
 LOS_LEVEL = "loss_of_separation"
@@ -80,8 +83,16 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report]) -> int:
         set_={name: statement.excluded[name] for name in rows[0] if name not in ("party_id", "track_id")},
         where=TrackState.time_s < statement.excluded.time_s,
     )
+    digest = hashlib.sha256(canonical_json(sorted(rows, key=lambda r: str(r["track_id"])))).hexdigest()
     with line.db.write() as session:
         session.execute(statement)
+        line.append(
+            session,
+            party_id,
+            "tracks.batch",
+            {"reports": len(reports), "tracks": len(rows), "digest": digest},
+            [party_id],
+        )
     return len(rows)
 
 
@@ -115,6 +126,9 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         found = _detect(states, now, rules)
         found.update(_areas(session, states, now, rules))
         changed = _apply(session, agreement, found, now)
+        for alert in changed:
+            readers = [alert.a_party, alert.b_party] if alert.kind == "separation" else [alert.a_party]
+            line.append(session, SERVICE_AUTHOR, f"alert.{alert.state}", _alert_event(alert), readers)
     by_key = {(s.party_id, s.track_id): s for s in states}
     for alert in changed:
         line.events.publish(
@@ -246,6 +260,18 @@ def _apply(session: Session, agreement: Agreement, found: dict[Key, Found], now:
         changed.append(alert)
     session.flush()
     return changed
+
+
+def _alert_event(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert": alert.id,
+        "alert_kind": alert.kind,
+        "level": alert.level,
+        "a": [alert.a_party, alert.a_track],
+        "b": [alert.b_party, alert.b_track],
+        "t_los": alert.t_los,
+        "los": alert.los,
+    }
 
 
 def _state_view(state: TrackState) -> dict[str, Any]:

@@ -185,3 +185,28 @@ class Alert(Base):
     raised_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     cleared_at: Mapped[float | None] = mapped_column(Float)
+
+
+class RecordEntry(Base):
+    """One leaf of the record: the canonical entry, its salt, and who may see it disclosed."""
+
+    __tablename__ = "record_entries"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time_s: Mapped[float] = mapped_column(Float)
+    author: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))
+    readers: Mapped[list[str]] = mapped_column(JSON)  # party ids, or ["*"] for public events
+    canonical: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))  # the author's (or the service's) Ed25519 signature
+
+
+class CheckpointRow(Base):
+    """Every checkpoint ever published; each must stay consistent with every later one."""
+
+    __tablename__ = "checkpoints"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,62 @@
+"""The record: checkpoints, the service's key, proofs and disclosed entries. Auditors may read these."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
+
+from deconline.api.deps import ActorDep, LineDep
+from deconline.service import record
+
+router = APIRouter(prefix="/v1/record", tags=["record"])
+Index = Annotated[int, Query(ge=0, le=2**62)]
+Size = Annotated[int, Query(ge=1, le=2**62)]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def checkpoint(line: LineDep, actor: ActorDep) -> str:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+    with line.db.read() as session:
+        return record.latest_checkpoint(session)
+
+
+@router.get("/key", response_class=PlainTextResponse)
+def key(line: LineDep, actor: ActorDep) -> str:
+    """The service's note verifier key: ``<origin>+<key id>+<base64 Ed25519 key>``."""
+    with line.db.read() as session:
+        return record.service_verifier_key(line.record, session) + "\n"
+
+
+@router.get("/proof/inclusion")
+def inclusion(line: LineDep, actor: ActorDep, index: Index, size: Size) -> dict[str, Any]:
+    with line.db.read() as session:
+        proof = record.inclusion(line.record, session, index, size)
+    return {**proof, "leaf_hash": _b64(proof["leaf_hash"]), "hashes": [_b64(h) for h in proof["hashes"]]}
+
+
+@router.get("/proof/consistency")
+def consistency(line: LineDep, actor: ActorDep, first: Size, second: Size) -> dict[str, Any]:
+    with line.db.read() as session:
+        proof = record.consistency(line.record, session, first, second)
+    return {**proof, "hashes": [_b64(h) for h in proof["hashes"]]}
+
+
+@router.get("/entries/{index}")
+def entry(line: LineDep, actor: ActorDep, index: Annotated[int, Path(ge=0, le=2**62)]) -> dict[str, Any]:
+    """An entry with its salt — only to a party entitled to see that event (404 otherwise)."""
+    with line.db.read() as session:
+        row = record.entry(session, actor, index)
+        return {
+            "index": row.seq,
+            "entry": row.canonical,
+            "salt": _b64(bytes.fromhex(row.salt)),
+            "signature": _b64(bytes.fromhex(row.signature)),
+            "signer": "service",
+        }

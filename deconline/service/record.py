@@ -1,0 +1,181 @@
+"""The record in the service: entries appended in the same transaction as the change they record,
+an in-memory Merkle tree rebuilt from the stored leaves, signed checkpoints, proofs, disclosure.
+
+Sequence numbers come from the ``record`` counter row, taken inside the writing transaction, so
+they are dense and in commit order on SQLite and PostgreSQL alike; a rolled-back change leaves no
+leaf. The tree is derived from stored leaf hashes only, so a crash can never change a root that
+was published.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from deconline.record.checkpoint import Checkpoint, sign_checkpoint, verifier_key
+from deconline.record.entries import entry_bytes, entry_leaf_hash
+from deconline.record.merkle import MerkleTree
+from deconline.record.signing import generate_key
+from deconline.service.errors import Forbidden, Invalid, NotFound
+from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
+
+if TYPE_CHECKING:
+    from deconline.service.parties import Actor
+
+RECORD_COUNTER = "record"
+SERVICE_AUTHOR = "service"
+PUBLIC = "*"
+
+
+@dataclass
+class RecordTree:
+    """This process's copy of the tree, extended from the database on demand."""
+
+    tree: MerkleTree = field(default_factory=MerkleTree)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: Ed25519PrivateKey | None = None
+    origin: str = ""
+
+    def sync(self, session: Session) -> int:
+        with self.lock:
+            rows = session.execute(
+                select(RecordEntry.leaf_hash).where(RecordEntry.seq >= len(self.tree)).order_by(RecordEntry.seq)
+            )
+            for (leaf,) in rows:
+                self.tree.append(bytes.fromhex(leaf))
+            return len(self.tree)
+
+
+def setup(session: Session) -> None:
+    """Made once by ``init``: the service's record key and origin line."""
+    if session.get(Counter, RECORD_COUNTER) is None:
+        session.add(Counter(name=RECORD_COUNTER, value=0))
+    if session.get(Setting, "record_key") is None:
+        from cryptography.hazmat.primitives import serialization
+
+        pem = generate_key().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        session.add(Setting(key="record_key", value=pem.decode()))
+        session.add(Setting(key="record_origin", value=f"deconline/{secrets.token_hex(4)}"))
+
+
+def _service_key(record: RecordTree, session: Session) -> tuple[Ed25519PrivateKey, str]:
+    if record.key is None:
+        pem, origin = session.get(Setting, "record_key"), session.get(Setting, "record_origin")
+        if pem is None or origin is None:
+            raise RuntimeError("the database is not initialised: run 'deconline init'")
+        key = load_pem_private_key(pem.value.encode(), password=None)
+        assert isinstance(key, Ed25519PrivateKey)
+        record.key, record.origin = key, origin.value
+    return record.key, record.origin
+
+
+def append(
+    record: RecordTree, session: Session, now: float, author: str, kind: str, event: dict[str, Any], readers: list[str]
+) -> int:
+    """Append one entry in the caller's transaction; returns its index."""
+    value = session.execute(
+        update(Counter).where(Counter.name == RECORD_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()
+    seq = int(value) - 1
+    canonical = entry_bytes(seq, now, author, {"kind": kind, **event})
+    salt = os.urandom(32)
+    key, _ = _service_key(record, session)
+    session.add(
+        RecordEntry(
+            seq=seq,
+            time_s=now,
+            author=author,
+            kind=kind,
+            readers=sorted(set(readers)),
+            canonical=canonical.decode(),
+            salt=salt.hex(),
+            leaf_hash=entry_leaf_hash(salt, canonical).hex(),
+            signature=key.sign(canonical).hex(),
+        )
+    )
+    return seq
+
+
+def publish_checkpoint(record: RecordTree, session: Session, now: float) -> str | None:
+    """Sign and store a checkpoint if the tree grew since the last one; returns the new note."""
+    size = record.sync(session)
+    latest = session.scalar(select(func.max(CheckpointRow.size))) or 0
+    if size == 0 or size <= latest:
+        return None
+    key, origin = _service_key(record, session)
+    root = record.tree.root(size)
+    note = sign_checkpoint(Checkpoint(origin, size, root), origin, key)
+    try:
+        with session.begin_nested():
+            session.add(CheckpointRow(size=size, root=root.hex(), note=note, created_at=now))
+    except IntegrityError:
+        return None  # another process published this size first
+    return note
+
+
+def latest_checkpoint(session: Session) -> str:
+    row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound("no checkpoint has been published yet")
+    return row.note
+
+
+def service_verifier_key(record: RecordTree, session: Session) -> str:
+    key, origin = _service_key(record, session)
+    return verifier_key(origin, key.public_key())
+
+
+def _check_size(record: RecordTree, session: Session, size: int, name: str) -> None:
+    current = record.sync(session)
+    if not 1 <= size <= current:
+        raise Invalid(["query", name], f"{name} must be between 1 and the tree size {current}")
+
+
+def inclusion(record: RecordTree, session: Session, index: int, size: int) -> dict[str, Any]:
+    _check_size(record, session, size, "size")
+    if not 0 <= index < size:
+        raise Invalid(["query", "index"], f"index must be in [0, {size})")
+    return {
+        "index": index,
+        "size": size,
+        "leaf_hash": record.tree.levels[0][index],
+        "hashes": record.tree.inclusion_proof(index, size),
+    }
+
+
+def consistency(record: RecordTree, session: Session, first: int, second: int) -> dict[str, Any]:
+    _check_size(record, session, second, "second")
+    if not 1 <= first <= second:
+        raise Invalid(["query", "first"], f"first must be between 1 and second ({second})")
+    return {"first": first, "second": second, "hashes": record.tree.consistency_proof(first, second)}
+
+
+def entitled(session: Session, actor: Actor, readers: list[str]) -> bool:
+    """Public events to every token; others to a party among the readers or in a reader's group."""
+    if PUBLIC in readers:
+        return True
+    if actor.role != "party" or actor.party_id is None:
+        return False
+    from deconline.service.parties import own_side  # parties sets the record up, so import late
+
+    return bool(own_side(session, actor.party_id, actor.group) & set(readers))
+
+
+def entry(session: Session, actor: Actor, index: int) -> RecordEntry:
+    if actor.role == "admin":
+        raise Forbidden("entries are disclosed to the parties entitled to them, not to the admin")
+    row = session.get(RecordEntry, index)
+    if row is None or not entitled(session, actor, row.readers):
+        raise NotFound(f"no entry {index} that you may see")
+    return row
