@@ -17,6 +17,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from deconline.cli_record import record_app
 from deconline.client import ApiError, Client
 from deconline.core.agreement import Agreement
 from deconline.core.strategic import StrategicRules
@@ -36,6 +37,7 @@ app.add_typer(party_app, name="party")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(op_app, name="op")
 app.add_typer(hazard_app, name="hazard")
+app.add_typer(record_app, name="record")
 
 out = Console()
 err = Console(stderr=True)

@@ -104,6 +104,8 @@ def open_note(note: str, verifier: Verifier) -> str:
             blob = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise NoteError(f"malformed signature line: {exc}") from exc
+        if base64.b64encode(blob).decode() != encoded:
+            raise NoteError("signature is not in canonical base64")
         if name != verifier.name or blob[:4] != verifier.id:
             continue  # someone else's signature (a witness, say)
         try:
@@ -130,6 +132,6 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
         root = base64.b64decode(root_text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise NoteError(f"checkpoint root is not base64: {exc}") from exc
-    if len(root) != 32:
-        raise NoteError("checkpoint root is not 32 bytes")
+    if len(root) != 32 or base64.b64encode(root).decode() != root_text:
+        raise NoteError("checkpoint root is not 32 bytes in canonical base64")
     return Checkpoint(origin, int(size_text), root)

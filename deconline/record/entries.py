@@ -16,9 +16,9 @@ from deconline.record.merkle import leaf_hash
 SALT_SIZE = 32
 
 
-def entry_bytes(seq: int, time_s: float, author: str, event: dict[str, Any]) -> bytes:
-    """The canonical bytes of one entry (what an author signs and what is committed to)."""
-    return canonical_json({"seq": seq, "time": time_s, "author": author, "event": event})
+def entry_bytes(seq: int, time_s: float, author: str, event: dict[str, Any], to: list[str] | None = None) -> bytes:
+    """The canonical bytes of one entry (what is signed and committed to); ``to`` names who it concerns."""
+    return canonical_json({"seq": seq, "time": time_s, "author": author, "to": sorted(to or []), "event": event})
 
 
 def commitment(salt: bytes, canonical: bytes) -> bytes:

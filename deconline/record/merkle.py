@@ -68,6 +68,11 @@ class MerkleTree:
         k = _split(n)
         return node_hash(self._hash(start, start + k), self._hash(start + k, end))
 
+    def root_of(self, start: int, end: int) -> bytes:
+        """MTH of leaves ``[start, end)`` for a subtree of the RFC's split (``start`` aligned)."""
+        self._check_size(end)
+        return self._hash(start, end)
+
     def root(self, size: int | None = None) -> bytes:
         size = len(self) if size is None else size
         self._check_size(size)

@@ -88,7 +88,7 @@ def append(
         update(Counter).where(Counter.name == RECORD_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
     ).scalar_one()
     seq = int(value) - 1
-    canonical = entry_bytes(seq, now, author, {"kind": kind, **event})
+    canonical = entry_bytes(seq, now, author, {"kind": kind, **event}, sorted(set(readers)))
     salt = os.urandom(32)
     key, _ = _service_key(record, session)
     session.add(
@@ -179,3 +179,63 @@ def entry(session: Session, actor: Actor, index: int) -> RecordEntry:
     if row is None or not entitled(session, actor, row.readers):
         raise NotFound(f"no entry {index} that you may see")
     return row
+
+
+def export(
+    line_record: RecordTree, session: Session, start: int, end: int, party: str | None, now: float
+) -> dict[str, Any]:
+    """A disclosure bundle of ``[start, end]``: what ``party`` may disclose (all, without one), the rest withheld."""
+    import base64
+
+    from deconline.record.bundle import FORMAT, range_proof
+    from deconline.record.entries import commitment
+    from deconline.service.parties import own_side
+    from deconline.store.models import Party
+
+    size = line_record.sync(session)
+    if not 0 <= start <= end < size:
+        raise Invalid(["from"], f"the range must lie inside the record's {size} entries")
+    publish_checkpoint(line_record, session, now)
+    row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).one()
+    side: set[str] | None = None
+    if party is not None:
+        found = session.get(Party, party)
+        if found is None:
+            raise NotFound(f"no party '{party}'")
+        side = own_side(session, party, found.group)
+
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode()
+
+    entries, withheld = [], []
+    for entry_row in session.scalars(
+        select(RecordEntry).where(RecordEntry.seq >= start, RecordEntry.seq <= end).order_by(RecordEntry.seq)
+    ):
+        salt = bytes.fromhex(entry_row.salt)
+        if side is None or PUBLIC in entry_row.readers or side & set(entry_row.readers):
+            entries.append(
+                {
+                    "index": entry_row.seq,
+                    "entry": entry_row.canonical,
+                    "salt": b64(salt),
+                    "signature": b64(bytes.fromhex(entry_row.signature)),
+                    "signer": "service",
+                }
+            )
+        else:
+            withheld.append({"index": entry_row.seq, "commitment": b64(commitment(salt, entry_row.canonical.encode()))})
+    older = session.scalars(
+        select(CheckpointRow.size).where(CheckpointRow.size < row.size).order_by(CheckpointRow.size.desc()).limit(1000)
+    )
+    tree = line_record.tree
+    return {
+        "format": FORMAT,
+        "from": start,
+        "to": end,
+        "checkpoint": row.note,
+        "key": service_verifier_key(line_record, session),
+        "range_proof": [b64(h) for h in range_proof(tree, start, end + 1, row.size)],
+        "entries": entries,
+        "withheld": withheld,
+        "consistency": {str(s): [b64(h) for h in tree.consistency_proof(s, row.size)] for s in older},
+    }

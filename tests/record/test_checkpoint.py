@@ -68,8 +68,11 @@ def test_verifier_key_checks() -> None:
 
 
 def test_entry_commitments() -> None:
-    canonical = entry_bytes(1, 1700000000.5, "alpha", {"kind": "operation.filed", "id": "op_1"})
-    assert canonical == b'{"author":"alpha","event":{"id":"op_1","kind":"operation.filed"},"seq":1,"time":1700000000.5}'
+    canonical = entry_bytes(1, 1700000000.5, "alpha", {"kind": "operation.filed", "id": "op_1"}, ["bravo", "alpha"])
+    assert canonical == (
+        b'{"author":"alpha","event":{"id":"op_1","kind":"operation.filed"},"seq":1,'
+        b'"time":1700000000.5,"to":["alpha","bravo"]}'
+    )
     salt = bytes(32)
     assert entry_leaf_hash(salt, canonical) == leaf_hash(commitment(salt, canonical))
     assert commitment(os.urandom(32), canonical) != commitment(salt, canonical)

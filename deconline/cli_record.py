@@ -1,0 +1,159 @@
+"""``deconline record …``: export a disclosure bundle, verify it offline, answer a claim with it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from deconline.record.bundle import BundleError, Verified, verify_bundle
+from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
+
+record_app = typer.Typer(help="The verifiable record: export, verify, claim (verify and claim need no server).")
+out = Console()
+err = Console(stderr=True)
+
+
+def _usage(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _load(bundle_path: Path) -> dict[str, Any]:
+    """A missing file is a usage error; a damaged one fails verification."""
+    try:
+        text = bundle_path.read_text()
+    except OSError as exc:
+        _usage(f"cannot read {bundle_path}: {exc}")
+    try:
+        bundle = json.loads(text)
+    except ValueError as exc:
+        err.print(f"[red]FAILED[/red] format: {bundle_path} is not JSON ({exc})")
+        raise typer.Exit(1) from exc
+    if not isinstance(bundle, dict):
+        err.print(f"[red]FAILED[/red] format: {bundle_path} is not a bundle")
+        raise typer.Exit(1)
+    return bundle
+
+
+def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) -> Verified:
+    """Exit 1 with what failed and where; exit 2 on unusable arguments."""
+    if key is None:
+        key_text = bundle.get("key", "")
+        err.print("[yellow]note:[/yellow] using the key inside the bundle; pass --key to pin the service's key")
+    else:
+        key_text = Path(key).read_text() if Path(key).is_file() else key
+    try:
+        verifier = parse_verifier_key(key_text)
+    except NoteError as exc:
+        _usage(f"the verifier key is unusable: {exc}")
+    older = None
+    if checkpoint is not None:
+        try:
+            older = open_checkpoint(checkpoint.read_text(), verifier)
+        except (OSError, NoteError) as exc:
+            err.print(f"[red]FAILED[/red] older checkpoint: {exc}")
+            raise typer.Exit(1) from exc
+    try:
+        return verify_bundle(bundle, verifier, {}, older)
+    except BundleError as exc:
+        err.print(f"[red]FAILED[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@record_app.command("export")
+def export(
+    start: Annotated[int, typer.Option("--from", help="first entry index")],
+    end: Annotated[int, typer.Option("--to", help="last entry index (inclusive)")],
+    out_file: Annotated[Path, typer.Option("--out", help="the bundle file to write")],
+    party: Annotated[str | None, typer.Option(help="disclose only what this party may see; withhold the rest")] = None,
+) -> None:
+    """Write a disclosure bundle of entries FROM..TO (works on the database, like the admin commands)."""
+    from deconline.cli import settings
+    from deconline.service import record
+    from deconline.service.errors import ServiceError
+    from deconline.service.line import Line
+    from deconline.store.db import Database
+
+    line = Line(Database(settings.db_url))
+    try:
+        with line.db.write() as session:
+            bundle = record.export(line.record, session, start, end, party, line.clock())
+    except ServiceError as exc:
+        _usage(exc.message)
+    out_file.write_text(json.dumps(bundle))
+    err.print(f"{out_file}: {len(bundle['entries'])} entries disclosed, {len(bundle['withheld'])} withheld")
+
+
+@record_app.command("verify")
+def verify(
+    bundle_path: Annotated[Path, typer.Argument(help="the bundle")],
+    key: Annotated[str | None, typer.Option(help="the service's verifier key (text or file)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="an older checkpoint that the bundle must extend")] = None,
+) -> None:
+    """Check the checkpoint signature, completeness, every entry and signature, and the root."""
+    result = _verify(_load(bundle_path), key, checkpoint)
+    out.print(
+        f"VERIFIED entries {result.start}..{result.end} of {result.checkpoint.origin} (tree size "
+        f"{result.checkpoint.size}): {len(result.entries)} disclosed, {len(result.withheld)} withheld"
+    )
+
+
+def _time(text: str) -> float:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _usage(f"{text!r} is not an ISO 8601 time")
+    if value.tzinfo is None:
+        _usage(f"{text!r} has no time zone")
+    return value.timestamp()
+
+
+@record_app.command("claim")
+def claim(
+    bundle_path: Annotated[Path, typer.Argument(help="the bundle")],
+    sender: Annotated[str, typer.Option("--from", help="the party said to have sent it")],
+    recipient: Annotated[str, typer.Option("--to", help="the party said to have received it")],
+    between: Annotated[tuple[str, str], typer.Option(help="T1 T2 (ISO 8601 with a zone)")],
+    kind: Annotated[str | None, typer.Option(help="event kind, or its prefix (e.g. 'operation')")] = None,
+    contains: Annotated[str | None, typer.Option(help="text the event must contain")] = None,
+    key: Annotated[str | None, typer.Option(help="the service's verifier key (text or file)")] = None,
+) -> None:
+    """Is there an entry from SENDER to RECIPIENT in [T1, T2]? Says so plainly when the bundle cannot tell."""
+    t1, t2 = _time(between[0]), _time(between[1])
+    if t2 < t1:
+        _usage("--between needs T1 <= T2")
+    result = _verify(_load(bundle_path), key, None)
+    matches = []
+    for index, entry in sorted(result.entries.items()):
+        event = entry.get("event", {})
+        if entry.get("author") != sender or recipient not in entry.get("to", []):
+            continue
+        if not t1 <= float(entry.get("time", -1)) <= t2:
+            continue
+        if kind and not str(event.get("kind", "")).startswith(kind):
+            continue
+        if contains and contains not in json.dumps(event):
+            continue
+        matches.append(index)
+    if matches:
+        out.print(f"FOUND: entries {', '.join(map(str, matches))} (verified against the signed checkpoint)")
+        return
+    times = {i: float(e.get("time", 0)) for i, e in result.entries.items()}
+    before = [i for i, t in times.items() if t < t1]
+    after = [i for i, t in times.items() if t > t2]
+    low = max(before) if before else None
+    high = min(after) if after else None
+    unknown = [i for i in result.withheld if (low is None or i > low) and (high is None or i < high)]
+    if low is None or high is None:
+        out.print("UNDECIDED: the bundle does not cover the whole interval (no disclosed entry before T1 or after T2)")
+    elif unknown:
+        out.print(f"UNDECIDED: {len(unknown)} entries in that interval are withheld; the bundle cannot exclude it")
+    else:
+        out.print("NOT FOUND: the bundle discloses every entry of that interval, and none matches")
+    sys.stdout.flush()

@@ -1,0 +1,214 @@
+"""Disclosure bundles and their offline verification, in small named steps.
+
+A bundle covers the leaves ``[start, end]`` of a tree whose signed checkpoint it carries. Every
+leaf in the range is accounted for: disclosed (the canonical entry, its salt and signature) or
+withheld (only its commitment). One *range proof* — the hashes of the subtrees outside the range
+— lets a verifier rebuild the checkpoint's root from the range's leaves, so a bundle of a
+million entries verifies in one pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from deconline.record.canonical import canonical_json
+from deconline.record.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint
+from deconline.record.merkle import MerkleTree, ProofError, leaf_hash, node_hash, verify_consistency
+
+FORMAT = "deconline-bundle/1"
+
+
+class BundleError(ValueError):
+    """Verification failed; ``step`` names what failed and the message says where."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+
+
+def _split(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def range_proof(tree: MerkleTree, start: int, end: int, size: int) -> list[bytes]:
+    """Hashes of the maximal subtrees of tree ``size`` outside leaves ``[start, end)``, left to right."""
+    out: list[bytes] = []
+
+    def walk(a: int, b: int) -> None:
+        if b <= start or a >= end:
+            out.append(tree.root_of(a, b))
+        elif not (start <= a and b <= end):
+            k = _split(b - a)
+            walk(a, a + k)
+            walk(a + k, b)
+
+    walk(0, size)
+    return out
+
+
+def root_from_range(leaves: list[bytes], start: int, size: int, proof: list[bytes]) -> bytes:
+    """Rebuild the root of tree ``size`` from the leaf hashes of ``[start, start + len(leaves))``."""
+    end = start + len(leaves)
+    hashes = iter(proof)
+
+    def walk(a: int, b: int) -> bytes:
+        if b <= start or a >= end:
+            value = next(hashes, None)
+            if value is None or len(value) != 32:
+                raise ProofError("the range proof is too short or holds a hash that is not 32 bytes")
+            return value
+        if b - a == 1:
+            return leaves[a - start]
+        k = _split(b - a)
+        return node_hash(walk(a, a + k), walk(a + k, b))
+
+    root = walk(0, size)
+    if next(hashes, None) is not None:
+        raise ProofError("the range proof is longer than needed")
+    return root
+
+
+def _b64(value: str, what: str, step: str) -> bytes:
+    """Strict base64: the one canonical spelling, so no byte of a bundle can change unnoticed."""
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BundleError(step, f"{what} is not base64") from exc
+    if base64.b64encode(decoded).decode() != value:
+        raise BundleError(step, f"{what} is not in canonical base64")
+    return decoded
+
+
+@dataclass
+class Verified:
+    checkpoint: Checkpoint
+    start: int
+    end: int
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)  # parsed disclosed entries
+    withheld: list[int] = field(default_factory=list)
+
+
+def check_checkpoint(bundle: dict[str, Any], verifier: Verifier) -> Checkpoint:
+    try:
+        return open_checkpoint(bundle["checkpoint"], verifier)
+    except (NoteError, KeyError, TypeError) as exc:
+        raise BundleError("checkpoint", f"the checkpoint does not verify: {exc}") from exc
+
+
+def check_complete(bundle: dict[str, Any], checkpoint: Checkpoint) -> tuple[int, int, dict[int, Any], dict[int, Any]]:
+    """Every index from ``from`` to ``to`` appears exactly once, disclosed or withheld."""
+    step = "completeness"
+    start, end = bundle.get("from"), bundle.get("to")
+    if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start <= end < checkpoint.size:
+        raise BundleError(step, f"range [{start}, {end}] is not inside the checkpoint's tree of {checkpoint.size}")
+    disclosed: dict[int, Any] = {}
+    withheld: dict[int, Any] = {}
+    for kind, target in (("entries", disclosed), ("withheld", withheld)):
+        previous = -1
+        for item in bundle.get(kind, []):
+            index = item.get("index") if isinstance(item, dict) else None
+            if not isinstance(index, int) or not start <= index <= end:
+                raise BundleError(step, f"{kind} item with index {index!r} is outside [{start}, {end}]")
+            if index in disclosed or index in withheld:
+                raise BundleError(step, f"index {index} appears twice")
+            if index < previous:
+                raise BundleError(step, f"{kind} are not in index order at {index}")
+            previous = index
+            target[index] = item
+    missing = (end - start + 1) - len(disclosed) - len(withheld)
+    if missing:
+        raise BundleError(step, f"{missing} leaves of [{start}, {end}] are neither disclosed nor withheld")
+    return start, end, disclosed, withheld
+
+
+def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> tuple[bytes, dict[str, Any]]:
+    """Canonical form, position, signature; returns the leaf commitment and the parsed entry."""
+    step = f"entry {index}"
+    raw = item.get("entry")
+    if not isinstance(raw, str):
+        raise BundleError(step, "no entry text")
+    try:
+        parsed = json.loads(raw)
+        canonical = canonical_json(parsed)
+    except ValueError as exc:
+        raise BundleError(step, f"not JSON: {exc}") from exc
+    if canonical != raw.encode():
+        raise BundleError(step, "the entry is not in canonical form (RFC 8785)")
+    if not isinstance(parsed, dict) or parsed.get("seq") != index:
+        raise BundleError(step, f"the entry says it is number {parsed.get('seq') if isinstance(parsed, dict) else '?'}")
+    signer = item.get("signer", "service")
+    key = keys.get(signer)
+    if key is None:
+        raise BundleError(step, f"no key for signer {signer!r}")
+    try:
+        key.verify(_b64(item.get("signature", ""), "the signature", step), canonical)
+    except InvalidSignature as exc:
+        raise BundleError(step, f"the signature by {signer} does not verify") from exc
+    salt = _b64(item.get("salt", ""), "the salt", step)
+    if len(salt) != 32:
+        raise BundleError(step, "the salt is not 32 bytes")
+    return hashlib.sha256(salt + canonical).digest(), parsed
+
+
+def check_range(leaves: list[bytes], start: int, bundle: dict[str, Any], checkpoint: Checkpoint) -> None:
+    proof = [_b64(h, "a range proof hash", "range") for h in bundle.get("range_proof", [])]
+    try:
+        root = root_from_range(leaves, start, checkpoint.size, proof)
+    except ProofError as exc:
+        raise BundleError("range", str(exc)) from exc
+    if root != checkpoint.root:
+        raise BundleError("range", "the leaves and the range proof do not lead to the checkpoint's root")
+
+
+def check_older(bundle: dict[str, Any], older: Checkpoint, checkpoint: Checkpoint) -> None:
+    """The bundle's checkpoint extends an older one the verifier already trusts."""
+    step = "consistency"
+    if older.origin != checkpoint.origin:
+        raise BundleError(step, f"the older checkpoint is of another log ({older.origin})")
+    if older.size == checkpoint.size:
+        if older.root != checkpoint.root:
+            raise BundleError(step, f"two different roots for size {older.size}: the log forked")
+        return
+    proofs = bundle.get("consistency", {})
+    if str(older.size) not in proofs:
+        raise BundleError(step, f"the bundle has no consistency proof from size {older.size}")
+    hashes = [_b64(h, "a consistency hash", step) for h in proofs[str(older.size)]]
+    try:
+        verify_consistency(older.size, checkpoint.size, older.root, checkpoint.root, hashes)
+    except ProofError as exc:
+        raise BundleError(step, str(exc)) from exc
+
+
+def verify_bundle(
+    bundle: dict[str, Any], verifier: Verifier, party_keys: dict[str, Ed25519PublicKey], older: Checkpoint | None = None
+) -> Verified:
+    """All steps; raises :class:`BundleError` at the first failure."""
+    if bundle.get("format") != FORMAT:
+        raise BundleError("format", f"not a {FORMAT} bundle")
+    checkpoint = check_checkpoint(bundle, verifier)
+    start, end, disclosed, withheld = check_complete(bundle, checkpoint)
+    keys = {"service": verifier.key, **party_keys}
+    result = Verified(checkpoint, start, end)
+    leaves = []
+    for index in range(start, end + 1):
+        if index in disclosed:
+            commitment, parsed = check_entry(index, disclosed[index], keys)
+            result.entries[index] = parsed
+        else:
+            commitment = _b64(withheld[index].get("commitment", ""), f"commitment {index}", "completeness")
+            if len(commitment) != 32:
+                raise BundleError("completeness", f"commitment {index} is not 32 bytes")
+            result.withheld.append(index)
+        leaves.append(leaf_hash(commitment))
+    check_range(leaves, start, bundle, checkpoint)
+    if older is not None:
+        check_older(bundle, older, checkpoint)
+    return result
