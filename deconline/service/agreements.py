@@ -55,7 +55,7 @@ _IN_FORCE = select(AgreementVersion.document).where(
 
 def in_force(session: Session) -> Agreement | None:
     """The newest fully signed version, in one query."""
-    document = session.scalar(_IN_FORCE)
+    document = session.connection().scalar(_IN_FORCE)  # Core: the ORM path costs more than the query
     return _parse(document) if document is not None else None
 
 

@@ -126,7 +126,7 @@ _BUMP = (
 
 def bump_strategic_counter(session: Session) -> int:
     """Take the filing lock (the counter row) and return the sequence number for this change."""
-    value = session.execute(_BUMP).scalar_one_or_none()
+    value = session.connection().execute(_BUMP).scalar_one_or_none()
     if value is None:
         raise RuntimeError("the database is not initialised: run 'deconline init'")
     return int(value)

@@ -106,7 +106,7 @@ def authenticate(line: Line, token: str | None) -> Actor:
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     with line.db.read() as session:
-        row = session.execute(_WHO, {"token_hash": hash_token(token)}).first()
+        row = session.connection().execute(_WHO, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthorized("unknown or revoked token")
     role, party_id, group = row
@@ -119,7 +119,7 @@ def own_side(session: Session, party_id: str, group: str | None) -> set[str]:
     """The party and the members of its group: data of these counts as one's own."""
     if group is None:
         return {party_id}
-    return set(session.scalars(select(Party.id).where(Party.group == group))) | {party_id}
+    return set(session.connection().scalars(select(Party.id).where(Party.group == group))) | {party_id}
 
 
 def list_parties(line: Line) -> list[Party]:

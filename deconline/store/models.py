@@ -199,7 +199,7 @@ class RecordEntry(Base):
     canonical: Mapped[str] = mapped_column(Text)
     salt: Mapped[str] = mapped_column(String(64))
     leaf_hash: Mapped[str] = mapped_column(String(64))
-    signature: Mapped[str] = mapped_column(String(128))  # the author's (or the service's) Ed25519 signature
+    signature: Mapped[str | None] = mapped_column(String(128))  # a party's Ed25519 signature over its submission
 
 
 class CheckpointRow(Base):

@@ -53,10 +53,7 @@ def entry(line: LineDep, actor: ActorDep, index: Annotated[int, Path(ge=0, le=2*
     """An entry with its salt — only to a party entitled to see that event (404 otherwise)."""
     with line.db.read() as session:
         row = record.entry(session, actor, index)
-        return {
-            "index": row.seq,
-            "entry": row.canonical,
-            "salt": _b64(bytes.fromhex(row.salt)),
-            "signature": _b64(bytes.fromhex(row.signature)),
-            "signer": "service",
-        }
+        found: dict[str, Any] = {"index": row.seq, "entry": row.canonical, "salt": _b64(bytes.fromhex(row.salt))}
+        if row.signature:  # a party's own signature over its submission
+            found |= {"signature": _b64(bytes.fromhex(row.signature)), "signer": row.author}
+        return found

@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('canonical', sa.Text(), nullable=False),
     sa.Column('salt', sa.String(length=64), nullable=False),
     sa.Column('leaf_hash', sa.String(length=64), nullable=False),
-    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=True),
     sa.PrimaryKeyConstraint('seq')
     )
 
