@@ -129,8 +129,9 @@ def claim(
     if t2 < t1:
         _usage("--between needs T1 <= T2")
     result = _verify(_load(bundle_path), key, None)
+    parsed = {index: json.loads(raw) for index, raw in result.entries.items()}
     matches = []
-    for index, entry in sorted(result.entries.items()):
+    for index, entry in sorted(parsed.items()):
         event = entry.get("event", {})
         if entry.get("author") != sender or recipient not in entry.get("to", []):
             continue
@@ -144,7 +145,7 @@ def claim(
     if matches:
         out.print(f"FOUND: entries {', '.join(map(str, matches))} (verified against the signed checkpoint)")
         return
-    times = {i: float(e.get("time", 0)) for i, e in result.entries.items()}
+    times = {i: float(e.get("time", 0)) for i, e in parsed.items()}
     before = [i for i, t in times.items() if t < t1]
     after = [i for i, t in times.items() if t > t2]
     low = max(before) if before else None

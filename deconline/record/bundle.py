@@ -92,7 +92,7 @@ class Verified:
     checkpoint: Checkpoint
     start: int
     end: int
-    entries: dict[int, dict[str, Any]] = field(default_factory=dict)  # parsed disclosed entries
+    entries: dict[int, str] = field(default_factory=dict)  # disclosed entries, as committed to
     withheld: list[int] = field(default_factory=list)
 
 
@@ -129,34 +129,52 @@ def check_complete(bundle: dict[str, Any], checkpoint: Checkpoint) -> tuple[int,
     return start, end, disclosed, withheld
 
 
-def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> tuple[bytes, dict[str, Any]]:
-    """Canonical form, position, signature; returns the leaf commitment and the parsed entry."""
-    step = f"entry {index}"
+def _seq_of(raw: str) -> int | None:
+    """The entry's own number, read without parsing it all: in canonical JSON the top-level
+    ``"seq"`` comes after ``"event"``, so it is the last occurrence."""
+    at = raw.rfind('"seq":')
+    if at < 0:
+        return None
+    digits = raw[at + 6 : at + 26].split(",", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> bytes:
+    """Position, salt and (for a party's submission) signature; returns the leaf commitment."""
     raw = item.get("entry")
     if not isinstance(raw, str):
-        raise BundleError(step, "no entry text")
+        raise BundleError(f"entry {index}", "no entry text")
+    if _seq_of(raw) != index:
+        raise BundleError(f"entry {index}", "the entry's own number is not its index")
+    canonical = raw.encode()  # the commitment binds these exact bytes
+    if "signature" in item or "signer" in item:  # a party's own signature; the checkpoint covers the rest
+        _check_signature(index, item, raw, keys)
+    salt_text = item.get("salt")
+    try:
+        salt = base64.b64decode(salt_text, validate=True)  # type: ignore[arg-type]
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BundleError(f"entry {index}", "the salt is not base64") from exc
+    if len(salt) != 32 or base64.b64encode(salt).decode() != salt_text:
+        raise BundleError(f"entry {index}", "the salt is not 32 bytes in canonical base64")
+    return hashlib.sha256(salt + canonical).digest()
+
+
+def _check_signature(index: int, item: dict[str, Any], raw: str, keys: dict[str, Ed25519PublicKey]) -> None:
+    step = f"entry {index}"
     try:
         parsed = json.loads(raw)
     except ValueError as exc:
         raise BundleError(step, f"not JSON: {exc}") from exc
-    canonical = raw.encode()  # the commitment binds these exact bytes
-    if not isinstance(parsed, dict) or parsed.get("seq") != index:
-        raise BundleError(step, f"the entry says it is number {parsed.get('seq') if isinstance(parsed, dict) else '?'}")
-    if "signature" in item or "signer" in item:  # a party's own signature; the checkpoint covers the rest
-        if canonical_json(parsed) != canonical:
-            raise BundleError(step, "a signed entry must be in canonical form (RFC 8785)")
-        signer = item.get("signer")
-        key = keys.get(signer) if isinstance(signer, str) else None
-        if key is None or signer != parsed.get("author"):
-            raise BundleError(step, f"no key for signer {signer!r}, or the signer is not the entry's author")
-        try:
-            key.verify(_b64(item.get("signature", ""), "the signature", step), canonical)
-        except InvalidSignature as exc:
-            raise BundleError(step, f"the signature by {signer} does not verify") from exc
-    salt = _b64(item.get("salt", ""), "the salt", step)
-    if len(salt) != 32:
-        raise BundleError(step, "the salt is not 32 bytes")
-    return hashlib.sha256(salt + canonical).digest(), parsed
+    if canonical_json(parsed) != raw.encode():
+        raise BundleError(step, "a signed entry must be in canonical form (RFC 8785)")
+    signer = item.get("signer")
+    key = keys.get(signer) if isinstance(signer, str) else None
+    if key is None or signer != parsed.get("author"):
+        raise BundleError(step, f"no key for signer {signer!r}, or the signer is not the entry's author")
+    try:
+        key.verify(_b64(item.get("signature", ""), "the signature", step), raw.encode())
+    except InvalidSignature as exc:
+        raise BundleError(step, f"the signature by {signer} does not verify") from exc
 
 
 def check_range(leaves: list[bytes], start: int, bundle: dict[str, Any], checkpoint: Checkpoint) -> None:
@@ -201,8 +219,8 @@ def verify_bundle(
     leaves = []
     for index in range(start, end + 1):
         if index in disclosed:
-            commitment, parsed = check_entry(index, disclosed[index], keys)
-            result.entries[index] = parsed
+            commitment = check_entry(index, disclosed[index], keys)
+            result.entries[index] = disclosed[index]["entry"]
         else:
             commitment = _b64(withheld[index].get("commitment", ""), f"commitment {index}", "completeness")
             if len(commitment) != 32:
