@@ -20,9 +20,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from deconline.client import SIGNATURE_HEADER
 from deconline.demo import AGREEMENT as DEMO_AGREEMENT
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties
@@ -57,7 +59,7 @@ def volume(rng: random.Random, t0: float) -> dict[str, object]:
     }
 
 
-def setup(db_url: str, n_parties: int) -> list[str]:
+def setup(db_url: str, n_parties: int) -> list[tuple[str, Any]]:
     line = Line(Database(db_url))
     parties.initialise(line)
     ids = [f"p{i}" for i in range(n_parties)]
@@ -70,7 +72,7 @@ def setup(db_url: str, n_parties: int) -> list[str]:
     for pid in ids:
         agreements.sign(line, Actor("party", pid), 1, sign_document(keys[pid], state.agreement.document()))
     line.db.dispose()
-    return tokens
+    return [(token, keys[pid]) for token, pid in zip(tokens, ids, strict=True)]
 
 
 def main() -> None:
@@ -97,13 +99,16 @@ def main() -> None:
                     time.sleep(0.1)
             t0 = time.time() + 3600
             bodies = [{"volumes": [volume(rng, t0)]} for _ in range(args.n)]
-            clients = [httpx.Client(base_url=url, headers={"Authorization": f"Bearer {t}"}) for t in tokens]
+            clients = [httpx.Client(base_url=url, headers={"Authorization": f"Bearer {t}"}) for t, _ in tokens]
+            signatures = [sign_document(tokens[i % len(tokens)][1], body) for i, body in enumerate(bodies)]
             latencies: list[float] = []
             states: dict[str, int] = {}
 
             def file(i: int) -> None:
                 start = time.perf_counter()
-                response = clients[i % len(clients)].post("/v1/operations", json=bodies[i])
+                response = clients[i % len(clients)].post(
+                    "/v1/operations", json=bodies[i], headers={SIGNATURE_HEADER: signatures[i]}
+                )
                 latencies.append(time.perf_counter() - start)
                 if response.status_code != 201:
                     raise RuntimeError(response.text)

@@ -115,7 +115,7 @@ def bundle_bench(n: int) -> dict[str, float]:
         json.dump(bundle, handle)
         path = Path(handle.name)
     began = time.perf_counter()
-    verify_bundle(json.loads(path.read_text()), verifier, {})
+    verify_bundle(json.loads(path.read_text()), verifier)
     elapsed = time.perf_counter() - began
     size_mb = path.stat().st_size / 1e6
     path.unlink()

@@ -47,6 +47,7 @@ class Settings:
     db_url: str = DEFAULT_URL
     url: str = "http://127.0.0.1:8000"
     token: str | None = None
+    key: Path | None = None
 
 
 settings = Settings()
@@ -59,8 +60,11 @@ def _global(
     ),
     url: Annotated[str, typer.Option(envvar="DECONLINE_URL", help="service URL for API commands")] = settings.url,
     token: Annotated[str | None, typer.Option(envvar="DECONLINE_TOKEN", help="API token for API commands")] = None,
+    key: Annotated[
+        Path | None, typer.Option(envvar="DECONLINE_KEY", help="your party's private key: signs what you submit")
+    ] = None,
 ) -> None:
-    settings.db_url, settings.url, settings.token = db, url, token
+    settings.db_url, settings.url, settings.token, settings.key = db, url, token, key
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -75,7 +79,9 @@ def _line() -> Line:
 def _client() -> Client:
     if not settings.token:
         _fail("this command talks to the API: give --token or set DECONLINE_TOKEN", 2)
-    return Client(settings.url, settings.token)
+    if settings.key is not None and not settings.key.is_file():
+        _fail(f"--key {settings.key}: no such file", 2)
+    return Client(settings.url, settings.token, key=settings.key)
 
 
 def _api(call: Any, *args: Any, **kwargs: Any) -> Any:

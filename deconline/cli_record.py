@@ -60,7 +60,7 @@ def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) ->
             err.print(f"[red]FAILED[/red] older checkpoint: {exc}")
             raise typer.Exit(1) from exc
     try:
-        return verify_bundle(bundle, verifier, {}, older)
+        return verify_bundle(bundle, verifier, None, older)
     except BundleError as exc:
         err.print(f"[red]FAILED[/red] {exc}")
         raise typer.Exit(1) from exc

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconline.api.schemas import AgreementOut, HazardOut, OperationOut, PartyCreated, PartyOut, WhoAmI
 from deconline.record.signing import read_private_key, sign_document
+
+SIGNATURE_HEADER = "X-Deconline-Signature"
 
 
 class ApiError(Exception):
@@ -42,9 +45,17 @@ def format_detail(detail: Any) -> str:
 
 class Client:
     def __init__(
-        self, base_url: str, token: str | None = None, *, timeout: float = 30.0, transport: Any = None
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        key: Path | Ed25519PrivateKey | None = None,
+        timeout: float = 30.0,
+        transport: Any = None,
     ) -> None:
+        """``key``: the party's private key (a file or the key); every JSON body sent is signed with it."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._key = read_private_key(key) if isinstance(key, Path) else key
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Client:
@@ -57,6 +68,9 @@ class Client:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._key is not None and "json" in kwargs:
+            headers = {**kwargs.pop("headers", {}), SIGNATURE_HEADER: sign_document(self._key, kwargs["json"])}
+            kwargs["headers"] = headers
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:

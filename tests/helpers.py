@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from deconline.api.app import create_app
+from deconline.api.deps import SIGNATURE_HEADER
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties
 from deconline.service.line import Line
@@ -102,8 +104,20 @@ class World:
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def post(self, who: str, path: str, body: Any) -> Any:
-        return self.client.post(path, json=body, headers=self.headers(who))
+    def post(self, who: str, path: str, body: Any, sign: bool = True) -> Any:
+        """A party's submissions are signed with its key, as the client does it."""
+        headers = self.headers(who)
+        if sign and who in self.keys:
+            with contextlib.suppress(ValueError):  # not canonicalisable (NaN...): sent unsigned, refused anyway
+                headers[SIGNATURE_HEADER] = sign_document(self.keys[who], body)
+        return self.client.post(path, json=body, headers=headers)
+
+    def put(self, who: str, path: str, body: Any) -> Any:
+        return self.client.put(path, json=body, headers=self.signed_headers(who, body))
+
+    def signed_headers(self, who: str, body: Any) -> dict[str, str]:
+        """Headers for a raw HTTP client: the token and the signature over ``body``."""
+        return {**self.headers(who), SIGNATURE_HEADER: sign_document(self.keys[who], body)}
 
     def get(self, who: str, path: str, **kw: Any) -> Any:
         return self.client.get(path, headers=self.headers(who), **kw)
@@ -138,6 +152,7 @@ def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = N
 SERVER = """
 import sys, uvicorn
 from deconline.api.app import create_app
+from deconline.api.deps import SIGNATURE_HEADER
 from deconline.service.line import Line
 from deconline.store.db import Database
 uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")

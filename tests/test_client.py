@@ -26,7 +26,9 @@ def test_client_end_to_end(tmp_path: Path) -> None:
         with Client(url, world.tokens["admin"]) as admin:
             assert admin.health()["status"] == "ok"
             assert admin.propose_agreement(AGREEMENT).missing_signatures == ["alpha", "bravo", "charlie"]
-        clients = {who: Client(url, world.tokens[who]) for who in ("alpha", "bravo", "charlie")}
+        clients = {
+            who: Client(url, world.tokens[who], key=tmp_path / f"{who}.key") for who in ("alpha", "bravo", "charlie")
+        }
         for who, c in clients.items():
             state = c.sign_agreement(1, tmp_path / f"{who}.key")
         assert state.current is True
@@ -60,10 +62,15 @@ def test_cli_api_commands(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'line.db'}"
     world = make_world(db_url)
     world.line.db.dispose()
+    write_private_key(world.keys["alpha"], tmp_path / "alpha.key")
     op_file = tmp_path / "op.json"
     op_file.write_text(json.dumps({"name": "sortie", "volumes": [box()]}))
     with server(db_url) as url:
-        env = {"DECONLINE_URL": url, "DECONLINE_TOKEN": world.tokens["alpha"]}
+        env = {
+            "DECONLINE_URL": url,
+            "DECONLINE_TOKEN": world.tokens["alpha"],
+            "DECONLINE_KEY": str(tmp_path / "alpha.key"),
+        }
         filed = runner.invoke(app, ["op", "file", str(op_file)], env=env)
         assert filed.exit_code == 0 and "accepted" in filed.output, filed.output
         op_id = filed.output.split(":")[0].strip()

@@ -160,19 +160,19 @@ def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicK
 
 
 def _check_signature(index: int, item: dict[str, Any], raw: str, keys: dict[str, Ed25519PublicKey]) -> None:
+    """A party's signature covers the canonical JSON of the submission the entry embeds."""
     step = f"entry {index}"
     try:
         parsed = json.loads(raw)
-    except ValueError as exc:
-        raise BundleError(step, f"not JSON: {exc}") from exc
-    if canonical_json(parsed) != raw.encode():
-        raise BundleError(step, "a signed entry must be in canonical form (RFC 8785)")
+        submission = parsed["event"]["submission"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(step, "a signed entry must embed the party's submission") from exc
     signer = item.get("signer")
     key = keys.get(signer) if isinstance(signer, str) else None
     if key is None or signer != parsed.get("author"):
         raise BundleError(step, f"no key for signer {signer!r}, or the signer is not the entry's author")
     try:
-        key.verify(_b64(item.get("signature", ""), "the signature", step), raw.encode())
+        key.verify(_b64(item.get("signature", ""), "the signature", step), canonical_json(submission))
     except InvalidSignature as exc:
         raise BundleError(step, f"the signature by {signer} does not verify") from exc
 
@@ -206,12 +206,32 @@ def check_older(bundle: dict[str, Any], older: Checkpoint, checkpoint: Checkpoin
         raise BundleError(step, str(exc)) from exc
 
 
+def check_party_keys(bundle: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
+    """The keys of the parties whose signed submissions the bundle discloses."""
+    keys = {}
+    given = bundle.get("party_keys") or {}
+    if not isinstance(given, dict):
+        raise BundleError("party keys", "party_keys must map party ids to keys")
+    for party, public in given.items():
+        raw = _b64(public, f"the key of {party}", "party keys")
+        if len(raw) != 32:
+            raise BundleError("party keys", f"the key of {party} is not 32 bytes")
+        keys[party] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys
+
+
 def verify_bundle(
-    bundle: dict[str, Any], verifier: Verifier, party_keys: dict[str, Ed25519PublicKey], older: Checkpoint | None = None
+    bundle: dict[str, Any],
+    verifier: Verifier,
+    party_keys: dict[str, Ed25519PublicKey] | None = None,
+    older: Checkpoint | None = None,
 ) -> Verified:
-    """All steps; raises :class:`BundleError` at the first failure."""
+    """All steps; raises :class:`BundleError` at the first failure. Party keys default to the
+    bundle's own (the parties' registered keys when it was exported); pass them to pin them."""
     if bundle.get("format") != FORMAT:
         raise BundleError("format", f"not a {FORMAT} bundle")
+    if party_keys is None:
+        party_keys = check_party_keys(bundle)
     checkpoint = check_checkpoint(bundle, verifier)
     start, end, disclosed, withheld = check_complete(bundle, checkpoint)
     keys = {"service": verifier.key, **party_keys}

@@ -10,12 +10,15 @@ from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json
 from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor
+from deconline.service.record import Signed
 from deconline.store.models import Hazard
 
 KINDS = ("air_defence", "live_fire", "firefighting", "other")
 
 
-def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "") -> Hazard:
+def declare(
+    line: Line, actor: Actor, kind: str, volume: Volume, name: str = "", signed: Signed | None = None
+) -> Hazard:
     """Any party (or the admin) may declare a hazard; it is public to all parties at once."""
     if actor.role == "auditor":
         raise Forbidden("an auditor token cannot declare hazards")
@@ -41,7 +44,7 @@ def declare(line: Line, actor: Actor, kind: str, volume: Volume, name: str = "")
         session.add(hazard)
         change.hazards.append(hazard)
         session.flush()
-        _record(line, session, actor, "hazard.declared", hazard)
+        _record(line, session, actor, "hazard.declared", hazard, signed)
         return hazard
 
 
@@ -59,11 +62,11 @@ def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
         hazard.change_seq = seq
         change.hazards.append(hazard)
         session.flush()
-        _record(line, session, actor, "hazard.withdrawn", hazard)
+        _record(line, session, actor, "hazard.withdrawn", hazard, None)
         return hazard
 
 
-def _record(line: Line, session: Session, actor: Actor, kind: str, hazard: Hazard) -> None:
+def _record(line: Line, session: Session, actor: Actor, kind: str, hazard: Hazard, signed: Signed | None) -> None:
     """Hazards are public, and so are their entries."""
     event = {
         "hazard": hazard.id,
@@ -75,7 +78,7 @@ def _record(line: Line, session: Session, actor: Actor, kind: str, hazard: Hazar
         "band": [hazard.lower_m, hazard.upper_m],
         "window": [hazard.start_s, hazard.end_s],
     }
-    line.append(session, actor.party_id or actor.role, kind, event, ["*"])
+    line.append(session, actor.party_id or actor.role, kind, event, ["*"], signed)
 
 
 def list_all(line: Line, include_withdrawn: bool = False) -> list[Hazard]:

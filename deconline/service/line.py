@@ -20,7 +20,7 @@ from deconline.core.strategic import StrategicIndex
 from deconline.core.volumes import Limits, Volume
 from deconline.service.events import EventHub
 from deconline.service.geo import volume_from_row
-from deconline.service.record import RecordTree
+from deconline.service.record import RecordTree, Signed
 from deconline.store.db import Database
 from deconline.store.models import Counter, Hazard, Operation, Setting
 
@@ -143,11 +143,19 @@ class Line:
     evaluate_every_s: float = 1.0
     checkpoint_every_s: float = 10.0
 
-    def append(self, session: Session, author: str, kind: str, event: dict[str, Any], readers: list[str]) -> int:
+    def append(
+        self,
+        session: Session,
+        author: str,
+        kind: str,
+        event: dict[str, Any],
+        readers: list[str],
+        signed: Signed | None = None,
+    ) -> int:
         """Record an event in the caller's transaction (see ``deconline.service.record``)."""
         from deconline.service import record
 
-        return record.append(self.record, session, self.clock(), author, kind, event, readers)
+        return record.append(self.record, session, self.clock(), author, kind, event, readers, signed)
 
     _secret: bytes | None = None
 

@@ -24,6 +24,7 @@ from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor, own_side
+from deconline.service.record import Signed
 from deconline.store.models import ConflictNotice, Hazard, Operation, OperationVolume
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")
@@ -165,7 +166,7 @@ def _recheck(
     op.agreement_version = agreement.version
 
 
-def _record(line: Line, session: Session, op: Operation, kind: str) -> None:
+def _record(line: Line, session: Session, op: Operation, kind: str, signed: Signed | None) -> None:
     """The operation as its owner sees it, notices included; only the owner's side may read it."""
     event = {
         "operation": op.id,
@@ -195,10 +196,10 @@ def _record(line: Line, session: Session, op: Operation, kind: str) -> None:
             for n in op.notices
         ],
     }
-    line.append(session, op.party_id, kind, event, [op.party_id])
+    line.append(session, op.party_id, kind, event, [op.party_id], signed)
 
 
-def file(line: Line, actor: Actor, draft: Draft) -> Operation:
+def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -> Operation:
     """File a new operation: ``accepted`` if it conflicts with nothing, else ``proposed`` with notices."""
     party_id = actor.require_party()
     _check_draft(draft)
@@ -223,11 +224,11 @@ def file(line: Line, actor: Actor, draft: Draft) -> Operation:
         _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
-        _record(line, session, op, "operation.filed")
+        _record(line, session, op, "operation.filed", signed)
         return op
 
 
-def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> Operation:
+def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, signed: Signed | None = None) -> Operation:
     """Replace the volumes (optimistic concurrency on ``version``) and check again."""
     actor.require_party()
     _check_draft(draft)
@@ -247,11 +248,11 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft) -> 
         _recheck(line, session, actor, op, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
         session.flush()
-        _record(line, session, op, "operation.revised")
+        _record(line, session, op, "operation.revised", signed)
         return op
 
 
-def check(line: Line, actor: Actor, op_id: str, version: int) -> Operation:
+def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | None = None) -> Operation:
     """Check a ``proposed`` operation again (the other side may have moved) and accept it if clear."""
     actor.require_party()
     with _strategic_transaction(line) as (change, agreement):
@@ -269,11 +270,13 @@ def check(line: Line, actor: Actor, op_id: str, version: int) -> Operation:
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
-        _record(line, session, op, "operation.checked")
+        _record(line, session, op, "operation.checked", signed)
         return op
 
 
-def change_state(line: Line, actor: Actor, op_id: str, version: int, state: str) -> Operation:
+def change_state(
+    line: Line, actor: Actor, op_id: str, version: int, state: str, signed: Signed | None = None
+) -> Operation:
     actor.require_party()
     if state not in STATES:
         raise Invalid(["body", "state"], f"state must be one of {', '.join(STATES)}")
@@ -298,7 +301,7 @@ def change_state(line: Line, actor: Actor, op_id: str, version: int, state: str)
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
-        _record(line, session, op, f"operation.{state}")
+        _record(line, session, op, f"operation.{state}", signed)
         return op
 
 

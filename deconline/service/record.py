@@ -9,6 +9,7 @@ was published.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import threading
@@ -34,6 +35,14 @@ if TYPE_CHECKING:
 RECORD_COUNTER = "record"
 SERVICE_AUTHOR = "service"
 PUBLIC = "*"
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A party's submission as it signed it: the document and its base64 Ed25519 signature."""
+
+    document: Any
+    signature: str
 
 
 @dataclass
@@ -86,7 +95,14 @@ _NEXT_SEQ = (
 
 
 def append(
-    record: RecordTree, session: Session, now: float, author: str, kind: str, event: dict[str, Any], readers: list[str]
+    record: RecordTree,
+    session: Session,
+    now: float,
+    author: str,
+    kind: str,
+    event: dict[str, Any],
+    readers: list[str],
+    signed: Signed | None = None,
 ) -> int:
     """Append one entry in the caller's transaction; returns its index.
 
@@ -95,6 +111,8 @@ def append(
     connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
     seq = int(connection.execute(_NEXT_SEQ).scalar_one()) - 1
     to = sorted(set(readers))
+    if signed is not None:
+        event = {**event, "submission": signed.document}
     canonical = entry_bytes(seq, now, author, {"kind": kind, **event}, to)
     salt = os.urandom(32)
     connection.execute(
@@ -107,7 +125,7 @@ def append(
             canonical=canonical.decode(),
             salt=salt.hex(),
             leaf_hash=entry_leaf_hash(salt, canonical).hex(),
-            signature=None,
+            signature=base64.b64decode(signed.signature).hex() if signed is not None else None,
         )
     )
     return seq
@@ -229,8 +247,11 @@ def export(
         select(CheckpointRow.size).where(CheckpointRow.size < row.size).order_by(CheckpointRow.size.desc()).limit(1000)
     )
     tree = line_record.tree
+    signers = {e["signer"] for e in entries if "signer" in e}
+    keys = {p.id: p.public_key for p in session.scalars(select(Party).where(Party.id.in_(signers)))}
     return {
         "format": FORMAT,
+        "party_keys": keys,
         "from": start,
         "to": end,
         "checkpoint": row.note,

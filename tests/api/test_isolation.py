@@ -10,7 +10,7 @@ def test_other_party_cannot_read_list_or_change_an_operation(world: World) -> No
     path = f"/v1/operations/{op['id']}"
     assert world.get("charlie", path).status_code == 404
     assert world.get("charlie", "/v1/operations").json() == []
-    put = world.client.put(path, json={"version": 1, "volumes": [box(12, 50)]}, headers=world.headers("charlie"))
+    put = world.put("charlie", path, {"version": 1, "volumes": [box(12, 50)]})
     assert put.status_code == 404
     assert world.post("charlie", f"{path}/state", {"version": 1, "state": "cancelled"}).status_code == 404
     assert world.post("charlie", f"{path}/check", {"version": 1}).status_code == 404

@@ -133,22 +133,16 @@ def test_hazards_are_public_and_give_hazard_notices(world: World) -> None:
 def test_revision_needs_the_latest_version(world: World) -> None:
     world.file("alpha", box())
     op = world.file("charlie", box())
-    stale = world.client.put(
-        f"/v1/operations/{op['id']}", json={"version": 7, "volumes": [box(12, 50)]}, headers=world.headers("charlie")
-    )
+    stale = world.put("charlie", f"/v1/operations/{op['id']}", {"version": 7, "volumes": [box(12, 50)]})
     assert stale.status_code == 409 and "version" in stale.json()["detail"]
-    moved = world.client.put(
-        f"/v1/operations/{op['id']}", json={"version": 1, "volumes": [box(12, 50)]}, headers=world.headers("charlie")
-    )
+    moved = world.put("charlie", f"/v1/operations/{op['id']}", {"version": 1, "volumes": [box(12, 50)]})
     assert moved.status_code == 200, moved.text
     assert moved.json()["state"] == "accepted" and moved.json()["version"] == 2 and moved.json()["notices"] == []
 
 
 def test_revision_does_not_conflict_with_its_own_old_volumes(world: World) -> None:
     op = world.file("charlie", box())
-    revised = world.client.put(
-        f"/v1/operations/{op['id']}", json={"version": 1, "volumes": [box(10.01, 50)]}, headers=world.headers("charlie")
-    )
+    revised = world.put("charlie", f"/v1/operations/{op['id']}", {"version": 1, "volumes": [box(10.01, 50)]})
     assert revised.json()["state"] == "accepted"
 
 

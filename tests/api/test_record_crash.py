@@ -63,9 +63,13 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
                 "track_deg": 0,
                 "time": "2026-11-23T06:00:00Z",
             }
+            body = {"tracks": [report]}
             try:
                 response = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/tracks", json={"tracks": [report]}, headers=headers, timeout=5
+                    f"http://127.0.0.1:{port}/v1/tracks",
+                    json=body,
+                    headers=world.signed_headers("alpha", body),
+                    timeout=5,
                 )
             except httpx.HTTPError:
                 return

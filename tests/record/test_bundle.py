@@ -40,12 +40,13 @@ def small_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, An
 
 
 def _verify(bundle: dict[str, Any], key: str) -> None:
-    verify_bundle(bundle, parse_verifier_key(key), {})
+    verify_bundle(bundle, parse_verifier_key(key))
 
 
 def test_small_bundle_verifies(small_bundle: tuple[dict[str, Any], str]) -> None:
     bundle, key = small_bundle
     assert bundle["entries"] and bundle["withheld"]  # charlie's filing is withheld from alpha's bundle
+    assert any("signature" in e for e in bundle["entries"])  # alpha's own signed filing
     _verify(bundle, key)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from deconline.api.convert import hazard_out, to_volume
-from deconline.api.deps import ActorDep, LineDep
+from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.schemas import HazardIn, HazardOut
 from deconline.service import hazards
 from deconline.service.errors import Forbidden
@@ -19,10 +19,12 @@ def _reader(actor_role: str) -> None:
 
 
 @router.post("", status_code=201, response_model=HazardOut)
-def declare_hazard(body: HazardIn, line: LineDep, actor: ActorDep, response: Response) -> HazardOut:
+def declare_hazard(
+    body: HazardIn, line: LineDep, actor: ActorDep, signed: SubmissionDep, response: Response
+) -> HazardOut:
     _reader(actor.role)
     volume = to_volume(body.volume, line.limits, ["body", "volume"])
-    hazard = hazards.declare(line, actor, body.kind, volume, body.name)
+    hazard = hazards.declare(line, actor, body.kind, volume, body.name, signed.require())
     response.headers["Location"] = f"/v1/hazards/{hazard.id}"
     return hazard_out(hazard)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from deconline.api.convert import operation_out, to_volumes
-from deconline.api.deps import ActorDep, LineDep
+from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.schemas import OperationIn, OperationOut, OperationRevision, StateChange, VersionRef
 from deconline.service import operations
 from deconline.service.operations import Draft
@@ -16,12 +16,14 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 
 @router.post("", status_code=201, response_model=OperationOut)
-def file_operation(body: OperationIn, line: LineDep, actor: ActorDep, response: Response) -> OperationOut:
+def file_operation(
+    body: OperationIn, line: LineDep, actor: ActorDep, signed: SubmissionDep, response: Response
+) -> OperationOut:
     """File an operation. It is `accepted` when it conflicts with nothing, else `proposed` with notices
     that tell only the other party, an opaque reference and the part of *your own* volume in conflict."""
     actor.require_party()
     draft = Draft(to_volumes(body.volumes, line.limits), body.name)
-    op = operations.file(line, actor, draft)
+    op = operations.file(line, actor, draft, signed.require())
     response.headers["Location"] = f"/v1/operations/{op.id}"
     return operation_out(op)
 
@@ -44,20 +46,24 @@ def get_operation(op_id: str, line: LineDep, actor: ActorDep) -> OperationOut:
 
 
 @router.put("/{op_id}", response_model=OperationOut)
-def revise_operation(op_id: str, body: OperationRevision, line: LineDep, actor: ActorDep) -> OperationOut:
+def revise_operation(
+    op_id: str, body: OperationRevision, line: LineDep, actor: ActorDep, signed: SubmissionDep
+) -> OperationOut:
     """Replace the volumes of a proposed or accepted operation; `version` must be the latest (else 409)."""
     actor.require_party()
     draft = Draft(to_volumes(body.volumes, line.limits), body.name)
-    return operation_out(operations.revise(line, actor, op_id, body.version, draft))
+    return operation_out(operations.revise(line, actor, op_id, body.version, draft, signed.require()))
 
 
 @router.post("/{op_id}/check", response_model=OperationOut)
-def check_operation(op_id: str, body: VersionRef, line: LineDep, actor: ActorDep) -> OperationOut:
+def check_operation(
+    op_id: str, body: VersionRef, line: LineDep, actor: ActorDep, signed: SubmissionDep
+) -> OperationOut:
     """Check a proposed operation again and accept it if it no longer conflicts."""
-    return operation_out(operations.check(line, actor, op_id, body.version))
+    return operation_out(operations.check(line, actor, op_id, body.version, signed.require()))
 
 
 @router.post("/{op_id}/state", response_model=OperationOut)
-def change_state(op_id: str, body: StateChange, line: LineDep, actor: ActorDep) -> OperationOut:
+def change_state(op_id: str, body: StateChange, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> OperationOut:
     """proposed → accepted (only if clear) → active → ended; any of the first three → cancelled."""
-    return operation_out(operations.change_state(line, actor, op_id, body.version, body.state))
+    return operation_out(operations.change_state(line, actor, op_id, body.version, body.state, signed.require()))

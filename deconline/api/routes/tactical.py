@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from deconline.api.deps import ActorDep, LineDep
+from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.schemas import TrackAccepted, TrackBatch
 from deconline.service import tactical
 from deconline.service.tactical import Report
@@ -20,9 +20,10 @@ HEARTBEAT_S = 15.0
 
 
 @router.post("/tracks", response_model=TrackAccepted, status_code=202)
-def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep) -> TrackAccepted:
+def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> TrackAccepted:
     """A batch of reports of your own aircraft; the newest state per track is kept."""
     actor.require_party()
+    signed.require()
     reports = [
         Report(t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp())
         for t in body.tracks
