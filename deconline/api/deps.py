@@ -74,7 +74,7 @@ async def signed_submission(
     except ValueError:
         return SignatureCheck(problem="the body is not JSON")
     try:
-        verify_document(party_public_key(line, actor.party_id), document, signature)
+        verify_document(actor.public_key or party_public_key(line, actor.party_id), document, signature)
     except (SignatureError, ValueError) as exc:
         return SignatureCheck(problem=f"signature rejected: {exc}")
     return SignatureCheck(Signed(document, signature))

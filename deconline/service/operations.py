@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -218,14 +218,31 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
             change_seq=seq,
         )
         op.volumes = _volume_rows(draft.volumes)
-        op.notices = []
-        session.add(op)
-        change.operations.append(op)
-        _recheck(line, session, actor, op, draft.volumes, agreement)
+        side = own_side(session, party_id, actor.group)
+        op.notices = _notices(line, session, party_id, side, op.id, op.version, draft.volumes, agreement)
         op.state = "proposed" if op.notices else "accepted"
-        session.flush()
+        _insert(session, op)
+        change.operations.append(op)
         _record(line, session, op, "operation.filed", signed)
         return op
+
+
+def _insert(session: Session, op: Operation) -> None:
+    """Write a new operation with plain Core inserts: filing is the hot path, and the unit of work
+    costs more than the statements. ``op`` stays a detached object that the caller shows."""
+    connection = session.connection()
+
+    def columns(row: Operation | OperationVolume | ConflictNotice) -> dict[str, object]:
+        return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+    for volume in op.volumes:
+        volume.operation_id = op.id
+    for notice in op.notices:
+        notice.operation_id = op.id
+    connection.execute(insert(Operation), [columns(op)])
+    connection.execute(insert(OperationVolume), [columns(v) for v in op.volumes])
+    if op.notices:
+        connection.execute(insert(ConflictNotice), [columns(n) for n in op.notices])
 
 
 def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, signed: Signed | None = None) -> Operation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import bindparam, select
@@ -29,6 +29,7 @@ class Actor:
     role: Role
     party_id: str | None = None
     group: str | None = None
+    public_key: str | None = field(default=None, compare=False, repr=False)  # verifies its submissions
 
     def require_party(self) -> str:
         if self.role != "party" or self.party_id is None:
@@ -96,7 +97,7 @@ def add_party(line: Line, party_id: str, public_key: str, group: str | None = No
 
 
 _WHO = (
-    select(Token.role, Token.party_id, Party.group)
+    select(Token.role, Token.party_id, Party.group, Party.public_key)
     .outerjoin(Party, Party.id == Token.party_id)
     .where(Token.token_hash == bindparam("token_hash"))
 )
@@ -109,9 +110,9 @@ def authenticate(line: Line, token: str | None) -> Actor:
         row = session.connection().execute(_WHO, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthorized("unknown or revoked token")
-    role, party_id, group = row
+    role, party_id, group, public_key = row
     if role == "party":
-        return Actor("party", party_id, group)
+        return Actor("party", party_id, group, public_key)
     return Actor(role)  # type: ignore[arg-type]
 
 
