@@ -66,6 +66,28 @@ def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) ->
         raise typer.Exit(1) from exc
 
 
+@record_app.command("checkpoint")
+def checkpoint_command(
+    out_file: Annotated[Path | None, typer.Option("--out", help="store it here, as a witness (default: print)")] = None,
+) -> None:
+    """Fetch the latest signed checkpoint (through the API) and keep it to check later bundles against."""
+    from deconline.cli import _api, _client
+
+    with _client() as client:
+        note = _api(client.checkpoint)
+        key = _api(client.record_key)
+    try:
+        checkpoint = open_checkpoint(note, parse_verifier_key(key))
+    except NoteError as exc:
+        err.print(f"[red]FAILED[/red] the service's checkpoint does not verify: {exc}")
+        raise typer.Exit(1) from exc
+    if out_file is None:
+        out.print(note, end="")
+    else:
+        out_file.write_text(note)
+        err.print(f"{out_file}: checkpoint of {checkpoint.origin} at size {checkpoint.size}")
+
+
 @record_app.command("export")
 def export(
     start: Annotated[int, typer.Option("--from", help="first entry index")],

@@ -155,3 +155,17 @@ class Client:
 
     def withdraw_hazard(self, hazard_id: str) -> HazardOut:
         return HazardOut.model_validate(self._call("DELETE", f"/v1/hazards/{hazard_id}"))
+
+    # --- record ---
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint; keep it, as a witness, to check later bundles against."""
+        value: bytes = self._call("GET", "/v1/record/checkpoint")
+        return value.decode()
+
+    def record_key(self) -> str:
+        value: bytes = self._call("GET", "/v1/record/key")
+        return value.decode().strip()
+
+    def record_entry(self, index: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/v1/record/entries/{index}")
+        return result

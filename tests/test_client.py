@@ -84,5 +84,8 @@ def test_cli_api_commands(tmp_path: Path) -> None:
         assert wrong.exit_code == 1 and "409" in wrong.output
         agreement = runner.invoke(app, ["agreement", "list"], env=env)
         assert "yes" in agreement.output
+        witness = tmp_path / "witness.note"
+        saved = runner.invoke(app, ["record", "checkpoint", "--out", str(witness)], env=env)
+        assert saved.exit_code == 0 or "no checkpoint" in saved.output, saved.output
         denied = runner.invoke(app, ["op", "list"], env={**env, "DECONLINE_TOKEN": "nope"})
         assert denied.exit_code == 1 and "401" in denied.output
