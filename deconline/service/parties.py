@@ -116,14 +116,6 @@ def authenticate(line: Line, token: str | None) -> Actor:
     return Actor(role)  # type: ignore[arg-type]
 
 
-def party_public_key(line: Line, party_id: str) -> str:
-    with line.db.read() as session:
-        key = session.connection().scalar(select(Party.public_key).where(Party.id == party_id))
-    if key is None:
-        raise Unauthorized("the token's party no longer exists")
-    return str(key)
-
-
 def own_side(session: Session, party_id: str, group: str | None) -> set[str]:
     """The party and the members of its group: data of these counts as one's own."""
     if group is None:
