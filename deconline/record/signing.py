@@ -41,9 +41,15 @@ def load_public_key(b64: str) -> Ed25519PublicKey:
         raise SignatureError("public key must be base64 of 32 raw Ed25519 bytes") from exc
 
 
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 def write_private_key(key: Ed25519PrivateKey, path: Path) -> None:
     """Write the key as PEM, readable by its owner only (mode 0600 from the first byte)."""
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = private_key_pem(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

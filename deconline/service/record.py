@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from deconline.record.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from deconline.record.entries import entry_bytes, entry_leaf_hash
 from deconline.record.merkle import MerkleTree
-from deconline.record.signing import generate_key
+from deconline.record.signing import generate_key, private_key_pem
 from deconline.service.errors import Forbidden, Invalid, NotFound
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
@@ -69,12 +69,7 @@ def setup(session: Session) -> None:
     if session.get(Counter, RECORD_COUNTER) is None:
         session.add(Counter(name=RECORD_COUNTER, value=0))
     if session.get(Setting, "record_key") is None:
-        from cryptography.hazmat.primitives import serialization
-
-        pem = generate_key().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        session.add(Setting(key="record_key", value=pem.decode()))
+        session.add(Setting(key="record_key", value=private_key_pem(generate_key()).decode()))
         session.add(Setting(key="record_origin", value=f"deconline/{secrets.token_hex(4)}"))
 
 
