@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
-from deconline.api.routes import agreements, hazards, operations, parties, record, tactical
+from deconline.api.routes import agreements, hazards, hotline, operations, parties, record, tactical
 from deconline.service import record as record_service
 from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
@@ -118,6 +118,6 @@ def create_app(line: Line) -> FastAPI:
         """Liveness: answers without a token."""
         return {"status": "ok", "version": __version__}
 
-    for module in (parties, agreements, operations, hazards, tactical, record):
+    for module in (parties, agreements, operations, hazards, tactical, hotline, record):
         app.include_router(module.router)
     return app

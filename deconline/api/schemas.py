@@ -244,3 +244,37 @@ class TrackBatch(Strict):
 
 class TrackAccepted(BaseModel):
     stored: int
+
+
+# --- hotline -----------------------------------------------------------------------------------
+
+MessageKind = Literal["notice", "deconfliction_request", "response", "acknowledgement", "comm_check", "incident_report"]
+
+
+class Reference(Strict):
+    """What a message is about: one's own operation, a conflict notice, an alert, an earlier message."""
+
+    type: Literal["operation", "notice", "alert", "message"]
+    id: str = Field(pattern=r"^[a-z]{2}_[0-9a-f]{16}$")
+
+
+class Proposal(Strict):
+    """A change proposed to deconflict; deliberately nothing but airspace, time and altitude."""
+
+    action: Literal["hold", "shift_time", "change_band", "reroute_away", "accept", "reject", "counter"]
+    shift_s: float | None = Field(None, ge=-86_400, le=86_400)
+    band: tuple[float, float] | None = Field(None, description="proposed altitude band [lower_m, upper_m]")
+    area: PolygonGeometry | None = Field(None, description="the area to keep clear of")
+    until: AwareDatetime | None = None
+
+
+class MessageIn(Strict):
+    """A hotline message. There is no field for targets, weapons or strike data, and unknown fields
+    are refused: the line carries safety-of-flight information only."""
+
+    recipients: list[str] = Field(min_length=1, max_length=50, description="party ids, or 'group:<name>'")
+    kind: MessageKind
+    references: list[Reference] = Field(default_factory=list, max_length=20)
+    proposal: Proposal | None = None
+    text: str = Field("", max_length=2000)
+    requires_ack: bool = True

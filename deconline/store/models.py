@@ -210,3 +210,27 @@ class CheckpointRow(Base):
     root: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class Message(Base):
+    """A hotline message: safety of flight only (the schema has no field for anything else)."""
+
+    __tablename__ = "messages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sender: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(32))
+    references: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    proposal: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text)
+    requires_ack: Mapped[bool] = mapped_column(Boolean)
+    deadline_s: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # sent, acknowledged, overdue
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Acknowledgement(Base):
+    __tablename__ = "acknowledgements"
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,47 @@
+"""The hotline: send, read and acknowledge signed messages; each party sees only its own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from deconline.api.deps import ActorDep, LineDep, SubmissionDep
+from deconline.api.schemas import MessageIn
+from deconline.service import hotline
+
+router = APIRouter(prefix="/v1/messages", tags=["hotline"])
+
+
+@router.post("", status_code=201)
+def send_message(
+    body: MessageIn, line: LineDep, actor: ActorDep, signed: SubmissionDep, response: Response
+) -> dict[str, Any]:
+    """Send a message (signed like every submission); recipients are told on the event stream."""
+    actor.require_party()
+    message = hotline.send(line, actor, body.model_dump(mode="json"), signed.require())
+    response.headers["Location"] = f"/v1/messages/{message.id}"
+    return hotline.view(message, [])
+
+
+@router.get("")
+def list_messages(
+    line: LineDep,
+    actor: ActorDep,
+    box: Literal["in", "out"] = "in",
+    status: Literal["sent", "acknowledged", "overdue"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    return hotline.mailbox(line, actor, box, status, limit)
+
+
+@router.get("/{message_id}")
+def get_message(message_id: str, line: LineDep, actor: ActorDep) -> dict[str, Any]:
+    return hotline.get(line, actor, message_id)
+
+
+@router.post("/{message_id}/ack")
+def acknowledge(message_id: str, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> dict[str, Any]:
+    """Acknowledge a message sent to you (once). Sign the empty object `{}` as the body."""
+    message = hotline.acknowledge(line, actor, message_id, signed.require())
+    return hotline.get(line, actor, message.id)

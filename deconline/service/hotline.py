@@ -1,0 +1,163 @@
+"""The hotline: signed messages between parties, acknowledged in time, all in the record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deconline.service.agreements import in_force
+from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
+from deconline.service.geo import iso
+from deconline.service.line import Line, new_id
+from deconline.service.parties import Actor, own_side
+from deconline.service.record import Signed
+from deconline.store.models import Acknowledgement, Alert, ConflictNotice, Message, Operation, Party
+
+DEFAULT_DEADLINE_S = 300.0
+
+
+def _recipients(session: Session, sender: str, names: list[str]) -> list[str]:
+    parties: set[str] = set()
+    for k, name in enumerate(names):
+        if name.startswith("group:"):
+            members = set(session.scalars(select(Party.id).where(Party.group == name[6:])))
+            if not members:
+                raise Invalid(["body", "recipients", k], f"no group '{name[6:]}'")
+            parties |= members
+        elif session.get(Party, name) is None:
+            raise Invalid(["body", "recipients", k], f"no party '{name}' on this line")
+        else:
+            parties.add(name)
+    parties.discard(sender)
+    if not parties:
+        raise Invalid(["body", "recipients"], "a message needs at least one recipient other than the sender")
+    return sorted(parties)
+
+
+def _check_reference(session: Session, actor: Actor, k: int, ref: dict[str, str]) -> None:
+    """One may refer only to what one may see: one's own operations and notices, one's alerts, messages."""
+    assert actor.party_id is not None
+    side = own_side(session, actor.party_id, actor.group)
+    kind, ref_id = ref["type"], ref["id"]
+    visible = False
+    if kind == "operation":
+        op = session.get(Operation, ref_id)
+        visible = op is not None and op.party_id == actor.party_id
+    elif kind == "notice":
+        notice = session.get(ConflictNotice, ref_id)
+        op = session.get(Operation, notice.operation_id) if notice else None
+        visible = op is not None and op.party_id in side
+    elif kind == "alert":
+        alert = session.get(Alert, ref_id)
+        visible = alert is not None and actor.party_id in (alert.a_party, alert.b_party)
+    else:
+        message = session.get(Message, ref_id)
+        visible = message is not None and (message.sender in side or bool(side & set(message.recipients)))
+    if not visible:
+        raise Invalid(["body", "references", k], f"no {kind} '{ref_id}' of yours to refer to")
+
+
+def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) -> Message:
+    sender = actor.require_party()
+    with line.db.write() as session:
+        recipients = _recipients(session, sender, body["recipients"])
+        for k, ref in enumerate(body["references"]):
+            _check_reference(session, actor, k, ref)
+        agreement = in_force(session)
+        deadlines = agreement.ack_deadlines_s if agreement else {}
+        now = line.clock()
+        deadline = deadlines.get(body["kind"], deadlines.get("default", DEFAULT_DEADLINE_S))
+        message = Message(
+            id=new_id("ms"),
+            sender=sender,
+            recipients=recipients,
+            kind=body["kind"],
+            references=body["references"],
+            proposal=body.get("proposal"),
+            text=body["text"],
+            requires_ack=body["requires_ack"],
+            deadline_s=now + deadline if body["requires_ack"] else None,
+            status="sent",
+            created_at=now,
+        )
+        session.add(message)
+        session.flush()
+        line.append(session, sender, "message.sent", {"message": view(message, [])}, [sender, *recipients], signed)
+    for party in recipients:
+        line.events.publish(party, {"type": "message", "message": view(message, [])})
+    return message
+
+
+def _visible(session: Session, actor: Actor, message_id: str) -> Message:
+    party = actor.require_party()
+    message = session.get(Message, message_id)
+    side = own_side(session, party, actor.group)
+    if message is None or not (message.sender in side or side & set(message.recipients)):
+        raise NotFound(f"no message '{message_id}' visible to party '{party}'")
+    return message
+
+
+def acknowledge(line: Line, actor: Actor, message_id: str, signed: Signed | None) -> Message:
+    party = actor.require_party()
+    with line.db.write() as session:
+        message = _visible(session, actor, message_id)
+        if party not in message.recipients:
+            raise Forbidden("only a recipient can acknowledge a message")
+        if session.get(Acknowledgement, (message_id, party)) is not None:
+            raise Conflict(f"party '{party}' has already acknowledged '{message_id}'")
+        now = line.clock()
+        session.add(Acknowledgement(message_id=message_id, party_id=party, at=now))
+        session.flush()
+        acks = list(session.scalars(select(Acknowledgement).where(Acknowledgement.message_id == message_id)))
+        if {a.party_id for a in acks} >= set(message.recipients):
+            message.status = "acknowledged"
+        event = {"message": message_id, "party": party, "late": bool(message.deadline_s and now > message.deadline_s)}
+        line.append(session, party, "message.acknowledged", event, [message.sender, *message.recipients], signed)
+        result = view(message, acks)
+    line.events.publish(message.sender, {"type": "acknowledgement", "message": result})
+    return message
+
+
+def view(message: Message, acks: list[Acknowledgement]) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sender": message.sender,
+        "recipients": message.recipients,
+        "kind": message.kind,
+        "references": message.references,
+        "proposal": message.proposal,
+        "text": message.text,
+        "requires_ack": message.requires_ack,
+        "deadline": iso(message.deadline_s) if message.deadline_s is not None else None,
+        "status": message.status,
+        "acknowledged_by": {a.party_id: iso(a.at) for a in acks},
+        "sent_at": iso(message.created_at),
+    }
+
+
+def get(line: Line, actor: Actor, message_id: str) -> dict[str, Any]:
+    with line.db.read() as session:
+        message = _visible(session, actor, message_id)
+        acks = list(session.scalars(select(Acknowledgement).where(Acknowledgement.message_id == message_id)))
+        return view(message, acks)
+
+
+def mailbox(line: Line, actor: Actor, box: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+    """``in``: messages to one's side; ``out``: messages from it."""
+    party = actor.require_party()
+    with line.db.read() as session:
+        side = own_side(session, party, actor.group)
+        messages = list(session.scalars(select(Message).order_by(Message.created_at.desc(), Message.id)))
+        chosen = [
+            m
+            for m in messages
+            if (m.sender in side if box == "out" else bool(side & set(m.recipients)))
+            and (status is None or m.status == status)
+        ][:limit]
+        ids = [m.id for m in chosen]
+        acks: dict[str, list[Acknowledgement]] = {}
+        for ack in session.scalars(select(Acknowledgement).where(Acknowledgement.message_id.in_(ids))):
+            acks.setdefault(ack.message_id, []).append(ack)
+        return [view(m, acks.get(m.id, [])) for m in chosen]
