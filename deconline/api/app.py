@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
 from deconline.api.routes import agreements, hazards, hotline, operations, parties, record, tactical
+from deconline.service import hotline as hotline_service
 from deconline.service import record as record_service
 from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
@@ -82,6 +83,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     loops = [
         (line.evaluate_every_s, lambda: tactical_service.evaluate(line), "tactical evaluation"),
         (line.checkpoint_every_s, lambda: _publish_checkpoint(line), "checkpoint publication"),
+        (line.evaluate_every_s, lambda: hotline_service.tick(line), "hotline deadlines and checks"),
     ]
     workers = [
         threading.Thread(target=_every, args=(period, work, what, stop), name=what, daemon=True)
@@ -120,4 +122,5 @@ def create_app(line: Line) -> FastAPI:
 
     for module in (parties, agreements, operations, hazards, tactical, hotline, record):
         app.include_router(module.router)
+    app.include_router(hotline.health_router)
     return app

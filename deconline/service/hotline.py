@@ -161,3 +161,119 @@ def mailbox(line: Line, actor: Actor, box: str, status: str | None, limit: int) 
         for ack in session.scalars(select(Acknowledgement).where(Acknowledgement.message_id.in_(ids))):
             acks.setdefault(ack.message_id, []).append(ack)
         return [view(m, acks.get(m.id, [])) for m in chosen]
+
+
+# --- deadlines, escalation and communications checks -------------------------------------------
+
+SERVICE = "service"
+
+
+def sweep(line: Line, now: float | None = None) -> list[Message]:
+    """Mark unacknowledged messages past their deadline ``overdue``; tell the sender and escalate."""
+    now = line.clock() if now is None else now
+    with line.db.write() as session:
+        late = list(
+            session.scalars(
+                select(Message).where(Message.status == "sent", Message.requires_ack, Message.deadline_s < now)
+            )
+        )
+        agreement = in_force(session)
+        escalation = agreement.escalation if agreement else {}
+        notices: list[tuple[str, dict[str, Any]]] = []
+        for message in late:
+            acked = {
+                a.party_id
+                for a in session.scalars(select(Acknowledgement).where(Acknowledgement.message_id == message.id))
+            }
+            silent = [p for p in message.recipients if p not in acked]
+            message.status = "overdue"
+            event = {"message": message.id, "silent": silent}
+            readers = [*([message.sender] if message.sender != SERVICE else []), *message.recipients]
+            line.append(session, SERVICE, "message.overdue", event, readers)
+            notices.append((message.sender, {"type": "overdue", "message": message.id, "silent": silent}))
+            for party in silent:
+                contact = escalation.get(party)
+                if contact:
+                    notices.append((contact, {"type": "escalation", "message": message.id, "silent": party}))
+    for party, event in notices:
+        if party != SERVICE:
+            line.events.publish(party, event)
+    return late
+
+
+def comm_check(line: Line, now: float | None = None, force: bool = False) -> Message | None:
+    """Send a ``comm_check`` to every party when the agreement's interval has passed since the last."""
+    now = line.clock() if now is None else now
+    with line.db.write() as session:
+        agreement = in_force(session)
+        if agreement is None:
+            return None
+        last = session.scalar(
+            select(Message.created_at).where(Message.kind == "comm_check").order_by(Message.created_at.desc()).limit(1)
+        )
+        if not force and last is not None and now - last < agreement.comm_check_interval_s:
+            return None
+        deadline = agreement.ack_deadlines_s.get(
+            "comm_check", agreement.ack_deadlines_s.get("default", DEFAULT_DEADLINE_S)
+        )
+        message = Message(
+            id=new_id("ms"),
+            sender=SERVICE,
+            recipients=sorted(agreement.parties),
+            kind="comm_check",
+            references=[],
+            proposal=None,
+            text="Communications check: acknowledge this message.",
+            requires_ack=True,
+            deadline_s=now + deadline,
+            status="sent",
+            created_at=now,
+        )
+        session.add(message)
+        session.flush()
+        line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
+    for party in message.recipients:
+        line.events.publish(party, {"type": "message", "message": view(message, [])})
+    return message
+
+
+def tick(line: Line) -> None:
+    """One beat of the hotline's clock: overdue messages, then a communications check if due."""
+    sweep(line)
+    comm_check(line)
+
+
+def line_health(line: Line, actor: Actor, now: float | None = None, window_s: float = 86_400.0) -> list[dict[str, Any]]:
+    """Per party: the last answer to a comm check, median and worst delay over the window, missed checks."""
+    if actor.role == "auditor":
+        raise Forbidden("an auditor token reads the record only")
+    now = line.clock() if now is None else now
+    with line.db.read() as session:
+        checks = list(
+            session.scalars(select(Message).where(Message.kind == "comm_check", Message.created_at >= now - window_s))
+        )
+        acks = {
+            (a.message_id, a.party_id): a.at
+            for a in session.scalars(
+                select(Acknowledgement).where(Acknowledgement.message_id.in_([c.id for c in checks]))
+            )
+        }
+        parties = sorted(set(session.scalars(select(Party.id))))
+    health = []
+    for party in parties:
+        delays = sorted(acks[(c.id, party)] - c.created_at for c in checks if (c.id, party) in acks)
+        answered = [acks[(c.id, party)] for c in checks if (c.id, party) in acks]
+        missed = sum(
+            1 for c in checks if party in c.recipients and (c.id, party) not in acks and (c.deadline_s or now) < now
+        )
+        health.append(
+            {
+                "party": party,
+                "checks": sum(1 for c in checks if party in c.recipients),
+                "last_answer": iso(max(answered)) if answered else None,
+                "median_delay_s": round(delays[len(delays) // 2], 1) if delays else None,
+                "worst_delay_s": round(delays[-1], 1) if delays else None,
+                "missed": missed,
+            }
+        )
+    return health

@@ -217,7 +217,7 @@ class Message(Base):
 
     __tablename__ = "messages"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    sender: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(64), index=True)  # a party, or "service" for comm checks
     recipients: Mapped[list[str]] = mapped_column(JSON)
     kind: Mapped[str] = mapped_column(String(32))
     references: Mapped[list[dict[str, str]]] = mapped_column(JSON)

@@ -45,3 +45,12 @@ def acknowledge(message_id: str, line: LineDep, actor: ActorDep, signed: Submiss
     """Acknowledge a message sent to you (once). Sign the empty object `{}` as the body."""
     message = hotline.acknowledge(line, actor, message_id, signed.require())
     return hotline.get(line, actor, message.id)
+
+
+health_router = APIRouter(prefix="/v1/line", tags=["hotline"])
+
+
+@health_router.get("/health")
+def line_health(line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Per party: last answer to a communications check, median and worst delay over a day, missed checks."""
+    return hotline.line_health(line, actor)

@@ -27,7 +27,6 @@ def upgrade() -> None:
     sa.Column('deadline_s', sa.Float(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['sender'], ['parties.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:

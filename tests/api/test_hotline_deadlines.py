@@ -1,0 +1,52 @@
+"""Deadlines, escalation and communications checks, on an injectable clock (no sleeping)."""
+
+from __future__ import annotations
+
+import json
+
+from deconline.service import hotline
+from tests.api.test_hotline import _request
+from tests.helpers import World
+
+
+def test_unacknowledged_message_becomes_overdue(world: World) -> None:
+    message, _ = _request(world)
+    world.clock.now += 599
+    assert hotline.sweep(world.line) == []
+    world.clock.now += 2  # past the agreement's 600 s for a deconfliction request
+    [late] = hotline.sweep(world.line)
+    assert late.id == message["id"]
+    assert world.get("alpha", f"/v1/messages/{message['id']}").json()["status"] == "overdue"
+    assert [m["id"] for m in world.get("charlie", "/v1/messages", params={"status": "overdue"}).json()] == [
+        message["id"]
+    ]
+    entries = [world.get("alpha", f"/v1/record/entries/{i}") for i in range(30)]
+    overdue = [json.loads(e.json()["entry"]) for e in entries if e.status_code == 200 and "message.overdue" in e.text]
+    assert overdue and overdue[0]["event"]["silent"] == ["charlie"]
+    assert hotline.sweep(world.line) == []  # once
+
+
+def test_acknowledged_in_time_never_becomes_overdue(world: World) -> None:
+    message, _ = _request(world)
+    world.post("charlie", f"/v1/messages/{message['id']}/ack", {})
+    world.clock.now += 3600
+    assert hotline.sweep(world.line) == []
+
+
+def test_comm_checks_and_line_health(world: World) -> None:
+    check = hotline.comm_check(world.line)
+    assert check is not None and check.recipients == ["alpha", "bravo", "charlie"]
+    assert hotline.comm_check(world.line) is None  # not due before the interval (900 s)
+    start = world.clock.now
+    world.clock.now = start + 30
+    assert world.post("alpha", f"/v1/messages/{check.id}/ack", {}).status_code == 200
+    world.clock.now = start + 90
+    assert world.post("charlie", f"/v1/messages/{check.id}/ack", {}).status_code == 200
+    world.clock.now = start + 200  # past the 120 s comm-check deadline: bravo missed it
+    hotline.sweep(world.line)
+    health = {h["party"]: h for h in world.get("alpha", "/v1/line/health").json()}
+    assert health["alpha"]["median_delay_s"] == 30 and health["charlie"]["worst_delay_s"] == 90
+    assert health["bravo"]["missed"] == 1 and health["bravo"]["last_answer"] is None
+    world.clock.now = start + 901
+    assert hotline.comm_check(world.line) is not None
+    assert world.get("auditor", "/v1/line/health").status_code == 403
