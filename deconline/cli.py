@@ -17,6 +17,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from deconline.cli_hotline import line_app, msg_app
 from deconline.cli_record import record_app
 from deconline.client import ApiError, Client
 from deconline.core.agreement import Agreement
@@ -38,6 +39,8 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(op_app, name="op")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(record_app, name="record")
+app.add_typer(msg_app, name="msg")
+app.add_typer(line_app, name="line")
 
 out = Console()
 err = Console(stderr=True)

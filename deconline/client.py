@@ -169,3 +169,41 @@ class Client:
     def record_entry(self, index: int) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/v1/record/entries/{index}")
         return result
+
+    # --- hotline ---
+    def send_message(
+        self,
+        recipients: Sequence[str],
+        kind: str,
+        text: str = "",
+        references: Sequence[dict[str, str]] = (),
+        proposal: dict[str, Any] | None = None,
+        requires_ack: bool = True,
+    ) -> dict[str, Any]:
+        body = {
+            "recipients": list(recipients),
+            "kind": kind,
+            "text": text,
+            "references": list(references),
+            "proposal": proposal,
+            "requires_ack": requires_ack,
+        }
+        result: dict[str, Any] = self._call("POST", "/v1/messages", json=body)
+        return result
+
+    def messages(self, box: str = "in", status: str | None = None) -> list[dict[str, Any]]:
+        params = {"box": box, **({"status": status} if status else {})}
+        result: list[dict[str, Any]] = self._call("GET", "/v1/messages", params=params)
+        return result
+
+    def message(self, message_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/v1/messages/{message_id}")
+        return result
+
+    def acknowledge(self, message_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/v1/messages/{message_id}/ack", json={})
+        return result
+
+    def line_health(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/v1/line/health")
+        return result

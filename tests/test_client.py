@@ -89,3 +89,38 @@ def test_cli_api_commands(tmp_path: Path) -> None:
         assert saved.exit_code == 0 or "no checkpoint" in saved.output, saved.output
         denied = runner.invoke(app, ["op", "list"], env={**env, "DECONLINE_TOKEN": "nope"})
         assert denied.exit_code == 1 and "401" in denied.output
+
+
+def test_cli_hotline_session(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    world.line.db.dispose()
+    for who in ("alpha", "charlie"):
+        write_private_key(world.keys[who], tmp_path / f"{who}.key")
+    with server(db_url) as url:
+
+        def env(who: str) -> dict[str, str]:
+            return {
+                "DECONLINE_URL": url,
+                "DECONLINE_TOKEN": world.tokens[who],
+                "DECONLINE_KEY": str(tmp_path / f"{who}.key"),
+            }
+
+        sent = runner.invoke(
+            app,
+            ["msg", "send", "--to", "charlie", "--kind", "deconfliction_request", "--text", "Please hold 30 min",
+             "--action", "hold"],
+            env=env("alpha"),
+        )  # fmt: skip
+        assert sent.exit_code == 0, sent.output
+        message_id = sent.output.split(":")[0].strip()
+        inbox = runner.invoke(app, ["msg", "inbox"], env=env("charlie"))
+        assert message_id in inbox.output
+        acked = runner.invoke(app, ["msg", "ack", message_id], env=env("charlie"))
+        assert acked.exit_code == 0 and "acknowledged" in acked.output, acked.output
+        shown = runner.invoke(app, ["msg", "show", message_id], env=env("alpha"))
+        assert '"status": "acknowledged"' in shown.output
+        bad = runner.invoke(app, ["msg", "send", "--to", "zulu", "--text", "x"], env=env("alpha"))
+        assert bad.exit_code == 1 and "422" in bad.output
+        health = runner.invoke(app, ["line", "health"], env=env("alpha"))
+        assert health.exit_code == 0 and "charlie" in health.output
