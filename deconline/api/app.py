@@ -123,4 +123,5 @@ def create_app(line: Line) -> FastAPI:
     for module in (parties, agreements, operations, hazards, tactical, hotline, record):
         app.include_router(module.router)
     app.include_router(hotline.health_router)
+    app.include_router(hotline.operations_router)
     return app

@@ -278,3 +278,10 @@ class MessageIn(Strict):
     proposal: Proposal | None = None
     text: str = Field("", max_length=2000)
     requires_ack: bool = True
+
+
+class NoticeRequest(Strict):
+    """A deconfliction request built from one's own conflict notice."""
+
+    proposal: Proposal | None = None
+    text: str = Field("", max_length=2000)

@@ -36,8 +36,13 @@ def _recipients(session: Session, sender: str, names: list[str]) -> list[str]:
     return sorted(parties)
 
 
-def _check_reference(session: Session, actor: Actor, k: int, ref: dict[str, str]) -> None:
-    """One may refer only to what one may see: one's own operations and notices, one's alerts, messages."""
+def _check_reference(
+    session: Session, actor: Actor, k: int, ref: dict[str, str], subjects: dict[str, set[str]]
+) -> None:
+    """One may refer only to what one may see: one's own operations and notices, one's alerts, messages.
+
+    ``subjects`` collects, per party, its own operations the message concerns: a notice concerns the
+    filer's operation and the other party's (which only that party will be shown)."""
     assert actor.party_id is not None
     side = own_side(session, actor.party_id, actor.group)
     kind, ref_id = ref["type"], ref["id"]
@@ -45,16 +50,25 @@ def _check_reference(session: Session, actor: Actor, k: int, ref: dict[str, str]
     if kind == "operation":
         op = session.get(Operation, ref_id)
         visible = op is not None and op.party_id == actor.party_id
+        if op is not None and visible:
+            subjects.setdefault(op.party_id, set()).add(op.id)
     elif kind == "notice":
         notice = session.get(ConflictNotice, ref_id)
         op = session.get(Operation, notice.operation_id) if notice else None
         visible = op is not None and op.party_id in side
+        if notice is not None and op is not None and visible:
+            subjects.setdefault(op.party_id, set()).add(op.id)
+            if notice.other_operation_id and notice.other_party_id:
+                subjects.setdefault(notice.other_party_id, set()).add(notice.other_operation_id)
     elif kind == "alert":
         alert = session.get(Alert, ref_id)
         visible = alert is not None and actor.party_id in (alert.a_party, alert.b_party)
     else:
         message = session.get(Message, ref_id)
         visible = message is not None and (message.sender in side or bool(side & set(message.recipients)))
+        if message is not None and visible:
+            for party, ops in message.subjects.items():
+                subjects.setdefault(party, set()).update(ops)
     if not visible:
         raise Invalid(["body", "references", k], f"no {kind} '{ref_id}' of yours to refer to")
 
@@ -63,8 +77,9 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
     sender = actor.require_party()
     with line.db.write() as session:
         recipients = _recipients(session, sender, body["recipients"])
+        subjects: dict[str, set[str]] = {}
         for k, ref in enumerate(body["references"]):
-            _check_reference(session, actor, k, ref)
+            _check_reference(session, actor, k, ref, subjects)
         agreement = in_force(session)
         deadlines = agreement.ack_deadlines_s if agreement else {}
         now = line.clock()
@@ -76,6 +91,7 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
             kind=body["kind"],
             references=body["references"],
             proposal=body.get("proposal"),
+            subjects={party: sorted(ops) for party, ops in subjects.items()},
             text=body["text"],
             requires_ack=body["requires_ack"],
             deadline_s=now + deadline if body["requires_ack"] else None,
@@ -86,8 +102,32 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         session.flush()
         line.append(session, sender, "message.sent", {"message": view(message, [])}, [sender, *recipients], signed)
     for party in recipients:
-        line.events.publish(party, {"type": "message", "message": view(message, [])})
+        line.events.publish(party, {"type": "message", "message": view(message, [], party)})
     return message
+
+
+def request_from_notice(
+    line: Line, actor: Actor, op_id: str, notice_id: str, body: dict[str, Any], signed: Signed | None
+) -> Message:
+    """A ``deconfliction_request`` to the other party of one's own notice, referring to both."""
+    party = actor.require_party()
+    with line.db.read() as session:
+        notice = session.get(ConflictNotice, notice_id)
+        op = session.get(Operation, op_id)
+        if op is None or op.party_id != party or notice is None or notice.operation_id != op_id:
+            raise NotFound(f"no notice '{notice_id}' on an operation '{op_id}' of yours")
+        if notice.kind != "operation" or not notice.other_party_id:
+            raise Conflict("a hazard notice has no other party to ask: talk to whoever declared it")
+        other = notice.other_party_id
+    message = {
+        "recipients": [other],
+        "kind": "deconfliction_request",
+        "references": [{"type": "operation", "id": op_id}, {"type": "notice", "id": notice_id}],
+        "proposal": body.get("proposal"),
+        "text": body.get("text", ""),
+        "requires_ack": True,
+    }
+    return send(line, actor, message, signed)
 
 
 def _visible(session: Session, actor: Actor, message_id: str) -> Message:
@@ -120,8 +160,10 @@ def acknowledge(line: Line, actor: Actor, message_id: str, signed: Signed | None
     return message
 
 
-def view(message: Message, acks: list[Acknowledgement]) -> dict[str, Any]:
+def view(message: Message, acks: list[Acknowledgement], viewer: str | None = None) -> dict[str, Any]:
+    """``your_operations``: the viewer's own operations this message concerns (nobody else's)."""
     return {
+        "your_operations": message.subjects.get(viewer, []) if viewer else [],
         "id": message.id,
         "sender": message.sender,
         "recipients": message.recipients,
@@ -141,7 +183,7 @@ def get(line: Line, actor: Actor, message_id: str) -> dict[str, Any]:
     with line.db.read() as session:
         message = _visible(session, actor, message_id)
         acks = list(session.scalars(select(Acknowledgement).where(Acknowledgement.message_id == message_id)))
-        return view(message, acks)
+        return view(message, acks, actor.party_id)
 
 
 def mailbox(line: Line, actor: Actor, box: str, status: str | None, limit: int) -> list[dict[str, Any]]:
@@ -160,7 +202,22 @@ def mailbox(line: Line, actor: Actor, box: str, status: str | None, limit: int) 
         acks: dict[str, list[Acknowledgement]] = {}
         for ack in session.scalars(select(Acknowledgement).where(Acknowledgement.message_id.in_(ids))):
             acks.setdefault(ack.message_id, []).append(ack)
-        return [view(m, acks.get(m.id, [])) for m in chosen]
+        return [view(m, acks.get(m.id, []), party) for m in chosen]
+
+
+def about_operation(line: Line, actor: Actor, op_id: str) -> list[dict[str, Any]]:
+    """The exchange about one's own operation, traceable from either side's operation."""
+    party = actor.require_party()
+    with line.db.read() as session:
+        op = session.get(Operation, op_id)
+        if op is None or op.party_id not in own_side(session, party, actor.group):
+            raise NotFound(f"no operation '{op_id}' visible to party '{party}'")
+        messages = [
+            m
+            for m in session.scalars(select(Message).order_by(Message.created_at, Message.id))
+            if op_id in m.subjects.get(op.party_id, [])
+        ]
+        return [view(m, [], op.party_id if op.party_id == party else None) for m in messages]
 
 
 # --- deadlines, escalation and communications checks -------------------------------------------
@@ -223,6 +280,7 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
             kind="comm_check",
             references=[],
             proposal=None,
+            subjects={},
             text="Communications check: acknowledge this message.",
             requires_ack=True,
             deadline_s=now + deadline,

@@ -222,6 +222,7 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(32))
     references: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     proposal: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    subjects: Mapped[dict[str, list[str]]] = mapped_column(JSON)  # per party: its own operations concerned
     text: Mapped[str] = mapped_column(Text)
     requires_ack: Mapped[bool] = mapped_column(Boolean)
     deadline_s: Mapped[float | None] = mapped_column(Float)

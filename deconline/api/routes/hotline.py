@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
-from deconline.api.schemas import MessageIn
+from deconline.api.schemas import MessageIn, NoticeRequest
 from deconline.service import hotline
 
 router = APIRouter(prefix="/v1/messages", tags=["hotline"])
@@ -21,7 +21,7 @@ def send_message(
     actor.require_party()
     message = hotline.send(line, actor, body.model_dump(mode="json"), signed.require())
     response.headers["Location"] = f"/v1/messages/{message.id}"
-    return hotline.view(message, [])
+    return hotline.view(message, [], actor.party_id)
 
 
 @router.get("")
@@ -54,3 +54,21 @@ health_router = APIRouter(prefix="/v1/line", tags=["hotline"])
 def line_health(line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Per party: last answer to a communications check, median and worst delay over a day, missed checks."""
     return hotline.line_health(line, actor)
+
+
+operations_router = APIRouter(prefix="/v1/operations", tags=["hotline"])
+
+
+@operations_router.get("/{op_id}/messages")
+def operation_messages(op_id: str, line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Every hotline message about this operation of yours (requests, answers), oldest first."""
+    return hotline.about_operation(line, actor, op_id)
+
+
+@operations_router.post("/{op_id}/notices/{notice_id}/request", status_code=201)
+def request_from_notice(
+    op_id: str, notice_id: str, body: NoticeRequest, line: LineDep, actor: ActorDep, signed: SubmissionDep
+) -> dict[str, Any]:
+    """In one call, ask the other party of a conflict notice to deconflict (a signed request)."""
+    message = hotline.request_from_notice(line, actor, op_id, notice_id, body.model_dump(mode="json"), signed.require())
+    return hotline.view(message, [], actor.party_id)

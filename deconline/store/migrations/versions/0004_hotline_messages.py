@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('references', sa.JSON(), nullable=False),
     sa.Column('proposal', sa.JSON(), nullable=True),
+    sa.Column('subjects', sa.JSON(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('requires_ack', sa.Boolean(), nullable=False),
     sa.Column('deadline_s', sa.Float(), nullable=True),
