@@ -295,6 +295,44 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
     return message
 
 
+def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
+    """The service tells both parties of each newly raised separation alert, on the hotline."""
+    raised = [a for a in alerts if a.state == "raised" and a.kind == "separation"]
+    if not raised:
+        return []
+    sent = []
+    with line.db.write() as session:
+        agreement = in_force(session)
+        deadline = (
+            agreement.ack_deadlines_s.get("safety_alert", DEFAULT_DEADLINE_S) if agreement else DEFAULT_DEADLINE_S
+        )
+        now = line.clock()
+        for alert in raised:
+            message = Message(
+                id=new_id("ms"),
+                sender=SERVICE,
+                recipients=sorted({alert.a_party, alert.b_party}),
+                kind="safety_alert",
+                references=[{"type": "alert", "id": alert.id}],
+                proposal=None,
+                subjects={},
+                text=f"{alert.level}: {alert.a_party} {alert.a_track} and {alert.b_party} {alert.b_track}, "
+                f"loss of separation in {alert.t_los:.0f} s",
+                requires_ack=True,
+                deadline_s=now + deadline,
+                status="sent",
+                created_at=now,
+            )
+            session.add(message)
+            session.flush()
+            line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
+            sent.append(message)
+    for message in sent:
+        for party in message.recipients:
+            line.events.publish(party, {"type": "message", "message": view(message, [], party)})
+    return sent
+
+
 def tick(line: Line) -> None:
     """One beat of the hotline's clock: overdue messages, then a communications check if due."""
     sweep(line)

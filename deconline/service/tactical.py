@@ -143,6 +143,9 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
                     "alert": alert_view(alert, alert.b_party, by_key.get((alert.a_party, alert.a_track))),
                 },
             )
+    from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
+
+    safety_alerts(line, changed)
     return changed
 
 

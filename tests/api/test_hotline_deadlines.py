@@ -50,3 +50,21 @@ def test_comm_checks_and_line_health(world: World) -> None:
     world.clock.now = start + 901
     assert hotline.comm_check(world.line) is not None
     assert world.get("auditor", "/v1/line/health").status_code == 403
+
+
+def test_raised_alerts_become_safety_alert_messages(world: World) -> None:
+    from deconline.service import tactical
+    from tests.api.test_tactical import head_on
+
+    head_on(world, 30_000)
+    tactical.evaluate(world.line)
+    for who in ("alpha", "charlie"):
+        [message] = world.get(who, "/v1/messages").json()
+        assert message["kind"] == "safety_alert" and message["sender"] == "service"
+        assert message["references"][0]["type"] == "alert"
+    assert world.get("bravo", "/v1/messages").json() == [] or all(
+        m["kind"] == "safety_alert" for m in world.get("bravo", "/v1/messages").json()
+    )
+    world.clock.now += 1
+    tactical.evaluate(world.line)  # the same alert, updated or not: no second message
+    assert len(world.get("alpha", "/v1/messages").json()) == 1

@@ -27,6 +27,7 @@ def test_conflict_request_answer_resolve_and_prove(world: World) -> None:
     assert theirs["id"] not in str(world.get("alpha", f"/v1/messages/{request['id']}").json())
 
     # charlie accepts, moves its operation, and alpha's is accepted on a new check.
+    world.clock.now += 60
     answer = {
         "recipients": ["alpha"],
         "kind": "response",
