@@ -68,3 +68,33 @@ def test_raised_alerts_become_safety_alert_messages(world: World) -> None:
     world.clock.now += 1
     tactical.evaluate(world.line)  # the same alert, updated or not: no second message
     assert len(world.get("alpha", "/v1/messages").json()) == 1
+
+
+class Recorder:
+    """Stands in for the live-push hub: records what would be pushed to whom."""
+
+    def __init__(self) -> None:
+        self.pushed: list[tuple[str, dict[str, object]]] = []
+
+    def publish(self, party: str, event: dict[str, object]) -> None:
+        self.pushed.append((party, event))
+
+
+def test_overdue_escalates_to_the_contact_named_in_the_agreement(world: World) -> None:
+    from deconline.record.signing import sign_document
+    from deconline.service import agreements
+    from deconline.service.parties import Actor
+    from tests.helpers import AGREEMENT
+
+    state = agreements.propose(world.line, Actor("admin"), dict(AGREEMENT, version=2, escalation={"charlie": "bravo"}))
+    for party in AGREEMENT["parties"]:
+        agreements.sign(
+            world.line, Actor("party", party), 2, sign_document(world.keys[party], state.agreement.document())
+        )
+    message, _ = _request(world)
+    recorder = Recorder()
+    world.line.events = recorder  # type: ignore[assignment]
+    world.clock.now += 601
+    hotline.sweep(world.line)
+    assert ("alpha", {"type": "overdue", "message": message["id"], "silent": ["charlie"]}) in recorder.pushed
+    assert ("bravo", {"type": "escalation", "message": message["id"], "silent": "charlie"}) in recorder.pushed
