@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deconline.core.agreement import Agreement
 from deconline.service.agreements import in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import iso
@@ -80,10 +81,8 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         subjects: dict[str, set[str]] = {}
         for k, ref in enumerate(body["references"]):
             _check_reference(session, actor, k, ref, subjects)
-        agreement = in_force(session)
-        deadlines = agreement.ack_deadlines_s if agreement else {}
         now = line.clock()
-        deadline = deadlines.get(body["kind"], deadlines.get("default", DEFAULT_DEADLINE_S))
+        deadline = _deadline(in_force(session), body["kind"])
         message = Message(
             id=new_id("ms"),
             sender=sender,
@@ -101,8 +100,7 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         session.add(message)
         session.flush()
         line.append(session, sender, "message.sent", {"message": view(message, [])}, [sender, *recipients], signed)
-    for party in recipients:
-        line.events.publish(party, {"type": "message", "message": view(message, [], party)})
+    _push(line, [message])
     return message
 
 
@@ -258,6 +256,47 @@ def sweep(line: Line, now: float | None = None) -> list[Message]:
     return late
 
 
+def _deadline(agreement: Agreement | None, kind: str) -> float:
+    deadlines = agreement.ack_deadlines_s if agreement else {}
+    return deadlines.get(kind, deadlines.get("default", DEFAULT_DEADLINE_S))
+
+
+def _from_service(
+    line: Line,
+    session: Session,
+    now: float,
+    recipients: list[str],
+    kind: str,
+    text: str,
+    references: list[dict[str, str]],
+) -> Message:
+    """A message the service itself sends (comm checks, safety alerts), recorded in the caller's transaction."""
+    message = Message(
+        id=new_id("ms"),
+        sender=SERVICE,
+        recipients=sorted(set(recipients)),
+        kind=kind,
+        references=references,
+        proposal=None,
+        subjects={},
+        text=text,
+        requires_ack=True,
+        deadline_s=now + _deadline(in_force(session), kind),
+        status="sent",
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
+    return message
+
+
+def _push(line: Line, messages: list[Message]) -> None:
+    for message in messages:
+        for party in message.recipients:
+            line.events.publish(party, {"type": "message", "message": view(message, [], party)})
+
+
 def comm_check(line: Line, now: float | None = None, force: bool = False) -> Message | None:
     """Send a ``comm_check`` to every party when the agreement's interval has passed since the last."""
     now = line.clock() if now is None else now
@@ -270,28 +309,9 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
         )
         if not force and last is not None and now - last < agreement.comm_check_interval_s:
             return None
-        deadline = agreement.ack_deadlines_s.get(
-            "comm_check", agreement.ack_deadlines_s.get("default", DEFAULT_DEADLINE_S)
-        )
-        message = Message(
-            id=new_id("ms"),
-            sender=SERVICE,
-            recipients=sorted(agreement.parties),
-            kind="comm_check",
-            references=[],
-            proposal=None,
-            subjects={},
-            text="Communications check: acknowledge this message.",
-            requires_ack=True,
-            deadline_s=now + deadline,
-            status="sent",
-            created_at=now,
-        )
-        session.add(message)
-        session.flush()
-        line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
-    for party in message.recipients:
-        line.events.publish(party, {"type": "message", "message": view(message, [])})
+        text = "Communications check: acknowledge this message."
+        message = _from_service(line, session, now, list(agreement.parties), "comm_check", text, [])
+    _push(line, [message])
     return message
 
 
@@ -300,36 +320,22 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
     raised = [a for a in alerts if a.state == "raised" and a.kind == "separation"]
     if not raised:
         return []
-    sent = []
     with line.db.write() as session:
-        agreement = in_force(session)
-        deadline = (
-            agreement.ack_deadlines_s.get("safety_alert", DEFAULT_DEADLINE_S) if agreement else DEFAULT_DEADLINE_S
-        )
         now = line.clock()
-        for alert in raised:
-            message = Message(
-                id=new_id("ms"),
-                sender=SERVICE,
-                recipients=sorted({alert.a_party, alert.b_party}),
-                kind="safety_alert",
-                references=[{"type": "alert", "id": alert.id}],
-                proposal=None,
-                subjects={},
-                text=f"{alert.level}: {alert.a_party} {alert.a_track} and {alert.b_party} {alert.b_track}, "
+        sent = [
+            _from_service(
+                line,
+                session,
+                now,
+                [alert.a_party, alert.b_party],
+                "safety_alert",
+                f"{alert.level}: {alert.a_party} {alert.a_track} and {alert.b_party} {alert.b_track}, "
                 f"loss of separation in {alert.t_los:.0f} s",
-                requires_ack=True,
-                deadline_s=now + deadline,
-                status="sent",
-                created_at=now,
+                [{"type": "alert", "id": alert.id}],
             )
-            session.add(message)
-            session.flush()
-            line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
-            sent.append(message)
-    for message in sent:
-        for party in message.recipients:
-            line.events.publish(party, {"type": "message", "message": view(message, [], party)})
+            for alert in raised
+        ]
+    _push(line, sent)
     return sent
 
 
