@@ -32,13 +32,6 @@ from deconline.service.line import Line
 from deconline.service.parties import Actor
 from deconline.store.db import Database
 
-SERVER = """
-import sys, uvicorn
-from deconline.api.app import create_app
-from deconline.service.line import Line
-from deconline.store.db import Database
-uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
 OUT = Path(__file__).parent / "out"
 
 
@@ -88,7 +81,8 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
+        command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"]
+        proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):

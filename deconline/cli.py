@@ -190,20 +190,22 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
+    checkpoint_every: Annotated[float, typer.Option(help="seconds between record checkpoints (0: off)")] = 10.0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only (no access log)")] = False,
 ) -> None:
     """Run the API server (OpenAPI documentation at /docs)."""
     import uvicorn
 
     from deconline.api.app import create_app
 
-    if evaluate_every < 0:
-        _fail("--evaluate-every must be >= 0", 2)
-    line = Line(Database(settings.db_url), evaluate_every_s=evaluate_every)
+    if evaluate_every < 0 or checkpoint_every < 0:
+        _fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
+    line = Line(Database(settings.db_url), evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
     admin = parties.initialise(line)
     if admin is not None:
         out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")
     out.print(f"deconline on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database {settings.db_url})")
-    uvicorn.run(create_app(line), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(line), host=host, port=port, log_level="warning" if quiet else "info")
 
 
 # --- agreement --------------------------------------------------------------------------------

@@ -149,16 +149,6 @@ def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = N
     return world
 
 
-SERVER = """
-import sys, uvicorn
-from deconline.api.app import create_app
-from deconline.api.deps import SIGNATURE_HEADER
-from deconline.service.line import Line
-from deconline.store.db import Database
-uvicorn.run(create_app(Line(Database(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,9 +156,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(db_url: str) -> Iterator[str]:
+def server(db_url: str, *options: str) -> Iterator[str]:
+    """``deconline serve`` in its own process on a free port; killed with SIGKILL on exit."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
+    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet", *options]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

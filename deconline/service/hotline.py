@@ -226,6 +226,10 @@ SERVICE = "service"
 def sweep(line: Line, now: float | None = None) -> list[Message]:
     """Mark unacknowledged messages past their deadline ``overdue``; tell the sender and escalate."""
     now = line.clock() if now is None else now
+    overdue = select(Message.id).where(Message.status == "sent", Message.requires_ack, Message.deadline_s < now)
+    with line.db.read() as session:  # most seconds nothing is late: no need to take the write lock
+        if session.scalar(overdue.limit(1)) is None:
+            return []
     with line.db.write() as session:
         late = list(
             session.scalars(
@@ -297,18 +301,31 @@ def _push(line: Line, messages: list[Message]) -> None:
             line.events.publish(party, {"type": "message", "message": view(message, [], party)})
 
 
+def _due(session: Session, agreement: Agreement, now: float) -> bool:
+    last = session.scalar(
+        select(Message.created_at).where(Message.kind == "comm_check").order_by(Message.created_at.desc()).limit(1)
+    )
+    return last is None or now - last >= agreement.comm_check_interval_s
+
+
+def _comm_check_due(line: Line, now: float) -> bool:
+    """Checked in a read transaction first, so the write lock is taken only when a check is due."""
+    with line.db.read() as session:
+        agreement = in_force(session)
+        return agreement is not None and _due(session, agreement, now)
+
+
 def comm_check(line: Line, now: float | None = None, force: bool = False) -> Message | None:
     """Send a ``comm_check`` to every party when the agreement's interval has passed since the last."""
     now = line.clock() if now is None else now
+    if not force and not _comm_check_due(line, now):
+        return None
     with line.db.write() as session:
         agreement = in_force(session)
         if agreement is None:
             return None
-        last = session.scalar(
-            select(Message.created_at).where(Message.kind == "comm_check").order_by(Message.created_at.desc()).limit(1)
-        )
-        if not force and last is not None and now - last < agreement.comm_check_interval_s:
-            return None
+        if not force and not _due(session, agreement, now):
+            return None  # another process sent it meanwhile
         text = "Communications check: acknowledge this message."
         message = _from_service(line, session, now, list(agreement.parties), "comm_check", text, [])
     _push(line, [message])

@@ -116,6 +116,8 @@ def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
 def evaluate(line: Line, now: float | None = None) -> list[Alert]:
     """One cycle: detect, then raise, update and clear alerts; returns the alerts that changed."""
     now = line.clock() if now is None else now
+    if not _anything_to_evaluate(line, now):
+        return []
     with line.db.write() as session:
         session.execute(update(Counter).where(Counter.name == TACTICAL_COUNTER).values(value=Counter.value + 1))
         agreement = in_force(session)
@@ -147,6 +149,17 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
 
     safety_alerts(line, changed)
     return changed
+
+
+def _anything_to_evaluate(line: Line, now: float) -> bool:
+    """No recent track and no open alert: nothing can be raised or cleared, so take no write lock."""
+    with line.db.read() as session:
+        agreement = in_force(session)
+        if agreement is None:
+            return False
+        recent = select(TrackState.track_id).where(TrackState.time_s >= now - agreement.max_track_age_s).limit(1)
+        open_alert = select(Alert.id).where(Alert.state != "cleared").limit(1)
+        return session.scalar(recent) is not None or session.scalar(open_alert) is not None
 
 
 def _tracks(states: list[TrackState]) -> Tracks:

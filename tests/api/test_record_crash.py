@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,40 +15,20 @@ from deconline.record.merkle import verify_consistency
 from deconline.service.line import Line
 from deconline.store.db import Database
 from deconline.store.models import CheckpointRow, RecordEntry
-from tests.helpers import _free_port, make_world
+from tests.helpers import make_world, server
 
-SERVER = """
-import sys, uvicorn
-from deconline.api.app import create_app
-from deconline.service.line import Line
-from deconline.store.db import Database
-line = Line(Database(sys.argv[1]), evaluate_every_s=0, checkpoint_every_s=0.05)
-uvicorn.run(create_app(line), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
-def _start(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, db_url, str(port)], start_new_session=True)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
+FAST_CHECKPOINTS = ("--evaluate-every", "0", "--checkpoint-every", "0.05")
 
 
 def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'line.db'}"
     world = make_world(db_url)
     world.line.db.dispose()
-    port = _free_port()
-    proc = _start(db_url, port)
     headers = {"Authorization": f"Bearer {world.tokens['alpha']}"}
     acknowledged: list[int] = []
     notes: list[str] = []
 
-    def stream() -> None:
+    def stream(url: str) -> None:
         for i in range(100_000):
             report = {
                 "id": f"T{i}",
@@ -66,7 +42,7 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
             body = {"tracks": [report]}
             try:
                 response = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/tracks",
+                    f"{url}/v1/tracks",
                     json=body,
                     headers=world.signed_headers("alpha", body),
                     timeout=5,
@@ -77,22 +53,21 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
                 acknowledged.append(i)
             if i % 10 == 0:
                 try:
-                    checkpoint = httpx.get(f"http://127.0.0.1:{port}/v1/record/checkpoint", headers=headers, timeout=5)
+                    checkpoint = httpx.get(f"{url}/v1/record/checkpoint", headers=headers, timeout=5)
                 except httpx.HTTPError:
                     return
                 if checkpoint.status_code == 200:
                     notes.append(checkpoint.text)
 
-    writer = threading.Thread(target=stream)
-    writer.start()
-    time.sleep(2.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with server(db_url, *FAST_CHECKPOINTS) as url:
+        writer = threading.Thread(target=stream, args=(url,))
+        writer.start()
+        time.sleep(2.5)
+    # Leaving the block killed the server with SIGKILL in the middle of the stream.
     writer.join()
     assert len(acknowledged) > 20 and notes
 
-    proc = _start(db_url, port)  # restart on the same file
-    try:
+    with server(db_url, *FAST_CHECKPOINTS) as url:  # restarted on the same file
         time.sleep(0.3)
         line = Line(Database(db_url))
         with line.db.read() as session:
@@ -101,10 +76,8 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
             ]
             published = list(session.query(CheckpointRow).order_by(CheckpointRow.size))
         assert len(batches) >= len(acknowledged)
-        verifier = parse_verifier_key(httpx.get(f"http://127.0.0.1:{port}/v1/record/key", headers=headers).text)
-        latest = open_checkpoint(
-            httpx.get(f"http://127.0.0.1:{port}/v1/record/checkpoint", headers=headers).text, verifier
-        )
+        verifier = parse_verifier_key(httpx.get(f"{url}/v1/record/key", headers=headers).text)
+        latest = open_checkpoint(httpx.get(f"{url}/v1/record/checkpoint", headers=headers).text, verifier)
         seen = [open_checkpoint(note, verifier) for note in notes] + [
             open_checkpoint(row.note, verifier) for row in published
         ]
@@ -113,13 +86,10 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
                 assert old.root == latest.root
                 continue
             proof = httpx.get(
-                f"http://127.0.0.1:{port}/v1/record/proof/consistency",
+                f"{url}/v1/record/proof/consistency",
                 params={"first": old.size, "second": latest.size},
                 headers=headers,
             ).json()
             verify_consistency(
                 old.size, latest.size, old.root, latest.root, [base64.b64decode(h) for h in proof["hashes"]]
             )
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
