@@ -14,7 +14,9 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
-from deconline.api.routes import agreements, hazards, hotline, operations, parties, record, tactical
+from deconline.api.console import mount_console
+from deconline.api.routes import agreements, events, hazards, hotline, operations, parties, record, tactical
+from deconline.service import events as events_service
 from deconline.service import hotline as hotline_service
 from deconline.service import record as record_service
 from deconline.service import tactical as tactical_service
@@ -74,6 +76,7 @@ def _every(period_s: float, work: Callable[[], object], what: str, stop: threadi
 def _publish_checkpoint(line: Line) -> None:
     with line.db.write() as session:
         record_service.publish_checkpoint(line.record, session, line.clock())
+        events_service.prune(session, line.clock() - line.event_retention_s)
 
 
 @asynccontextmanager
@@ -100,7 +103,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.join(timeout=10)
 
 
-def create_app(line: Line) -> FastAPI:
+def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
+    """``tile_url``: a site's own XYZ tile server the console may load (allowed by its CSP)."""
     app = FastAPIOffline(
         title="deconline",
         version=__version__,
@@ -120,8 +124,9 @@ def create_app(line: Line) -> FastAPI:
         """Liveness: answers without a token."""
         return {"status": "ok", "version": __version__}
 
-    for module in (parties, agreements, operations, hazards, tactical, hotline, record):
+    for module in (parties, agreements, operations, hazards, tactical, events, hotline, record):
         app.include_router(module.router)
     app.include_router(hotline.health_router)
     app.include_router(hotline.operations_router)
+    mount_console(app, tile_url)
     return app

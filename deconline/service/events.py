@@ -1,46 +1,141 @@
-"""Live push: each party's subscribers get only that party's events.
+"""Live events: persisted first, pushed second, replayed on reconnection.
 
-Events are published from any thread (the evaluator runs in one) and delivered to asyncio
-queues owned by the server's event loop, one queue per open ``/v1/events`` stream.
+Every event a party receives is a row of ``party_events`` written in the transaction of the
+change that caused it (``emit``); once that transaction commits, the event is pushed to the
+party's open streams in this process. A stream that reconnects with ``Last-Event-ID`` reads what
+it missed from the table, and a subscriber too slow to keep up is caught up from the table too,
+so no restart or slow reader can make a party miss an event. Events older than the retention are
+pruned; a stream asking for an event that is gone is told to ``resync``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import CursorResult, delete, event, func, select
+from sqlalchemy.orm import Session
+
+from deconline.store.models import PartyEvent, Setting
 
 Event = dict[str, Any]
 QUEUE_LIMIT = 1000
+REPLAY_BATCH = 500
+PRUNED_SETTING = "events_pruned_upto"
+_PENDING = "deconline_pending_events"
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: pushed ``(id, data)`` pairs, and whether any were dropped for lack of room."""
+
+    party: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[tuple[int, str]] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
+    lagged: bool = False
 
 
 class EventHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]] = {}
+        self._subscribers: dict[str, set[Subscription]] = {}
 
-    def subscribe(self, party: str) -> asyncio.Queue[Event]:
-        """A queue for the calling event loop that receives ``party``'s events until unsubscribed."""
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+    def subscribe(self, party: str) -> Subscription:
+        """A subscription for the calling event loop, live until unsubscribed."""
+        subscription = Subscription(party, asyncio.get_running_loop())
         with self._lock:
-            self._subscribers.setdefault(party, set()).add((asyncio.get_running_loop(), queue))
-        return queue
+            self._subscribers.setdefault(party, set()).add(subscription)
+        return subscription
 
-    def unsubscribe(self, party: str, queue: asyncio.Queue[Event]) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
-            subscribers = self._subscribers.get(party, set())
-            for entry in [e for e in subscribers if e[1] is queue]:
-                subscribers.discard(entry)
+            self._subscribers.get(subscription.party, set()).discard(subscription)
 
-    def publish(self, party: str, event: Event) -> None:
-        """Thread-safe; a subscriber too slow to keep up loses its oldest events, never blocks others."""
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subscribers.values())
+
+    def push(self, party: str, event_id: int, data: str) -> None:
+        """Thread-safe, never blocks: a full queue marks its stream lagged (it re-reads the table)."""
         with self._lock:
             targets = list(self._subscribers.get(party, ()))
-        for loop, queue in targets:
-            loop.call_soon_threadsafe(_offer, queue, event)
+        for subscription in targets:
+            subscription.loop.call_soon_threadsafe(_offer, subscription, event_id, data)
 
 
-def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
-    if queue.full():
-        queue.get_nowait()
-    queue.put_nowait(event)
+def _offer(subscription: Subscription, event_id: int, data: str) -> None:
+    if subscription.queue.full():
+        subscription.lagged = True
+    else:
+        subscription.queue.put_nowait((event_id, data))
+
+
+def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event) -> None:
+    """Persist ``payload`` for ``party`` in the caller's transaction; push it once that commits."""
+    data = json.dumps(payload, separators=(",", ":"))
+    row = PartyEvent(party_id=party, type=str(payload["type"]), data=data, created_at=now)
+    session.add(row)
+    session.flush()
+    pending: list[tuple[str, int, str]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+
+        @event.listens_for(session, "after_commit", once=True)
+        def _push_after_commit(committed: Session) -> None:
+            for item in committed.info.pop(_PENDING, []):
+                hub.push(*item)
+
+        @event.listens_for(session, "after_rollback", once=True)
+        def _forget(rolled_back: Session) -> None:
+            rolled_back.info.pop(_PENDING, None)
+
+    pending.append((party, row.id, data))
+
+
+def latest_id(session: Session, party: str) -> int:
+    return int(session.scalar(select(func.max(PartyEvent.id)).where(PartyEvent.party_id == party)) or 0)
+
+
+def pruned_upto(session: Session) -> int:
+    value = session.get(Setting, PRUNED_SETTING)
+    return int(value.value) if value else 0
+
+
+def since(session: Session, party: str, after: int, limit: int = REPLAY_BATCH) -> list[tuple[int, str]]:
+    rows = session.execute(
+        select(PartyEvent.id, PartyEvent.data)
+        .where(PartyEvent.party_id == party, PartyEvent.id > after)
+        .order_by(PartyEvent.id)
+        .limit(limit)
+    )
+    return [(int(i), str(d)) for i, d in rows]
+
+
+def replay(read: Any, party: str, after: int) -> Iterator[tuple[int, str]]:
+    """Every persisted event of ``party`` after ``after``, in batches (``read`` opens a read session)."""
+    while True:
+        with read() as session:
+            batch = since(session, party, after)
+        yield from batch
+        if len(batch) < REPLAY_BATCH:
+            return
+        after = batch[-1][0]
+
+
+def prune(session: Session, older_than: float) -> int:
+    """Delete events created before ``older_than``; remember the highest id gone (for resync)."""
+    gone = session.scalar(select(func.max(PartyEvent.id)).where(PartyEvent.created_at < older_than))
+    if gone is None:
+        return 0
+    result: CursorResult[Any] = session.execute(delete(PartyEvent).where(PartyEvent.id <= gone))  # type: ignore[assignment]
+    deleted = result.rowcount or 0
+    setting = session.get(Setting, PRUNED_SETTING)
+    if setting is None:
+        session.add(Setting(key=PRUNED_SETTING, value=str(gone)))
+    else:
+        setting.value = str(max(int(setting.value), int(gone)))
+    return int(deleted)

@@ -100,7 +100,7 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         session.add(message)
         session.flush()
         line.append(session, sender, "message.sent", {"message": view(message, [])}, [sender, *recipients], signed)
-    _push(line, [message])
+        _push(line, session, [message])
     return message
 
 
@@ -153,8 +153,8 @@ def acknowledge(line: Line, actor: Actor, message_id: str, signed: Signed | None
             message.status = "acknowledged"
         event = {"message": message_id, "party": party, "late": bool(message.deadline_s and now > message.deadline_s)}
         line.append(session, party, "message.acknowledged", event, [message.sender, *message.recipients], signed)
-        result = view(message, acks)
-    line.events.publish(message.sender, {"type": "acknowledgement", "message": result})
+        if message.sender != SERVICE:
+            line.emit(session, message.sender, {"type": "acknowledgement", "message": view(message, acks)})
     return message
 
 
@@ -254,9 +254,9 @@ def sweep(line: Line, now: float | None = None) -> list[Message]:
                 contact = escalation.get(party)
                 if contact:
                     notices.append((contact, {"type": "escalation", "message": message.id, "silent": party}))
-    for party, event in notices:
-        if party != SERVICE:
-            line.events.publish(party, event)
+        for party, event in notices:
+            if party != SERVICE:
+                line.emit(session, party, event)
     return late
 
 
@@ -295,10 +295,10 @@ def _from_service(
     return message
 
 
-def _push(line: Line, messages: list[Message]) -> None:
+def _push(line: Line, session: Session, messages: list[Message]) -> None:
     for message in messages:
         for party in message.recipients:
-            line.events.publish(party, {"type": "message", "message": view(message, [], party)})
+            line.emit(session, party, {"type": "message", "message": view(message, [], party)})
 
 
 def _due(session: Session, agreement: Agreement, now: float) -> bool:
@@ -328,7 +328,7 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
             return None  # another process sent it meanwhile
         text = "Communications check: acknowledge this message."
         message = _from_service(line, session, now, list(agreement.parties), "comm_check", text, [])
-    _push(line, [message])
+        _push(line, session, [message])
     return message
 
 
@@ -352,7 +352,7 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
             )
             for alert in raised
         ]
-    _push(line, sent)
+        _push(line, session, sent)
     return sent
 
 

@@ -142,6 +142,13 @@ class Line:
     record: RecordTree = field(default_factory=RecordTree)
     evaluate_every_s: float = 1.0
     checkpoint_every_s: float = 10.0
+    event_retention_s: float = 7 * 86_400.0
+
+    def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
+        """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""
+        from deconline.service import events
+
+        events.emit(self.events, session, self.clock(), party, event)
 
     def append(
         self,

@@ -144,10 +144,14 @@ def publish_checkpoint(record: RecordTree, session: Session, now: float) -> str 
 
 
 def latest_checkpoint(session: Session) -> str:
+    return latest_checkpoint_row(session).note
+
+
+def latest_checkpoint_row(session: Session) -> CheckpointRow:
     row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).first()
     if row is None:
         raise NotFound("no checkpoint has been published yet")
-    return row.note
+    return row
 
 
 def service_verifier_key(record: RecordTree, session: Session) -> str:
@@ -198,6 +202,13 @@ def entry(session: Session, actor: Actor, index: int) -> RecordEntry:
     if row is None or not entitled(session, actor, row.readers):
         raise NotFound(f"no entry {index} that you may see")
     return row
+
+
+def own_entries(session: Session, actor: Actor, limit: int) -> list[RecordEntry]:
+    """The newest entries the party itself authored (its own signed submissions), for inclusion checks."""
+    party = actor.require_party()
+    query = select(RecordEntry).where(RecordEntry.author == party).order_by(RecordEntry.seq.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def export(

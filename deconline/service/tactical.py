@@ -128,23 +128,17 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         found = _detect(states, now, rules)
         found.update(_areas(session, states, now, rules))
         changed = _apply(session, agreement, found, now)
+        by_key = {(s.party_id, s.track_id): s for s in states}
         for alert in changed:
             readers = [alert.a_party, alert.b_party] if alert.kind == "separation" else [alert.a_party]
             line.append(session, SERVICE_AUTHOR, f"alert.{alert.state}", _alert_event(alert), readers)
-    by_key = {(s.party_id, s.track_id): s for s in states}
-    for alert in changed:
-        line.events.publish(
-            alert.a_party,
-            {"type": "alert", "alert": alert_view(alert, alert.a_party, by_key.get((alert.b_party, alert.b_track)))},
-        )
-        if alert.kind == "separation":
-            line.events.publish(
-                alert.b_party,
-                {
-                    "type": "alert",
-                    "alert": alert_view(alert, alert.b_party, by_key.get((alert.a_party, alert.a_track))),
-                },
-            )
+            intruder = by_key.get((alert.b_party, alert.b_track))
+            line.emit(session, alert.a_party, {"type": "alert", "alert": alert_view(alert, alert.a_party, intruder)})
+            if alert.kind == "separation":
+                intruder = by_key.get((alert.a_party, alert.a_track))
+                line.emit(
+                    session, alert.b_party, {"type": "alert", "alert": alert_view(alert, alert.b_party, intruder)}
+                )
     from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
 
     safety_alerts(line, changed)

@@ -235,3 +235,17 @@ class Acknowledgement(Base):
     message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
     party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
     at: Mapped[float] = mapped_column(Float)
+
+
+class PartyEvent(Base):
+    """Every live event a party receives, persisted before it is pushed, so a stream that
+    reconnects with ``Last-Event-ID`` gets exactly what it missed."""
+
+    __tablename__ = "party_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    party_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)  # the event as compact JSON, exactly as pushed
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+
+    __table_args__ = (Index("ix_party_events_party_id_id", "party_id", "id"),)

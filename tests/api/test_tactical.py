@@ -145,7 +145,7 @@ def test_alerts_are_pushed_to_the_parties_involved(world: World) -> None:
             if line.startswith("data: "):
                 received.append(line[6:])
     worker.join()
-    [event] = [json.loads(r) for r in received]
+    [event] = [e for e in map(json.loads, received) if e["type"] != "ready"]
     assert event["type"] == "alert" and event["alert"]["own_track"] == "C1"
     assert event["alert"]["intruder"] == {"party": "alpha", "track": "A1", "state": event["alert"]["intruder"]["state"]}
 

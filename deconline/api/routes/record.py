@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from deconline.api.deps import ActorDep, LineDep
 from deconline.service import record
+from deconline.service.geo import iso
 
 router = APIRouter(prefix="/v1/record", tags=["record"])
 Index = Annotated[int, Query(ge=0, le=2**62)]
@@ -21,10 +22,20 @@ def _b64(value: bytes) -> str:
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(line: LineDep, actor: ActorDep) -> str:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+def checkpoint(line: LineDep, actor: ActorDep) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note); its publication time in
+    the `X-Deconline-Checkpoint-Time` header (the note itself carries none)."""
     with line.db.read() as session:
-        return record.latest_checkpoint(session)
+        row = record.latest_checkpoint_row(session)
+    return PlainTextResponse(row.note, headers={"X-Deconline-Checkpoint-Time": iso(row.created_at)})
+
+
+@router.get("/mine")
+def mine(line: LineDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> list[dict[str, Any]]:
+    """Your party's own newest entries (what you submitted, signed), to check their inclusion."""
+    with line.db.read() as session:
+        rows = record.own_entries(session, actor, limit)
+    return [{"index": r.seq, "kind": r.kind, "time": iso(r.time_s)} for r in rows]
 
 
 @router.get("/key", response_class=PlainTextResponse)

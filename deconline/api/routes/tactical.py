@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.schemas import TrackAccepted, TrackBatch
@@ -16,7 +12,6 @@ from deconline.service import tactical
 from deconline.service.tactical import Report
 
 router = APIRouter(prefix="/v1", tags=["tactical"])
-HEARTBEAT_S = 15.0
 
 
 @router.post("/tracks", response_model=TrackAccepted, status_code=202)
@@ -46,34 +41,3 @@ def get_alerts(
 ) -> list[dict[str, Any]]:
     """Your alerts (predicted or actual losses of separation involving your aircraft)."""
     return tactical.list_alerts(line, actor, active_only=state == "active", limit=limit)
-
-
-@router.get("/events", response_class=StreamingResponse)
-async def events(
-    request: Request,
-    line: LineDep,
-    actor: ActorDep,
-    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="close after this many events")] = None,
-) -> StreamingResponse:
-    """Server-sent events (`text/event-stream`): your alerts as they are raised, updated and cleared."""
-    party = actor.require_party()
-    queue = line.events.subscribe(party)
-
-    async def stream() -> AsyncIterator[str]:
-        sent = 0
-        try:
-            yield ": connected\n\n"
-            while limit is None or sent < limit:
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    yield ": heartbeat\n\n"
-                    continue
-                yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
-                sent += 1
-        finally:
-            line.events.unsubscribe(party, queue)
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,74 @@
+"""The operations console: static files at ``/`` and ``/console/``, under a strict CSP.
+
+The page is plain ES modules (no build step); everything it loads comes from this service, and
+the Content-Security-Policy says so, so a compromised asset cannot phone home and no inline
+script can run. A site's own tile server is the one other origin it may be allowed to load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def tile_origin(tile_url: str | None) -> str | None:
+    """``https://tiles.example:8443`` from ``https://tiles.example:8443/{z}/{x}/{y}.png``."""
+    if not tile_url:
+        return None
+    parts = urlsplit(tile_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"the tile URL must be http(s)://host/…/{{z}}/{{x}}/{{y}}.png, not {tile_url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(tile_url: str | None) -> str:
+    extra = f" {origin}" if (origin := tile_origin(tile_url)) else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{extra}",
+            f"connect-src 'self'{extra}",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def mount_console(app: FastAPI, tile_url: str | None) -> None:
+    policy = content_security_policy(tile_url)
+
+    @app.middleware("http")
+    async def _console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        path = request.url.path
+        if path == "/" or path.startswith("/console/"):
+            response.headers["Content-Security-Policy"] = policy
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["X-Frame-Options"] = "DENY"
+            if path == "/" or path.endswith((".html", ".js", ".json")):
+                response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    @app.get("/console/config.json", include_in_schema=False)
+    def console_config() -> JSONResponse:
+        """What the page needs to know before sign-in (no secrets)."""
+        return JSONResponse({"tile_url": tile_url})
+
+    app.mount("/console", StaticFiles(directory=WEB), name="console")
