@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench venv clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,19 +18,32 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Start the service on SQLite with the demo scenario at http://$(HOST):$(PORT) (API docs at /docs).
+## The demo, live: the scenario on SQLite, the service and console at http://$(HOST):$(PORT)/ (API docs
+## at /docs), and the demo aircraft posting their tracks every second; prints the tokens and key files.
 run: $(STAMP)
 	rm -rf $(RUN_DIR)
 	$(BIN)/deconline --db sqlite:///$(RUN_DIR)/demo.db demo --keys-dir $(RUN_DIR)/keys
-	$(BIN)/deconline --db sqlite:///$(RUN_DIR)/demo.db serve --host $(HOST) --port $(PORT)
+	$(BIN)/deconline --db sqlite:///$(RUN_DIR)/demo.db serve --host $(HOST) --port $(PORT) --demo-feed $(RUN_DIR)/keys
 
 lint: $(STAMP)
 	$(BIN)/ruff check deconline tests bench
 	$(BIN)/ruff format --check deconline tests bench
 	$(BIN)/mypy deconline
 
+## Debian's chromium for the browser tests: installed with apt-get when running as root, else they are skipped.
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "could not install chromium: the browser tests will be skipped"; \
+	else \
+		echo "chromium is missing and this is not root: the browser tests will be skipped"; \
+	fi
+
 ## Lint, type-check, then the whole test suite (PostgreSQL tests run when 127.0.0.1:5432 answers).
-test: lint
+test: lint browser
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers on 127.0.0.1:5432: its tests will run"; \
 		DECONLINE_TEST_PG_URL="$${DECONLINE_TEST_PG_URL:-$(PG_URL)}" $(BIN)/python -m pytest; \

@@ -21,7 +21,9 @@ const PANELS = {
 };
 
 const perf = { trackUpdates: [], firstRender: null, signedInAt: null };
-window.deconline = { perf };
+/** Every event received, in order ({id, type}): what a reconnection must fill in, for tests to check. */
+const received = [];
+window.deconline = { perf, received };
 
 const $ = (id) => document.getElementById(id);
 
@@ -253,7 +255,8 @@ async function start(api, me, config) {
         showStream(status);
         bus.emit('stream', status);
       },
-      onEvent: (type, data) => {
+      onEvent: (type, data, id) => {
+        if (received.length < 10_000) received.push({ id, type });
         if (type === 'ready' || type === 'resync') {
           if (type === 'resync') toast('The event stream asked for a full reload; the console reloaded its state.', 'warning');
           refreshAll();
