@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -170,19 +171,21 @@ def token(
 
 @app.command()
 def demo(
-    keys_dir: Annotated[Path, typer.Option(help="where the demo parties' keys are written")] = Path("keys"),
+    keys_dir: Annotated[Path, typer.Option(help="where the parties' keys and tokens.json go")] = Path("keys"),
 ) -> None:
-    """Load the demo scenario into a new database and print each party's token."""
-    from deconline.demo import load
+    """Load the demo scenario into a new database; print each party's token and key file (also in tokens.json)."""
+    from deconline.demo import load, write_tokens
 
     try:
         tokens = load(_line(), keys_dir)
     except RuntimeError as exc:
         _fail(str(exc), 2)
-    table = Table("who", "token", title="demo tokens")
+    path = write_tokens(keys_dir, tokens)
+    out.print("demo tokens (who, token, key file):")
     for who, value in tokens.items():
-        table.add_row(who, value)
-    out.print(table)
+        key = keys_dir / f"{who}.key"
+        out.print(f"  {who:<10} {value}  {key if key.is_file() else ''}", soft_wrap=True, markup=False, highlight=False)
+    out.print(f"tokens also in {path} (mode 0600)")
 
 
 @app.command()
@@ -192,20 +195,65 @@ def serve(
     evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
     checkpoint_every: Annotated[float, typer.Option(help="seconds between record checkpoints (0: off)")] = 10.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only (no access log)")] = False,
+    demo_feed: Annotated[
+        Path | None,
+        typer.Option(
+            help="also fly the demo's aircraft: each party posts its tracks every second to this server, "
+            "with the tokens and keys 'deconline demo --keys-dir DIR' wrote (no access log meanwhile)",
+            metavar="DIR",
+        ),
+    ] = None,
+    tile_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DECONLINE_TILE_URL",
+            help="your site's own XYZ tile server for the console's map, e.g. https://tiles.example/{z}/{x}/{y}.png "
+            "(the console's security policy allows that origin; the offline basemap stays the default)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the API server (OpenAPI documentation at /docs)."""
+    """Run the API server and the console (OpenAPI documentation at /docs)."""
     import uvicorn
 
     from deconline.api.app import create_app
 
     if evaluate_every < 0 or checkpoint_every < 0:
         _fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
+    from deconline.api.console import tile_origin
+
+    try:
+        tile_origin(tile_url)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    feeders = None
+    if demo_feed is not None:
+        from deconline.demo_feed import credentials
+
+        try:
+            feeders = credentials(demo_feed)
+        except ValueError as exc:
+            _fail(str(exc), 2)
     line = Line(Database(settings.db_url), evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
     admin = parties.initialise(line)
     if admin is not None:
         out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")
-    out.print(f"deconline on http://{host}:{port}  (API docs: http://{host}:{port}/docs, database {settings.db_url})")
-    uvicorn.run(create_app(line), host=host, port=port, log_level="warning" if quiet else "info")
+    base = f"http://{host}:{port}"
+    out.print(f"deconline on {base}/  (API docs: {base}/docs, database {settings.db_url})", soft_wrap=True)
+    log_level = "warning" if quiet else "info"
+    if feeders is None:
+        uvicorn.run(create_app(line, tile_url), host=host, port=port, log_level=log_level)
+        return
+    from deconline.demo_feed import serve_with_feed
+
+    out.print(f"console: {base}/ (sign in with a party's token and key file)", soft_wrap=True)
+    for who in feeders:
+        out.print(f"  {who.party:<10} {who.token}  {who.key.resolve()}", soft_wrap=True, markup=False, highlight=False)
+    config = uvicorn.Config(create_app(line, tile_url), host=host, port=port, log_level=log_level, access_log=False)
+
+    def say(message: str) -> None:
+        err.print(f"{time.strftime('%H:%M:%S')} {message}", soft_wrap=True, markup=False, highlight=False)
+
+    serve_with_feed(config, feeders, say)
 
 
 # --- agreement --------------------------------------------------------------------------------
