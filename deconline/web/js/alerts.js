@@ -1,0 +1,112 @@
+/** Active alerts, most urgent first; a warning cannot be missed (colour, shape, text, optional sound). */
+import { attempt, clock, el, ft, nm } from './dom.js';
+
+const RANK = { loss_of_separation: 0, inside_hazard: 0, warning: 1, advisory: 2 };
+const MARK = { loss_of_separation: '■', inside_hazard: '■', warning: '▲', advisory: '○' };
+const urgent = (level) => (RANK[level] ?? 2) <= 1;
+
+export function mount(root, ctx) {
+  let alerts = [];
+  let cleared = [];
+  let tracks = new Map();
+  let fetchedAt = Date.now();
+  let known = new Set();
+  const sound = el('input', { type: 'checkbox', id: 'alert-sound' });
+  const list = el('ol', { class: 'alert-list', 'aria-label': 'active alerts' });
+  const problem = el('p', { class: 'error', role: 'alert' });
+  root.append(
+    el('div', { class: 'panel-head' }, el('h2', { text: 'Alerts' }), el('label', { for: 'alert-sound', class: 'inline' }, sound, ' sound on warnings')),
+    problem,
+    list,
+  );
+
+  function beep() {
+    if (!sound.checked) return;
+    try {
+      const audio = new AudioContext();
+      const tone = audio.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.4);
+    } catch {
+      /* no audio device: the visual alarm stands */
+    }
+  }
+
+  function position(alert) {
+    const own = [...tracks.values()].find((t) => t.id === alert.own_track);
+    if (own) return own;
+    return alert.intruder?.state ?? null;
+  }
+
+  function render() {
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    const rows = alerts.map((a) => {
+      const where = position(a);
+      const level = a.level.replaceAll('_', ' ').toUpperCase();
+      const who =
+        a.kind === 'separation'
+          ? `${a.own_track} ↔ ${a.intruder.party} ${a.intruder.track}`
+          : a.kind === 'hazard'
+            ? `${a.own_track} → hazard ${a.hazard_id}`
+            : `${a.own_track} outside its operations`;
+      const until = a.los ? 'now' : `in ${clock(Math.max(0, a.t_los - elapsed))}`;
+      const item = el(
+        'li',
+        { class: `alert alert-${urgent(a.level) ? 'urgent' : 'advisory'}`, 'data-alert-id': a.id, 'data-level': a.level },
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'alert-button',
+            'aria-label': `${level} ${a.kind}: ${who}, loss of separation ${until}; centre the map on it`,
+            onclick: () => where && ctx.bus.emit('focus', { lon: where.lon, lat: where.lat, zoom: 9 }),
+          },
+          el('span', { class: 'alert-mark', 'aria-hidden': 'true', text: MARK[a.level] ?? '○' }),
+          el('span', { class: 'alert-level', text: level }),
+          el('span', { class: 'alert-kind', text: a.kind }),
+          el('span', { class: 'alert-who', text: who }),
+          el('span', { class: 'alert-when', text: a.kind === 'nonconformance' ? '' : `loss ${until}` }),
+          a.kind === 'nonconformance'
+            ? null
+            : el('span', { class: 'alert-cpa', text: `closest ${nm(a.d_cpa_m)} / ${ft(Math.abs(a.dz_cpa_m))} in ${clock(Math.max(0, a.t_cpa - elapsed))}` }),
+        ),
+      );
+      return item;
+    });
+    const old = cleared
+      .filter((c) => Date.now() - c.at < 60_000)
+      .map((c) => el('li', { class: 'alert alert-cleared', 'data-alert-id': c.alert.id }, el('span', { text: `✓ cleared: ${c.alert.kind} ${c.alert.own_track}` })));
+    list.replaceChildren(...rows, ...old);
+    if (!rows.length && !old.length) list.append(el('li', { class: 'empty', text: 'No active alerts.' }));
+  }
+
+  async function refresh() {
+    const fresh = await attempt(ctx, problem, () => ctx.api.get('/v1/alerts'));
+    if (!fresh) return;
+    fresh.sort((a, b) => (RANK[a.level] ?? 2) - (RANK[b.level] ?? 2) || a.t_los - b.t_los);
+    if (fresh.some((a) => urgent(a.level) && !known.has(`${a.id}:${a.level}`))) beep();
+    known = new Set(fresh.map((a) => `${a.id}:${a.level}`));
+    alerts = fresh;
+    fetchedAt = Date.now();
+    const worst = alerts.length ? alerts[0].level : null;
+    ctx.bus.emit('alerts', alerts);
+    ctx.bus.emit('alert-count', { total: alerts.length, worst });
+    render();
+  }
+
+  ctx.bus.on('alert', ({ alert }) => {
+    if (alert.state === 'cleared') cleared.push({ alert, at: Date.now() });
+    cleared = cleared.filter((c) => Date.now() - c.at < 60_000);
+    return refresh();
+  });
+  ctx.bus.on('resync', refresh);
+  ctx.bus.on('tracks', (list_) => {
+    tracks = new Map(list_.map((t) => [`${t.party}/${t.id}`, t]));
+  });
+  setInterval(() => {
+    if (alerts.length || cleared.length) render();
+  }, 1000);
+  return { refresh };
+}

@@ -1,0 +1,458 @@
+/**
+ * The map (OpenLayers, vendored as the global `ol`): offline basemap, own operations, notices,
+ * hazards, tracks and alerts, drawing. Tracks are the hot path (thousands a second): one feature
+ * per aircraft with styles cached by colour, heading and side; heading vectors and trails are one
+ * feature each, whatever the number of aircraft.
+ */
+const ol = globalThis.ol;
+
+const STATE_COLOURS = {
+  proposed: '#f2b705',
+  accepted: '#4fb3ff',
+  active: '#3fb950',
+  ended: '#7d8590',
+  cancelled: '#7d8590',
+};
+const LEVEL_LOOK = {
+  advisory: { colour: '#f2b705', width: 2, dash: [6, 4], shape: 'circle', mark: '○' },
+  warning: { colour: '#ff4d4d', width: 4, dash: null, shape: 'triangle', mark: '▲' },
+  loss_of_separation: { colour: '#ff1f1f', width: 5, dash: null, shape: 'square', mark: '■' },
+  inside_hazard: { colour: '#ff1f1f', width: 5, dash: null, shape: 'square', mark: '■' },
+};
+// tar1090-like altitude ramp (metres): orange low, through green and blue, to magenta high
+const ALT_STOPS = [
+  [0, [255, 128, 0]],
+  [1000, [255, 200, 0]],
+  [3000, [120, 220, 40]],
+  [6000, [0, 200, 200]],
+  [9000, [40, 120, 255]],
+  [12000, [200, 60, 255]],
+];
+const ALT_BUCKET_M = 250;
+const HEADING_STEP = 10;
+const TRAIL_POINTS = 10;
+const VECTOR_S = 60;
+
+export function altitudeColour(alt) {
+  const a = Math.max(ALT_STOPS[0][0], Math.min(alt, ALT_STOPS[ALT_STOPS.length - 1][0]));
+  for (let i = 1; i < ALT_STOPS.length; i += 1) {
+    const [a1, c1] = ALT_STOPS[i];
+    const [a0, c0] = ALT_STOPS[i - 1];
+    if (a <= a1) {
+      const f = (a - a0) / (a1 - a0 || 1);
+      const c = c0.map((v, k) => Math.round(v + f * (c1[k] - v)));
+      return `rgb(${c[0]},${c[1]},${c[2]})`;
+    }
+  }
+  return 'rgb(200,60,255)';
+}
+
+function hatchPattern() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 10;
+  canvas.height = 10;
+  const g = canvas.getContext('2d');
+  g.strokeStyle = 'rgba(255,60,60,0.85)';
+  g.lineWidth = 2;
+  g.beginPath();
+  g.moveTo(0, 10);
+  g.lineTo(10, 0);
+  g.moveTo(-5, 5);
+  g.lineTo(5, -5);
+  g.moveTo(5, 15);
+  g.lineTo(15, 5);
+  g.stroke();
+  return g.createPattern(canvas, 'repeat');
+}
+
+const toMap = (lonlat) => ol.proj.fromLonLat(lonlat);
+const toLonLat = (xy) => ol.proj.toLonLat(xy);
+const round6 = (v) => Math.round(v * 1e6) / 1e6;
+
+/** A footprint (GeoJSON Polygon, MultiPolygon, Point + radius, or a collection) as a map geometry. */
+function footprintGeometry(footprint, radius) {
+  if (!footprint) return null;
+  if (footprint.type === 'Point') {
+    return ol.geom.Polygon.circular(footprint.coordinates, radius || 1000, 64).transform('EPSG:4326', 'EPSG:3857');
+  }
+  if (footprint.type === 'GeometryCollection') {
+    const parts = footprint.geometries.map((g) => footprintGeometry(g, radius)).filter(Boolean);
+    return parts.length ? new ol.geom.GeometryCollection(parts) : null;
+  }
+  return new ol.format.GeoJSON().readGeometry(footprint, { dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' });
+}
+
+const ms = (iso) => Date.parse(iso);
+
+export class MapView {
+  constructor(target, { tileUrl = null, ownSide = [] } = {}) {
+    this.target = target;
+    this.ownSide = new Set(ownSide);
+    this.trackStyles = new Map();
+    this.trails = new Map();
+    this.tracks = new Map();
+    this.alertsByTrack = new Map();
+    this.selectListeners = [];
+    this.filter = { hours: 0, lower: -500, upper: 30000 };
+    this.hatch = hatchPattern();
+
+    const basemap = new ol.layer.Vector({
+      source: new ol.source.Vector({
+        url: '/console/vendor/world-atlas/countries-50m.json',
+        format: new ol.format.TopoJSON({ layers: ['countries'] }),
+        overlaps: false,
+      }),
+      style: new ol.style.Style({
+        fill: new ol.style.Fill({ color: '#23364a' }),
+        stroke: new ol.style.Stroke({ color: '#4d6a88', width: 0.8 }),
+      }),
+      updateWhileInteracting: false,
+    });
+    const layers = [basemap];
+    if (tileUrl) layers.push(new ol.layer.Tile({ source: new ol.source.XYZ({ url: tileUrl, crossOrigin: 'anonymous' }) }));
+
+    this.operations = new ol.source.Vector();
+    this.notices = new ol.source.Vector();
+    this.hazards = new ol.source.Vector();
+    this.lines = new ol.source.Vector();
+    this.aircraft = new ol.source.Vector();
+    this.rings = new ol.source.Vector();
+    this.drawing = new ol.source.Vector();
+    this.vectorFeature = new ol.Feature(new ol.geom.MultiLineString([]));
+    this.trailFeature = new ol.Feature(new ol.geom.MultiLineString([]));
+    this.vectorFeature.setStyle(new ol.style.Style({ stroke: new ol.style.Stroke({ color: 'rgba(255,255,255,0.75)', width: 1 }) }));
+    this.trailFeature.setStyle(new ol.style.Style({ stroke: new ol.style.Stroke({ color: 'rgba(160,200,255,0.45)', width: 1.5 }) }));
+    this.lines.addFeatures([this.trailFeature, this.vectorFeature]);
+
+    layers.push(
+      new ol.layer.Vector({ source: this.hazards, style: (f) => this.hazardStyle(f) }),
+      new ol.layer.Vector({ source: this.operations, style: (f) => this.operationStyle(f) }),
+      new ol.layer.Vector({ source: this.notices, style: (f) => this.noticeStyle(f) }),
+      new ol.layer.Vector({ source: this.lines, updateWhileAnimating: true }),
+      new ol.layer.Vector({ source: this.aircraft, style: (f) => f.get('style'), updateWhileAnimating: true }),
+      new ol.layer.Vector({ source: this.rings, style: (f) => this.ringStyle(f), declutter: false }),
+      new ol.layer.Vector({ source: this.drawing }),
+    );
+
+    this.map = new ol.Map({
+      target,
+      layers,
+      view: new ol.View({ center: toMap([17, 56]), zoom: 6 }),
+      controls: ol.control.defaults
+        .defaults({ attribution: false })
+        .extend([
+          new ol.control.ScaleLine({ units: 'nautical' }),
+          new ol.control.MousePosition({
+            coordinateFormat: (c) => `${c[1].toFixed(4)}°, ${c[0].toFixed(4)}°`,
+            projection: 'EPSG:4326',
+            className: 'map-position',
+          }),
+        ]),
+    });
+    this.olMap = this.map;
+    this.map.on('singleclick', (event) => {
+      if (this.drawInteraction) return;
+      const hit = this.map.forEachFeatureAtPixel(event.pixel, (f) => (f.get('track') ? f : null), { hitTolerance: 4 });
+      if (hit) for (const fn of this.selectListeners) fn({ party: hit.get('party'), id: hit.get('track') });
+    });
+    this.buildOverlay();
+  }
+
+  buildOverlay() {
+    const box = document.createElement('div');
+    box.className = 'map-overlay ol-unselectable ol-control';
+    const slider = document.createElement('input');
+    slider.type = 'range';
+    slider.min = '0';
+    slider.max = '24';
+    slider.step = '0.25';
+    slider.value = '0';
+    slider.id = 'map-time';
+    const sliderLabel = document.createElement('label');
+    sliderLabel.htmlFor = 'map-time';
+    const timeText = document.createElement('output');
+    timeText.id = 'map-time-text';
+    const lower = document.createElement('input');
+    const upper = document.createElement('input');
+    for (const [input, id, value] of [
+      [lower, 'map-lower', '-500'],
+      [upper, 'map-upper', '30000'],
+    ]) {
+      input.type = 'number';
+      input.id = id;
+      input.value = value;
+      input.step = '100';
+      input.className = 'map-band';
+    }
+    const lowerLabel = document.createElement('label');
+    lowerLabel.htmlFor = 'map-lower';
+    lowerLabel.textContent = 'Band from (m)';
+    const upperLabel = document.createElement('label');
+    upperLabel.htmlFor = 'map-upper';
+    upperLabel.textContent = 'to (m)';
+    sliderLabel.textContent = 'Plans at';
+    const legend = document.createElement('div');
+    legend.className = 'alt-legend';
+    legend.setAttribute('aria-label', 'aircraft colour by altitude');
+    for (const alt of [0, 1000, 3000, 6000, 9000, 12000]) {
+      const chip = document.createElement('span');
+      chip.className = 'alt-chip';
+      chip.style.background = altitudeColour(alt);
+      chip.textContent = alt >= 1000 ? `${alt / 1000}k` : `${alt}`;
+      legend.append(chip);
+    }
+    const legendTitle = document.createElement('span');
+    legendTitle.className = 'alt-legend-title';
+    legendTitle.textContent = 'altitude (m)';
+    legend.prepend(legendTitle);
+    const row1 = document.createElement('div');
+    row1.append(sliderLabel, slider, timeText);
+    const row2 = document.createElement('div');
+    row2.append(lowerLabel, lower, upperLabel, upper);
+    box.append(row1, row2, legend);
+    const update = () => {
+      this.filter = { hours: Number(slider.value), lower: Number(lower.value) || -500, upper: Number(upper.value) || 30000 };
+      const at = new Date(Date.now() + this.filter.hours * 3600_000);
+      timeText.textContent = `now + ${this.filter.hours} h (${at.toISOString().slice(5, 16).replace('T', ' ')} UTC)`;
+      this.operations.changed();
+      this.notices.changed();
+    };
+    slider.addEventListener('input', update);
+    lower.addEventListener('change', update);
+    upper.addEventListener('change', update);
+    update();
+    this.target.append(box);
+  }
+
+  visible(volume) {
+    const at = Date.now() + this.filter.hours * 3600_000;
+    const inTime = this.filter.hours === 0 ? ms(volume.end) >= at : ms(volume.start) <= at && at <= ms(volume.end);
+    return inTime && volume.lower_m < this.filter.upper && volume.upper_m > this.filter.lower;
+  }
+
+  operationStyle(feature) {
+    const volume = feature.get('volume');
+    if (!this.visible(volume)) return null;
+    const state = feature.get('state');
+    const colour = STATE_COLOURS[state] ?? '#ccc';
+    const highlighted = feature.get('op') === this.highlighted;
+    return new ol.style.Style({
+      stroke: new ol.style.Stroke({ color: colour, width: highlighted ? 4 : 2, lineDash: state === 'proposed' ? [8, 6] : undefined }),
+      fill: new ol.style.Fill({ color: `${colour}22` }),
+      text: new ol.style.Text({
+        text: `${feature.get('name')} · ${state}\n${Math.round(volume.lower_m)}–${Math.round(volume.upper_m)} m`,
+        font: '12px system-ui, sans-serif',
+        fill: new ol.style.Fill({ color: '#e6edf3' }),
+        stroke: new ol.style.Stroke({ color: '#0e1621', width: 3 }),
+        overflow: true,
+      }),
+    });
+  }
+
+  noticeStyle(feature) {
+    if (!this.visible(feature.get('volume'))) return null;
+    return new ol.style.Style({
+      fill: new ol.style.Fill({ color: this.hatch }),
+      stroke: new ol.style.Stroke({ color: '#ff4d4d', width: 2 }),
+    });
+  }
+
+  hazardStyle(feature) {
+    return new ol.style.Style({
+      stroke: new ol.style.Stroke({ color: '#d06bff', width: 2, lineDash: [2, 4] }),
+      fill: new ol.style.Fill({ color: 'rgba(208,107,255,0.12)' }),
+      text: new ol.style.Text({
+        text: `⚠ ${feature.get('kind').replace('_', ' ')}: ${feature.get('name')}`,
+        font: 'bold 12px system-ui, sans-serif',
+        fill: new ol.style.Fill({ color: '#f0c8ff' }),
+        stroke: new ol.style.Stroke({ color: '#0e1621', width: 3 }),
+        overflow: true,
+      }),
+    });
+  }
+
+  ringStyle(feature) {
+    const look = LEVEL_LOOK[feature.get('level')] ?? LEVEL_LOOK.advisory;
+    const stroke = new ol.style.Stroke({ color: look.colour, width: look.width, lineDash: look.dash ?? undefined });
+    const fill = look.shape === 'square' ? new ol.style.Fill({ color: `${look.colour}55` }) : undefined;
+    const image =
+      look.shape === 'circle'
+        ? new ol.style.Circle({ radius: 16, stroke })
+        : new ol.style.RegularShape({ points: look.shape === 'triangle' ? 3 : 4, radius: 20, angle: look.shape === 'square' ? Math.PI / 4 : 0, stroke, fill });
+    return new ol.style.Style({
+      image,
+      text: new ol.style.Text({
+        text: `${look.mark} ${feature.get('label')}`,
+        offsetY: -28,
+        font: 'bold 12px system-ui, sans-serif',
+        fill: new ol.style.Fill({ color: look.colour }),
+        stroke: new ol.style.Stroke({ color: '#0e1621', width: 3 }),
+      }),
+    });
+  }
+
+  trackStyle(alt, heading, own) {
+    const bucket = Math.round(Math.max(-500, Math.min(alt, 15000)) / ALT_BUCKET_M);
+    const turn = Math.round(heading / HEADING_STEP) % (360 / HEADING_STEP);
+    const key = `${bucket}:${turn}:${own ? 1 : 0}`;
+    let style = this.trackStyles.get(key);
+    if (!style) {
+      style = new ol.style.Style({
+        image: new ol.style.RegularShape({
+          points: 3,
+          radius: own ? 7 : 8,
+          rotation: (turn * HEADING_STEP * Math.PI) / 180,
+          fill: new ol.style.Fill({ color: altitudeColour(bucket * ALT_BUCKET_M) }),
+          stroke: new ol.style.Stroke({ color: own ? '#0e1621' : '#ffffff', width: own ? 1 : 2 }),
+        }),
+      });
+      this.trackStyles.set(key, style);
+    }
+    return style;
+  }
+
+  setOperations(ops) {
+    const volumes = [];
+    const notices = [];
+    for (const op of ops) {
+      op.volumes.forEach((volume, index) => {
+        const geometry = footprintGeometry(volume.footprint, volume.radius_m);
+        if (!geometry) return;
+        volumes.push(new ol.Feature({ geometry, op: op.id, name: op.name || op.id, state: op.state, volume, index }));
+      });
+      for (const notice of op.notices ?? []) {
+        const geometry = footprintGeometry(notice.conflict.footprint, null);
+        if (geometry) notices.push(new ol.Feature({ geometry, op: op.id, notice: notice.id, volume: notice.conflict }));
+      }
+    }
+    this.operations.clear(true);
+    this.operations.addFeatures(volumes);
+    this.notices.clear(true);
+    this.notices.addFeatures(notices);
+  }
+
+  setHazards(hazards) {
+    const features = hazards
+      .filter((h) => h.state === 'active')
+      .map((h) => new ol.Feature({ geometry: footprintGeometry(h.volume.footprint, h.volume.radius_m), kind: h.kind, name: h.name || h.id, hazard: h.id }));
+    this.hazards.clear(true);
+    this.hazards.addFeatures(features);
+  }
+
+  setTracks(tracks) {
+    const features = new Array(tracks.length);
+    const vectors = new Array(tracks.length);
+    const trails = [];
+    const seen = new Set();
+    this.tracks.clear();
+    for (let i = 0; i < tracks.length; i += 1) {
+      const t = tracks[i];
+      const key = `${t.party}/${t.id}`;
+      seen.add(key);
+      this.tracks.set(key, t);
+      const xy = toMap([t.lon, t.lat]);
+      const feature = new ol.Feature(new ol.geom.Point(xy));
+      feature.set('track', t.id, true);
+      feature.set('party', t.party, true);
+      feature.set('style', this.trackStyle(t.alt_m, t.track_deg, this.ownSide.has(t.party)), true);
+      features[i] = feature;
+      // heading vector: VECTOR_S of travel, stretched by the Mercator scale at this latitude
+      const scale = 1 / Math.cos((t.lat * Math.PI) / 180);
+      const d = t.gs_mps * VECTOR_S * scale;
+      const a = (t.track_deg * Math.PI) / 180;
+      vectors[i] = [xy, [xy[0] + d * Math.sin(a), xy[1] + d * Math.cos(a)]];
+      let trail = this.trails.get(key);
+      if (!trail) {
+        trail = [];
+        this.trails.set(key, trail);
+      }
+      const last = trail[trail.length - 1];
+      if (!last || last[0] !== xy[0] || last[1] !== xy[1]) trail.push(xy);
+      if (trail.length > TRAIL_POINTS) trail.shift();
+      if (trail.length > 1) trails.push(trail);
+    }
+    for (const key of this.trails.keys()) if (!seen.has(key)) this.trails.delete(key);
+    this.aircraft.clear(true);
+    this.aircraft.addFeatures(features);
+    this.vectorFeature.getGeometry().setCoordinates(vectors);
+    this.trailFeature.getGeometry().setCoordinates(trails);
+    this.drawRings();
+  }
+
+  setAlerts(alerts) {
+    this.alertsByTrack.clear();
+    this.alerts = alerts.filter((a) => a.state !== 'cleared');
+    this.drawRings();
+  }
+
+  drawRings() {
+    const features = [];
+    for (const alert of this.alerts ?? []) {
+      const label = `${alert.level.replaceAll('_', ' ').toUpperCase()}${alert.kind === 'separation' && !alert.los ? ` ${Math.round(alert.t_los)} s` : ''}`;
+      const mine = [...this.tracks.values()].find((t) => this.ownSide.has(t.party) && t.id === alert.own_track);
+      if (mine) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label, alert: alert.id }));
+      const intruder = alert.intruder;
+      if (intruder) {
+        const known = this.tracks.get(`${intruder.party}/${intruder.track}`) ?? intruder.state;
+        if (known) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([known.lon, known.lat])), level: alert.level, label: `${intruder.party} ${intruder.track}`, alert: alert.id }));
+      }
+    }
+    this.rings.clear(true);
+    this.rings.addFeatures(features);
+  }
+
+  centreOn(lon, lat, zoom = 8) {
+    this.map.getView().animate({ center: toMap([lon, lat]), zoom, duration: 300 });
+  }
+
+  highlightOperation(id) {
+    this.highlighted = id;
+    this.operations.changed();
+    const extent = ol.extent.createEmpty();
+    for (const f of this.operations.getFeatures()) if (f.get('op') === id) ol.extent.extend(extent, f.getGeometry().getExtent());
+    for (const f of this.notices.getFeatures()) if (f.get('op') === id) ol.extent.extend(extent, f.getGeometry().getExtent());
+    if (!ol.extent.isEmpty(extent)) this.map.getView().fit(extent, { padding: [60, 60, 60, 60], duration: 300, maxZoom: 10 });
+  }
+
+  onSelectTrack(fn) {
+    this.selectListeners.push(fn);
+  }
+
+  /** Let the person draw a polygon (click the corners, double-click to finish) or a circle (centre, then edge). */
+  draw(kind) {
+    this.cancelDraw?.();
+    return new Promise((resolve) => {
+      const interaction = new ol.interaction.Draw({ source: this.drawing, type: kind === 'Circle' ? 'Circle' : 'Polygon' });
+      this.drawInteraction = interaction;
+      const finish = (result) => {
+        document.removeEventListener('keydown', onKey);
+        this.map.removeInteraction(interaction);
+        this.drawInteraction = null;
+        this.cancelDraw = null;
+        setTimeout(() => this.drawing.clear(), 0);
+        resolve(result);
+      };
+      const onKey = (event) => {
+        if (event.key === 'Escape') {
+          interaction.abortDrawing();
+          finish(null);
+        }
+      };
+      this.cancelDraw = () => finish(null);
+      interaction.on('drawend', (event) => {
+        const geometry = event.feature.getGeometry();
+        if (geometry.getType() === 'Circle') {
+          const centre = geometry.getCenter();
+          const lonlat = toLonLat(centre);
+          const edge = toLonLat([centre[0] + geometry.getRadius(), centre[1]]);
+          finish({ footprint: { type: 'Point', coordinates: lonlat.map(round6) }, radius_m: Math.round(ol.sphere.getDistance(lonlat, edge)) });
+        } else {
+          const ring = geometry.getCoordinates()[0].map((xy) => toLonLat(xy).map(round6));
+          finish({ footprint: { type: 'Polygon', coordinates: [ring] } });
+        }
+      });
+      document.addEventListener('keydown', onKey);
+      this.map.addInteraction(interaction);
+    });
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The record: the latest signed checkpoint and its age, and, for one's own entries, an inclusion
+ * check run here in the browser (RFC 9162) against that checkpoint, whose signature is checked
+ * against the service's key.
+ */
+import { attempt, el, utc } from './dom.js';
+import { commitment, leafHash, parseCheckpoint, verifyInclusion, verifyNoteSignature } from './merkle.js';
+import { base64Decode } from './signing.js';
+
+export function mount(root, ctx) {
+  let checkpoint = null;
+  const summary = el('dl', { class: 'checkpoint' });
+  const signature = el('p', { class: 'signature', role: 'status' });
+  const problem = el('p', { class: 'error', role: 'alert' });
+  const entries = el('ul', { class: 'entries', 'aria-label': 'your entries' });
+  const party = ctx.me.role === 'party';
+  const indexInput = el('input', { id: 'record-index', type: 'number', min: '0', value: '0' });
+  const byIndexResult = el('p', { role: 'status' });
+  root.append(
+    el('div', { class: 'panel-head' }, el('h2', { text: 'Record' }), el('button', { type: 'button', text: 'Refresh', onclick: () => refresh() })),
+    problem,
+    summary,
+    signature,
+    party ? el('h3', { text: 'Your entries' }) : el('h3', { text: 'Check a leaf by its index' }),
+    party
+      ? entries
+      : el(
+          'div',
+          { class: 'actions' },
+          el('label', { for: 'record-index', text: 'Index' }),
+          indexInput,
+          el('button', { type: 'button', text: 'Verify inclusion', onclick: () => checkIndex(Number(indexInput.value), byIndexResult, null) }),
+          byIndexResult,
+        ),
+  );
+
+  /** Leaf hash from the disclosed entry (a party's own) or, for an auditor, the proof's own leaf hash. */
+  async function checkIndex(index, out, disclose) {
+    await attempt(ctx, out, async () => {
+      if (!checkpoint) throw new Error('no checkpoint has been published yet');
+      if (index >= checkpoint.size) throw new Error(`entry ${index} is newer than the checkpoint (size ${checkpoint.size}): wait for the next one`);
+      const proof = await ctx.api.get(`/v1/record/proof/inclusion?index=${index}&size=${checkpoint.size}`);
+      let leaf = base64Decode(proof.leaf_hash);
+      if (disclose) {
+        const found = await ctx.api.get(`/v1/record/entries/${index}`);
+        leaf = await leafHash(await commitment(base64Decode(found.salt), found.entry));
+        if (!leaf.every((v, i) => v === base64Decode(proof.leaf_hash)[i])) throw new Error('✗ the disclosed entry does not match the leaf the service proves');
+      }
+      const ok = await verifyInclusion(index, checkpoint.size, leaf, proof.hashes.map(base64Decode), checkpoint.root);
+      out.textContent = ok ? `✓ included in the checkpoint of size ${checkpoint.size}` : `✗ the proof does not lead to the checkpoint's root`;
+      out.className = ok ? 'verified' : 'error';
+    });
+  }
+
+  async function refresh() {
+    const got = await attempt(ctx, problem, () => ctx.api.getText('/v1/record/checkpoint'));
+    if (!got) return;
+    const note = got.text;
+    checkpoint = parseCheckpoint(note);
+    const published = got.headers.get('X-Deconline-Checkpoint-Time');
+    const age = published ? Math.max(0, Math.round((ctx.now() - Date.parse(published)) / 1000)) : null;
+    summary.replaceChildren(
+      el('dt', { text: 'log' }),
+      el('dd', { text: checkpoint.origin }),
+      el('dt', { text: 'entries' }),
+      el('dd', { text: String(checkpoint.size) }),
+      el('dt', { text: 'root' }),
+      el('dd', { class: 'mono', text: note.split('\n')[2] }),
+      el('dt', { text: 'published' }),
+      el('dd', { text: published ? `${utc(published)} (${age} s ago)` : 'unknown' }),
+    );
+    const key = await attempt(ctx, problem, () => ctx.api.getText('/v1/record/key'));
+    if (key) {
+      try {
+        await verifyNoteSignature(note, key.text);
+        signature.textContent = '✓ checkpoint signature verified with the service key';
+        signature.className = 'verified';
+      } catch (e) {
+        signature.textContent = `✗ ${e.message}`;
+        signature.className = 'error';
+      }
+    }
+    if (!party) return;
+    const mine = await attempt(ctx, problem, () => ctx.api.get('/v1/record/mine?limit=20'));
+    if (!mine) return;
+    entries.replaceChildren(
+      ...mine.map((entry) => {
+        const out = el('span', { class: 'check', role: 'status' });
+        return el(
+          'li',
+          { 'data-index': entry.index },
+          el('span', { class: 'mono', text: `#${entry.index}` }),
+          el('span', { text: ` ${entry.kind} ${utc(entry.time)} ` }),
+          el('button', { type: 'button', text: 'Verify inclusion', onclick: () => checkIndex(entry.index, out, true) }),
+          out,
+        );
+      }),
+    );
+    if (!mine.length) entries.append(el('li', { class: 'empty', text: 'You have submitted nothing yet.' }));
+  }
+
+  return { refresh };
+}
