@@ -65,8 +65,10 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _every(period_s: float, work: Callable[[], object], what: str, stop: threading.Event) -> None:
-    """Run ``work`` every ``period_s`` until told to stop; one failure must not end the loop."""
-    while not stop.wait(period_s):
+    """Run ``work`` now and then every ``period_s`` until told to stop; one failure must not end the loop."""
+    wait = 0.0
+    while not stop.wait(wait):
+        wait = period_s
         try:
             work()
         except Exception:

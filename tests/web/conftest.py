@@ -146,8 +146,10 @@ class Watched:
     errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
 
-    def assert_clean(self) -> None:
-        assert self.errors == [], self.errors
+    def assert_clean(self, expected_status: tuple[int, ...] = ()) -> None:
+        """``expected_status``: HTTP errors the test provoked on purpose (Chromium logs each one)."""
+        unexpected = [e for e in self.errors if not any(f"status of {code}" in e for code in expected_status)]
+        assert unexpected == [], unexpected
         assert self.foreign == [], self.foreign
 
 

@@ -10,20 +10,20 @@ from tests.web.conftest import Site, needs_browser, open_console, sign_in
 pytestmark = needs_browser
 
 
-def error_after(browser: Any, site: Site, token: str, key: Path | None) -> str:
+def error_after(browser: Any, site: Site, token: str, key: Path | None, *expected: int) -> str:
     watched = open_console(browser, site.url)
     sign_in(watched, token, key)
     error = watched.page.locator("#signin-error")
-    watched.page.wait_for_function("document.getElementById('signin-error').textContent.length > 0")
+    watched.page.wait_for_function("() => document.getElementById('signin-error').textContent.length > 0")
     text: str = error.text_content() or ""
     assert watched.page.locator("#console").is_hidden()
-    watched.assert_clean()
+    watched.assert_clean(expected)
     watched.page.context.close()
     return text
 
 
 def test_wrong_token(browser: Any, site: Site) -> None:
-    assert "does not know this token" in error_after(browser, site, "not-a-token", site.keys["alpha"])
+    assert "does not know this token" in error_after(browser, site, "not-a-token", site.keys["alpha"], 401)
 
 
 def test_wrong_key_file_names_the_party(browser: Any, site: Site) -> None:

@@ -54,7 +54,7 @@ export function mount(root, ctx) {
     if (m.status === 'acknowledged') return { cls: 'acked', text: '✓ acknowledged' };
     const left = remaining(m);
     if (m.requires_ack && left !== null) {
-      return { cls: left < 60 ? 'due-soon' : 'open', text: `${left < 60 ? '⏱ ' : ''}ack due in ${clock(Math.max(0, left))}` };
+      return { cls: left < 60 ? 'due-soon' : 'open', text: `${left < 60 ? '! ' : ''}ack due in ${clock(Math.max(0, left))}` };
     }
     return { cls: 'open', text: m.status };
   }

@@ -126,7 +126,7 @@ export class MapView {
 
     layers.push(
       new ol.layer.Vector({ source: this.hazards, style: (f) => this.hazardStyle(f) }),
-      new ol.layer.Vector({ source: this.operations, style: (f) => this.operationStyle(f) }),
+      new ol.layer.Vector({ source: this.operations, style: (f) => this.operationStyle(f), declutter: true }),
       new ol.layer.Vector({ source: this.notices, style: (f) => this.noticeStyle(f) }),
       new ol.layer.Vector({ source: this.lines, updateWhileAnimating: true }),
       new ol.layer.Vector({ source: this.aircraft, style: (f) => f.get('style'), updateWhileAnimating: true }),
@@ -327,6 +327,10 @@ export class MapView {
     }
     this.operations.clear(true);
     this.operations.addFeatures(volumes);
+    if (!this.fitted && volumes.length) {
+      this.fitted = true; // the first picture: show one's own operations
+      this.map.getView().fit(this.operations.getExtent(), { padding: [80, 80, 80, 80], maxZoom: 9 });
+    }
     this.notices.clear(true);
     this.notices.addFeatures(notices);
   }
