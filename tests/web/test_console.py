@@ -169,7 +169,7 @@ def test_tracks_raise_an_alert_on_the_map_and_panel_within_two_seconds(browser: 
         alpha.page.screenshot(path=str(Path(screenshots) / "console.png"))
     delta.page.wait_for_timeout(1000)
     delta.page.get_by_text("No active alerts.").wait_for()
-    assert delta.page.evaluate("window.deconline.ctx.map.aircraft.getFeatures().length") == 0
+    assert delta.page.evaluate("window.deconline.ctx.map.trackCount()") == 0
     print(f"alert on the panel {latency:.2f} s after the reports were acknowledged")
     for watched in (alpha, delta):
         watched.assert_clean()

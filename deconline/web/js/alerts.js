@@ -1,5 +1,5 @@
 /** Active alerts, most urgent first; a warning cannot be missed (colour, shape, text, optional sound). */
-import { attempt, clock, el, ft, nm } from './dom.js';
+import { attempt, clock, coalesce, el, ft, nm } from './dom.js';
 
 const RANK = { loss_of_separation: 0, inside_hazard: 0, warning: 1, advisory: 2 };
 const MARK = { loss_of_separation: '■', inside_hazard: '■', warning: '▲', advisory: '○' };
@@ -82,7 +82,7 @@ export function mount(root, ctx) {
     if (!rows.length && !old.length) list.append(el('li', { class: 'empty', text: 'No active alerts.' }));
   }
 
-  async function refresh() {
+  const refresh = coalesce(async () => {
     const fresh = await attempt(ctx, problem, () => ctx.api.get('/v1/alerts'));
     if (!fresh) return;
     fresh.sort((a, b) => (RANK[a.level] ?? 2) - (RANK[b.level] ?? 2) || a.t_los - b.t_los);
@@ -94,7 +94,7 @@ export function mount(root, ctx) {
     ctx.bus.emit('alerts', alerts);
     ctx.bus.emit('alert-count', { total: alerts.length, worst });
     render();
-  }
+  });
 
   ctx.bus.on('alert', ({ alert }) => {
     if (alert.state === 'cleared') cleared.push({ alert, at: Date.now() });

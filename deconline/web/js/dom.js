@@ -40,3 +40,30 @@ export async function attempt(ctx, where, action) {
     return undefined;
   }
 }
+
+/**
+ * ``fn`` run at most once at a time; calls while it runs fold into one more run after it. A burst
+ * of events (a thousand alerts in one evaluation) costs two requests, not a thousand.
+ */
+export function coalesce(fn) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await fn();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  return run;
+}

@@ -3,7 +3,7 @@
  * person's click on it once displayed (OLDI GEN-360), overdue messages and escalations that stand
  * out (GEN-220), a composer with structured proposals, answers, and line health.
  */
-import { attempt, clock, el, short, utc } from './dom.js';
+import { attempt, clock, coalesce, el, short, utc } from './dom.js';
 
 const ACTIONS = ['hold', 'shift_time', 'change_band', 'reroute_away'];
 const KINDS = ['notice', 'deconfliction_request', 'incident_report', 'comm_check'];
@@ -277,7 +277,7 @@ export function mount(root, ctx) {
     );
   }
 
-  async function refresh() {
+  const refresh = coalesce(async () => {
     const [inbox, outbox] = await Promise.all([
       attempt(ctx, problem, () => ctx.api.get('/v1/messages?box=in&limit=200')),
       attempt(ctx, problem, () => ctx.api.get('/v1/messages?box=out&limit=200')),
@@ -289,7 +289,7 @@ export function mount(root, ctx) {
     renderList();
     renderDetail();
     refreshHealth();
-  }
+  });
 
   ctx.bus.on('message', ({ message }) => {
     if (message.recipients.includes(me) || message.sender !== me) ctx.toast(`new ${message.kind.replaceAll('_', ' ')} from ${message.sender}`, 'warning');

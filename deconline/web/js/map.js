@@ -1,8 +1,7 @@
 /**
  * The map (OpenLayers, vendored as the global `ol`): offline basemap, own operations, notices,
- * hazards, tracks and alerts, drawing. Tracks are the hot path (thousands a second): one feature
- * per aircraft with styles cached by colour, heading and side; heading vectors and trails are one
- * feature each, whatever the number of aircraft.
+ * hazards, tracks and alerts, drawing. Tracks are the hot path (thousands a second): they are
+ * painted by TrackPainter on one canvas layer instead of being OpenLayers features.
  */
 const ol = globalThis.ol;
 
@@ -29,8 +28,8 @@ const ALT_STOPS = [
   [12000, [200, 60, 255]],
 ];
 const ALT_BUCKET_M = 250;
-const HEADING_STEP = 10;
 const TRAIL_POINTS = 10;
+const TRAILS_UP_TO = 1000; // above this many aircraft, trails would cost more than they tell
 const VECTOR_S = 60;
 
 export function altitudeColour(alt) {
@@ -84,11 +83,151 @@ function footprintGeometry(footprint, radius) {
 
 const ms = (iso) => Date.parse(iso);
 
+const EARTH_R = 6378137;
+const DEG = Math.PI / 180;
+const SPRITE = 20;
+
+/**
+ * Aircraft drawn straight onto one canvas: a sprite per colour and side, rotated per aircraft,
+ * heading vectors and trails as one path each. Thousands of aircraft cost a few milliseconds,
+ * where one OpenLayers feature per aircraft cost hundreds (measured by bench/bench_console.py).
+ */
+class TrackPainter {
+  constructor() {
+    this.canvas = document.createElement('canvas');
+    this.canvas.style.position = 'absolute';
+    this.canvas.style.left = '0';
+    this.canvas.style.top = '0';
+    this.sprites = new Map();
+    this.n = 0;
+    this.x = new Float64Array(0);
+    this.y = new Float64Array(0);
+    this.heading = new Float64Array(0);
+    this.reach = new Float64Array(0);
+    this.sprite = [];
+    this.trails = [];
+  }
+
+  /** A pre-rotated sprite per altitude colour, side and 10° of heading: drawn without a transform. */
+  spriteFor(alt, own, headingDeg) {
+    const bucket = Math.round(Math.max(-500, Math.min(alt, 15000)) / ALT_BUCKET_M);
+    const turn = Math.round(headingDeg / 10) % 36;
+    const key = (bucket * 2 + (own ? 1 : 0)) * 36 + turn;
+    let sprite = this.sprites.get(key);
+    if (!sprite) {
+      sprite = document.createElement('canvas');
+      sprite.width = SPRITE;
+      sprite.height = SPRITE;
+      const g = sprite.getContext('2d');
+      g.translate(SPRITE / 2, SPRITE / 2);
+      g.rotate(turn * 10 * DEG);
+      g.beginPath();
+      g.moveTo(0, -8);
+      g.lineTo(6, 7);
+      g.lineTo(0, 3);
+      g.lineTo(-6, 7);
+      g.closePath();
+      g.fillStyle = altitudeColour(bucket * ALT_BUCKET_M);
+      g.fill();
+      g.lineWidth = own ? 1 : 2;
+      g.strokeStyle = own ? '#0e1621' : '#ffffff';
+      g.stroke();
+      this.sprites.set(key, sprite);
+    }
+    return sprite;
+  }
+
+  /** Columns in web-mercator metres; ``reach`` is the heading vector's length in map units. */
+  set(tracks, ownSide, trails) {
+    const n = tracks.length;
+    if (this.x.length < n) {
+      this.x = new Float64Array(n);
+      this.y = new Float64Array(n);
+      this.heading = new Float64Array(n);
+      this.reach = new Float64Array(n);
+    }
+    this.sprite = new Array(n);
+    for (let i = 0; i < n; i += 1) {
+      const t = tracks[i];
+      this.x[i] = EARTH_R * t.lon * DEG;
+      this.y[i] = EARTH_R * Math.log(Math.tan(Math.PI / 4 + (t.lat * DEG) / 2));
+      this.heading[i] = t.track_deg * DEG;
+      this.reach[i] = (t.gs_mps * VECTOR_S) / Math.cos(t.lat * DEG);
+      this.sprite[i] = this.spriteFor(t.alt_m, ownSide.has(t.party), t.track_deg);
+    }
+    this.n = n;
+    this.trails = trails;
+  }
+
+  render(frameState) {
+    const [width, height] = frameState.size;
+    const ratio = frameState.pixelRatio;
+    const canvas = this.canvas;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+    }
+    const g = canvas.getContext('2d');
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    const [a, b, c, d, e, f] = frameState.coordinateToPixelTransform;
+    const px = (x, y) => (a * x + c * y + e) * ratio;
+    const py = (x, y) => (b * x + d * y + f) * ratio;
+    const margin = 40 * ratio;
+    const inside = (u, v) => u > -margin && v > -margin && u < canvas.width + margin && v < canvas.height + margin;
+    g.lineWidth = 1.5 * ratio;
+    g.strokeStyle = 'rgba(160,200,255,0.45)';
+    g.beginPath();
+    for (const trail of this.n <= TRAILS_UP_TO ? this.trails : []) {
+      g.moveTo(px(trail[0][0], trail[0][1]), py(trail[0][0], trail[0][1]));
+      for (let k = 1; k < trail.length; k += 1) g.lineTo(px(trail[k][0], trail[k][1]), py(trail[k][0], trail[k][1]));
+    }
+    g.stroke();
+    g.lineWidth = ratio;
+    g.strokeStyle = 'rgba(255,255,255,0.75)';
+    g.beginPath();
+    for (let i = 0; i < this.n; i += 1) {
+      const u = px(this.x[i], this.y[i]);
+      const v = py(this.x[i], this.y[i]);
+      if (!inside(u, v)) continue;
+      const tx = this.x[i] + this.reach[i] * Math.sin(this.heading[i]);
+      const ty = this.y[i] + this.reach[i] * Math.cos(this.heading[i]);
+      g.moveTo(u, v);
+      g.lineTo(px(tx, ty), py(tx, ty));
+    }
+    g.stroke();
+    const size = SPRITE * ratio;
+    for (let i = 0; i < this.n; i += 1) {
+      const u = px(this.x[i], this.y[i]);
+      const v = py(this.x[i], this.y[i]);
+      if (!inside(u, v)) continue;
+      g.drawImage(this.sprite[i], Math.round(u - size / 2), Math.round(v - size / 2), size, size);
+    }
+    return canvas;
+  }
+
+  /** The index of the aircraft drawn nearest to ``pixel`` (CSS pixels), within ``tolerance``. */
+  nearest(map, pixel, tolerance) {
+    let best = -1;
+    let bestD = tolerance * tolerance;
+    for (let i = 0; i < this.n; i += 1) {
+      const p = map.getPixelFromCoordinate([this.x[i], this.y[i]]);
+      const dd = (p[0] - pixel[0]) ** 2 + (p[1] - pixel[1]) ** 2;
+      if (dd < bestD) {
+        bestD = dd;
+        best = i;
+      }
+    }
+    return best;
+  }
+}
+
 export class MapView {
   constructor(target, { tileUrl = null, ownSide = [] } = {}) {
     this.target = target;
     this.ownSide = new Set(ownSide);
-    this.trackStyles = new Map();
     this.trails = new Map();
     this.tracks = new Map();
     this.alertsByTrack = new Map();
@@ -114,22 +253,17 @@ export class MapView {
     this.operations = new ol.source.Vector();
     this.notices = new ol.source.Vector();
     this.hazards = new ol.source.Vector();
-    this.lines = new ol.source.Vector();
-    this.aircraft = new ol.source.Vector();
+    this.painter = new TrackPainter();
+    this.trackList = [];
     this.rings = new ol.source.Vector();
     this.drawing = new ol.source.Vector();
-    this.vectorFeature = new ol.Feature(new ol.geom.MultiLineString([]));
-    this.trailFeature = new ol.Feature(new ol.geom.MultiLineString([]));
-    this.vectorFeature.setStyle(new ol.style.Style({ stroke: new ol.style.Stroke({ color: 'rgba(255,255,255,0.75)', width: 1 }) }));
-    this.trailFeature.setStyle(new ol.style.Style({ stroke: new ol.style.Stroke({ color: 'rgba(160,200,255,0.45)', width: 1.5 }) }));
-    this.lines.addFeatures([this.trailFeature, this.vectorFeature]);
+    this.trackLayer = new ol.layer.Layer({ render: (frameState) => this.painter.render(frameState) });
 
     layers.push(
       new ol.layer.Vector({ source: this.hazards, style: (f) => this.hazardStyle(f) }),
       new ol.layer.Vector({ source: this.operations, style: (f) => this.operationStyle(f), declutter: true }),
       new ol.layer.Vector({ source: this.notices, style: (f) => this.noticeStyle(f) }),
-      new ol.layer.Vector({ source: this.lines, updateWhileAnimating: true }),
-      new ol.layer.Vector({ source: this.aircraft, style: (f) => f.get('style'), updateWhileAnimating: true }),
+      this.trackLayer,
       new ol.layer.Vector({ source: this.rings, style: (f) => this.ringStyle(f), declutter: false }),
       new ol.layer.Vector({ source: this.drawing }),
     );
@@ -152,8 +286,10 @@ export class MapView {
     this.olMap = this.map;
     this.map.on('singleclick', (event) => {
       if (this.drawInteraction) return;
-      const hit = this.map.forEachFeatureAtPixel(event.pixel, (f) => (f.get('track') ? f : null), { hitTolerance: 4 });
-      if (hit) for (const fn of this.selectListeners) fn({ party: hit.get('party'), id: hit.get('track') });
+      const hit = this.painter.nearest(this.map, event.pixel, 10);
+      if (hit < 0) return;
+      const track = this.trackList[hit];
+      for (const fn of this.selectListeners) fn({ party: track.party, id: track.id });
     });
     this.buildOverlay();
   }
@@ -291,26 +427,6 @@ export class MapView {
     });
   }
 
-  trackStyle(alt, heading, own) {
-    const bucket = Math.round(Math.max(-500, Math.min(alt, 15000)) / ALT_BUCKET_M);
-    const turn = Math.round(heading / HEADING_STEP) % (360 / HEADING_STEP);
-    const key = `${bucket}:${turn}:${own ? 1 : 0}`;
-    let style = this.trackStyles.get(key);
-    if (!style) {
-      style = new ol.style.Style({
-        image: new ol.style.RegularShape({
-          points: 3,
-          radius: own ? 7 : 8,
-          rotation: (turn * HEADING_STEP * Math.PI) / 180,
-          fill: new ol.style.Fill({ color: altitudeColour(bucket * ALT_BUCKET_M) }),
-          stroke: new ol.style.Stroke({ color: own ? '#0e1621' : '#ffffff', width: own ? 1 : 2 }),
-        }),
-      });
-      this.trackStyles.set(key, style);
-    }
-    return style;
-  }
-
   setOperations(ops) {
     const volumes = [];
     const notices = [];
@@ -344,27 +460,14 @@ export class MapView {
   }
 
   setTracks(tracks) {
-    const features = new Array(tracks.length);
-    const vectors = new Array(tracks.length);
     const trails = [];
     const seen = new Set();
     this.tracks.clear();
-    for (let i = 0; i < tracks.length; i += 1) {
-      const t = tracks[i];
+    for (const t of tracks) {
       const key = `${t.party}/${t.id}`;
       seen.add(key);
       this.tracks.set(key, t);
-      const xy = toMap([t.lon, t.lat]);
-      const feature = new ol.Feature(new ol.geom.Point(xy));
-      feature.set('track', t.id, true);
-      feature.set('party', t.party, true);
-      feature.set('style', this.trackStyle(t.alt_m, t.track_deg, this.ownSide.has(t.party)), true);
-      features[i] = feature;
-      // heading vector: VECTOR_S of travel, stretched by the Mercator scale at this latitude
-      const scale = 1 / Math.cos((t.lat * Math.PI) / 180);
-      const d = t.gs_mps * VECTOR_S * scale;
-      const a = (t.track_deg * Math.PI) / 180;
-      vectors[i] = [xy, [xy[0] + d * Math.sin(a), xy[1] + d * Math.cos(a)]];
+      const xy = [EARTH_R * t.lon * DEG, EARTH_R * Math.log(Math.tan(Math.PI / 4 + (t.lat * DEG) / 2))];
       let trail = this.trails.get(key);
       if (!trail) {
         trail = [];
@@ -375,12 +478,16 @@ export class MapView {
       if (trail.length > TRAIL_POINTS) trail.shift();
       if (trail.length > 1) trails.push(trail);
     }
-    for (const key of this.trails.keys()) if (!seen.has(key)) this.trails.delete(key);
-    this.aircraft.clear(true);
-    this.aircraft.addFeatures(features);
-    this.vectorFeature.getGeometry().setCoordinates(vectors);
-    this.trailFeature.getGeometry().setCoordinates(trails);
+    if (this.trails.size > seen.size) for (const key of this.trails.keys()) if (!seen.has(key)) this.trails.delete(key);
+    this.trackList = tracks;
+    this.painter.set(tracks, this.ownSide, trails);
+    this.trackLayer.changed();
     this.drawRings();
+  }
+
+  /** How many aircraft are on the map (for tests and benchmarks). */
+  trackCount() {
+    return this.painter.n;
   }
 
   setAlerts(alerts) {
@@ -393,7 +500,7 @@ export class MapView {
     const features = [];
     for (const alert of this.alerts ?? []) {
       const label = `${alert.level.replaceAll('_', ' ').toUpperCase()}${alert.kind === 'separation' && !alert.los ? ` ${Math.round(alert.t_los)} s` : ''}`;
-      const mine = [...this.tracks.values()].find((t) => this.ownSide.has(t.party) && t.id === alert.own_track);
+      const mine = [...this.ownSide].map((p) => this.tracks.get(`${p}/${alert.own_track}`)).find(Boolean);
       if (mine) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label, alert: alert.id }));
       const intruder = alert.intruder;
       if (intruder) {

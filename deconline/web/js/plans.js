@@ -3,7 +3,7 @@
  * F3548 Volume4D, see the answer and its notices at once, revise, check again, change state, and
  * ask the other party from a notice. Versions are the API's: a stale one is a 409 with its reason.
  */
-import { attempt, el, fl, short, utc } from './dom.js';
+import { attempt, coalesce, el, fl, short, utc } from './dom.js';
 
 const NEXT_STATES = { proposed: ['cancelled'], accepted: ['active', 'cancelled'], active: ['ended'], ended: [], cancelled: [] };
 const STATE_MARK = { proposed: '◇', accepted: '●', active: '▶', ended: '■', cancelled: '✕' };
@@ -201,7 +201,7 @@ export function mount(root, ctx) {
     );
   }
 
-  async function refresh() {
+  const refresh = coalesce(async () => {
     const fresh = await attempt(ctx, problem, () => ctx.api.get('/v1/operations'));
     if (!fresh) return;
     operations = fresh;
@@ -210,7 +210,7 @@ export function mount(root, ctx) {
     const past = operations.filter((o) => ['ended', 'cancelled'].includes(o.state));
     list.replaceChildren(...live.map(row), ...past.map(row));
     if (!operations.length) list.append(el('li', { class: 'empty', text: 'No operations filed.' }));
-  }
+  });
 
   root.append(el('div', { class: 'panel-head' }, el('h2', { text: 'Plans' })), form, problem, el('h3', { text: 'Your side’s operations' }), list);
   ctx.bus.on('resync', refresh);
