@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_world, server
+from tests.web.conftest import CHROMIUM_FLAGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=10000",
-]
+FLAGS = [*CHROMIUM_FLAGS, "--headless", "--virtual-time-budget=10000"]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")

@@ -24,6 +24,16 @@ from deconline.store.db import Database
 from tests.helpers import server
 
 CHROMIUM = Path("/usr/bin/chromium")
+# headless on a closed network: no background connections that this machine would refuse
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PARTIES = (("alpha", "allies"), ("bravo", "allies"), ("charlie", None), ("delta", None))
 AGREEMENT: dict[str, Any] = {
     "version": 1,
@@ -124,15 +134,7 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_FLAGS,
         )
         yield chromium
         chromium.close()
