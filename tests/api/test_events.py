@@ -112,7 +112,10 @@ def test_a_slow_subscriber_is_caught_up_from_the_table(world: World) -> None:
         await asyncio.sleep(0.05)
         return subscription.lagged, subscription.queue.qsize()
 
-    lagged, size = asyncio.run(scenario())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # its own loop, whatever else runs in this thread
+        lagged, size = pool.submit(asyncio.run, scenario()).result()
     assert lagged and size == QUEUE_LIMIT
     sent = [message(world, "alpha", "charlie", f"m{k}")["id"] for k in range(5)]
     frames = read_stream(world, "charlie", 5, last_event_id="0")
