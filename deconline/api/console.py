@@ -58,8 +58,10 @@ def mount_console(app: FastAPI, tile_url: str | None) -> None:
             response.headers["X-Content-Type-Options"] = "nosniff"
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["X-Frame-Options"] = "DENY"
-            if path == "/" or path.endswith((".html", ".js", ".json")):
-                response.headers["Cache-Control"] = "no-cache"
+            if path.startswith("/console/vendor/"):
+                response.headers["Cache-Control"] = "public, max-age=86400"  # pinned third-party files
+            elif path == "/" or path.endswith((".html", ".js", ".json", ".css")):
+                response.headers["Cache-Control"] = "no-cache"  # revalidated: an upgrade shows at once
         return response
 
     @app.get("/", include_in_schema=False)

@@ -31,6 +31,11 @@ def test_every_visible_control_has_a_name_and_tabs_follow_the_keyboard(browser: 
     page.keyboard.press("ArrowRight")
     assert page.get_by_role("tab", name="Hotline").get_attribute("aria-selected") == "true"
     assert page.locator("#panel-hotline").is_visible()
-    page.keyboard.press("Enter")
+    # a list that redraws every second (deadlines counting down) keeps the keyboard focus
+    page.locator("#panel-hotline [data-message-id] button").first.wait_for()
+    page.locator("#panel-hotline [data-message-id] button").first.focus()
+    focused = page.evaluate("() => document.activeElement.closest('[data-message-id]').dataset.messageId")
+    page.wait_for_timeout(2500)
+    assert page.evaluate("() => document.activeElement.closest('[data-message-id]')?.dataset.messageId") == focused
     watched.assert_clean()
     watched.page.context.close()

@@ -1,5 +1,5 @@
 /** The aircraft table (like tar1090's): sortable, a selected-aircraft box, cheap at thousands of tracks. */
-import { el, fl } from './dom.js';
+import { el, fl, keepingFocus } from './dom.js';
 
 const MAX_ROWS = 200;
 const COLUMNS = [
@@ -47,6 +47,10 @@ export function mount(root, ctx) {
 
   function render() {
     if (root.offsetParent === null) return;
+    keepingFocus(root, draw);
+  }
+
+  function draw() {
     const now = ctx.now();
     const rows = tracks.map((t) => ({ ...t, age: (now - Date.parse(t.time)) / 1000 }));
     rows.sort((a, b) => {

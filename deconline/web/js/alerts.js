@@ -1,5 +1,5 @@
 /** Active alerts, most urgent first; a warning cannot be missed (colour, shape, text, optional sound). */
-import { attempt, clock, coalesce, el, ft, nm } from './dom.js';
+import { attempt, clock, coalesce, el, ft, keepingFocus, nm } from './dom.js';
 
 const RANK = { loss_of_separation: 0, inside_hazard: 0, warning: 1, advisory: 2 };
 const MARK = { loss_of_separation: '■', inside_hazard: '■', warning: '▲', advisory: '○' };
@@ -41,6 +41,10 @@ export function mount(root, ctx) {
   }
 
   function render() {
+    keepingFocus(list, draw);
+  }
+
+  function draw() {
     const elapsed = (Date.now() - fetchedAt) / 1000;
     const rows = alerts.map((a) => {
       const where = position(a);

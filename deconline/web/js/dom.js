@@ -67,3 +67,28 @@ export function coalesce(fn) {
   };
   return run;
 }
+
+const ROW_KEYS = ['data-message-id', 'data-alert-id', 'data-track', 'data-operation-id'];
+
+/**
+ * Re-render ``root`` without taking the keyboard focus away: the control that had it (found again
+ * by its row's id) gets it back. Lists that redraw every second stay usable from the keyboard.
+ */
+export function keepingFocus(root, render) {
+  const active = document.activeElement;
+  let found = null;
+  if (active && active !== document.body && root.contains(active)) {
+    const row = active.closest(ROW_KEYS.map((k) => `[${k}]`).join(','));
+    if (row) {
+      const name = ROW_KEYS.find((k) => row.hasAttribute(k));
+      const controls = [...row.querySelectorAll('button, [tabindex], input, select, textarea')];
+      found = { name, value: row.getAttribute(name), at: row === active ? -1 : controls.indexOf(active) };
+    }
+  }
+  render();
+  if (!found) return;
+  const row = root.querySelector(`[${found.name}="${CSS.escape(found.value)}"]`);
+  if (!row) return;
+  const target = found.at < 0 ? row : row.querySelectorAll('button, [tabindex], input, select, textarea')[found.at];
+  target?.focus({ preventScroll: true });
+}

@@ -3,7 +3,7 @@
  * person's click on it once displayed (OLDI GEN-360), overdue messages and escalations that stand
  * out (GEN-220), a composer with structured proposals, answers, and line health.
  */
-import { attempt, clock, coalesce, el, short, utc } from './dom.js';
+import { attempt, clock, coalesce, el, keepingFocus, short, utc } from './dom.js';
 
 const ACTIONS = ['hold', 'shift_time', 'change_band', 'reroute_away'];
 const KINDS = ['notice', 'deconfliction_request', 'incident_report', 'comm_check'];
@@ -69,6 +69,10 @@ export function mount(root, ctx) {
   }
 
   function renderList() {
+    keepingFocus(list, drawList);
+  }
+
+  function drawList() {
     const rows = messages[box].map((m) => {
       const status = statusOf(m);
       const who = box === 'in' ? `from ${m.sender}` : `to ${m.recipients.join(', ')}`;
