@@ -1,0 +1,125 @@
+"""Per-aircraft state from partial reports: position, altitude, velocity, each with its own age.
+
+Surveillance messages each carry part of a state (an airborne position, a velocity, an altitude,
+an identification). A state is emitted only when position, altitude and velocity are all fresh
+(no older than ``max_age_s`` at the position's time), and only when it is newer than the last one
+emitted for that aircraft, so a feeder posts each aircraft's newest state once. Pure: times come
+from the reports, nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from deconline.ingest.sbs import SbsReport
+
+
+@dataclass
+class Aircraft:
+    address: str
+    source: str = ""
+    callsign: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    position_s: float = float("-inf")
+    alt_m: float | None = None
+    altitude_s: float = float("-inf")
+    gs_mps: float | None = None
+    track_deg: float | None = None
+    vrate_mps: float = 0.0
+    velocity_s: float = float("-inf")
+    emitted_s: float = float("-inf")
+    quality: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class State:
+    """What the service's ``POST /v1/tracks`` takes, in SI units."""
+
+    id: str
+    lat: float
+    lon: float
+    alt_m: float
+    gs_mps: float
+    track_deg: float
+    vrate_mps: float
+    time_s: float
+
+    def as_report(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "alt_m": self.alt_m,
+            "gs_mps": self.gs_mps,
+            "track_deg": self.track_deg % 360.0,
+            "vrate_mps": self.vrate_mps,
+            "time": datetime.fromtimestamp(self.time_s, UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+
+class TrackBuilder:
+    def __init__(self, max_age_s: float = 10.0) -> None:
+        self.max_age_s = max_age_s
+        self.aircraft: dict[str, Aircraft] = {}
+
+    def _get(self, address: str, source: str) -> Aircraft:
+        found = self.aircraft.get(address)
+        if found is None:
+            found = self.aircraft[address] = Aircraft(address, source)
+        found.source = source or found.source
+        return found
+
+    def position(self, address: str, time_s: float, lat: float, lon: float, source: str = "") -> None:
+        a = self._get(address, source)
+        if time_s >= a.position_s:
+            a.lat, a.lon, a.position_s = lat, lon, time_s
+
+    def altitude(self, address: str, time_s: float, alt_m: float, source: str = "") -> None:
+        a = self._get(address, source)
+        if time_s >= a.altitude_s:
+            a.alt_m, a.altitude_s = alt_m, time_s
+
+    def velocity(
+        self, address: str, time_s: float, gs_mps: float, track_deg: float, vrate_mps: float | None, source: str = ""
+    ) -> None:
+        a = self._get(address, source)
+        if time_s >= a.velocity_s:
+            a.gs_mps, a.track_deg, a.velocity_s = gs_mps, track_deg % 360.0, time_s
+            a.vrate_mps = vrate_mps if vrate_mps is not None else 0.0
+
+    def sbs(self, report: SbsReport, source: str = "sbs") -> None:
+        """Merge a BaseStation report (types 1, 3, 4, 5 carry different parts)."""
+        t = report.time_s
+        if report.callsign:
+            self._get(report.icao, source).callsign = report.callsign
+        if report.on_ground:
+            return  # surface movements take no part in airborne separation
+        if report.lat is not None and report.lon is not None:
+            self.position(report.icao, t, report.lat, report.lon, source)
+        if report.alt_m is not None:
+            self.altitude(report.icao, t, report.alt_m, source)
+        if report.gs_mps is not None and report.track_deg is not None:
+            self.velocity(report.icao, t, report.gs_mps, report.track_deg, report.vrate_mps, source)
+
+    def ready(self) -> list[State]:
+        """Every aircraft with a fresh, complete state newer than the one last emitted."""
+        out = []
+        for a in self.aircraft.values():
+            t = a.position_s
+            if t <= a.emitted_s or a.lat is None or a.lon is None or a.alt_m is None or a.gs_mps is None:
+                continue
+            if t - a.altitude_s > self.max_age_s or t - a.velocity_s > self.max_age_s:
+                continue
+            a.emitted_s = t
+            track = a.track_deg if a.track_deg is not None else 0.0
+            out.append(State(a.address, a.lat, a.lon, a.alt_m, a.gs_mps, track, a.vrate_mps, t))
+        return out
+
+    def forget_older_than(self, time_s: float) -> int:
+        """Drop aircraft not heard since ``time_s`` (tracks are perishable); returns how many."""
+        gone = [k for k, a in self.aircraft.items() if max(a.position_s, a.velocity_s, a.altitude_s) < time_s]
+        for k in gone:
+            del self.aircraft[k]
+        return len(gone)
