@@ -18,6 +18,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from deconline.cli_feed import feed
 from deconline.cli_hotline import line_app, msg_app
 from deconline.cli_record import record_app
 from deconline.client import ApiError, Client
@@ -42,6 +43,7 @@ app.add_typer(hazard_app, name="hazard")
 app.add_typer(record_app, name="record")
 app.add_typer(msg_app, name="msg")
 app.add_typer(line_app, name="line")
+app.command("feed")(feed)
 
 out = Console()
 err = Console(stderr=True)

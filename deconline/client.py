@@ -82,6 +82,12 @@ class Client:
             return response.json()
         return response.content
 
+    # --- live tracks ---
+    def post_tracks(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
+        """A signed batch of at most 5,000 reports of your own aircraft (``POST /v1/tracks``)."""
+        result: dict[str, Any] = self._call("POST", "/v1/tracks", json={"tracks": reports})
+        return result
+
     # --- service and parties ---
     def health(self) -> dict[str, str]:
         result: dict[str, str] = self._call("GET", "/healthz")

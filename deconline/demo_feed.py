@@ -54,14 +54,6 @@ def credentials(directory: Path) -> list[Credentials]:
     return found
 
 
-class TrackClient(Client):
-    """The client plus the one call the feed needs: a signed ``POST /v1/tracks``."""
-
-    def post_tracks(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", "/v1/tracks", json={"tracks": reports})
-        return result
-
-
 def describe(exc: Exception) -> str:
     """One short line for a failed post."""
     if isinstance(exc, ApiError):
@@ -88,7 +80,7 @@ def feed_party(
     """Post ``who``'s aircraft every ``period_s`` until ``stop``; returns how many batches were stored."""
     stored = 0
     failing: str | None = None
-    client = TrackClient(url, who.token, key=who.key, timeout=max(5.0, 5 * period_s), transport=transport)
+    client = Client(url, who.token, key=who.key, timeout=max(5.0, 5 * period_s), transport=transport)
     try:
         while not stop.is_set():
             reports = [s.report() for s in fleet_states(clock(), epoch, who.party)]

@@ -1,0 +1,165 @@
+"""``deconline feed`` end to end: SBS sources (a file, a fake receiver on a socket), the fleet,
+dry runs, and a real service that raises an alert from two parties' feeds."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deconline.client import Client
+from deconline.feed import Feed, SourceError, read_fleet
+from deconline.record.signing import write_private_key
+from tests.helpers import make_world, server
+
+EARTH = 6_371_000.0
+
+
+def sbs(kind: int, icao: str, t: float, **f: object) -> str:
+    stamp = datetime.fromtimestamp(t, UTC)
+    date, clock = stamp.strftime("%Y/%m/%d"), stamp.strftime("%H:%M:%S.%f")[:-3]
+    v = {k: "" if f.get(k) is None else str(f[k]) for k in ("alt", "gs", "trk", "lat", "lon", "vr")}
+    return (
+        f"MSG,{kind},1,1,{icao},1,{date},{clock},{date},{clock},,{v['alt']},{v['gs']},{v['trk']},"
+        f"{v['lat']},{v['lon']},{v['vr']},,0,0,0,0"
+    )
+
+
+def head_on(t: float, gap_m: float) -> list[str]:
+    """ABC001 eastbound and CDE002 westbound at FL200, ``gap_m`` apart, 250 kt each."""
+    lat = 55.0
+    dlon = math.degrees(gap_m / 2 / (EARTH * math.cos(math.radians(lat))))
+    lines = []
+    for icao, lon, track in (("ABC001", 20.0 - dlon, 90), ("CDE002", 20.0 + dlon, 270)):
+        lines.append(sbs(3, icao, t, alt=20000, lat=f"{lat:.5f}", lon=f"{lon:.5f}"))
+        lines.append(sbs(4, icao, t, gs=250, trk=track, vr=0))
+    return lines
+
+
+def test_a_file_in_dry_run_writes_the_fleet_states(tmp_path: Path) -> None:
+    capture = tmp_path / "capture.sbs"
+    capture.write_text("\n".join([*head_on(1_800_000_000, 40_000), "not sbs", "MSG,3,bad"]) + "\n")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("# ours\nabc001\n")
+    out = tmp_path / "states.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "deconline", "feed", f"sbs+file:{capture}", "--fleet", str(fleet), "--dry-run",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [state] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert state["id"] == "abc001" and state["track_deg"] == 90 and abs(state["alt_m"] - 6096) < 0.1
+    assert "6 messages (2 malformed, skipped)" in result.stderr and "1 not in the fleet" in result.stderr
+
+
+def test_fleet_files_say_what_is_wrong(tmp_path: Path) -> None:
+    good = tmp_path / "fleet.csv"
+    good.write_text("icao24,callsign\n4CA2D6,RYR1\n3c6589,DLH2 # note\n")
+    assert read_fleet(good) == {"4ca2d6", "3c6589"}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("4ca2d6\nnot-hex\n")
+    with pytest.raises(SourceError, match=r"bad.txt:2: 'not-hex' is not a 24-bit ICAO address"):
+        read_fleet(bad)
+    with pytest.raises(SourceError, match="unsupported source"):
+        Feed(["avr://x:1"], None, None)
+
+
+@contextmanager
+def fake_receiver() -> Iterator[tuple[int, threading.Event]]:
+    """An SBS server sending two converging aircraft, with fresh times, to each client once a second."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed at the end of the test
+            threading.Thread(target=talk, args=(client,), daemon=True).start()
+
+    def talk(client: socket.socket) -> None:
+        start = time.time()
+        with client:
+            while not stop.is_set():
+                elapsed = time.time() - start
+                try:
+                    client.sendall(("\n".join(head_on(time.time(), 60_000 - 257 * elapsed)) + "\ngarbage\n").encode())
+                except OSError:
+                    return
+                stop.wait(1.0)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield int(listener.getsockname()[1]), stop
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_two_parties_feeds_raise_an_alert_in_the_service(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    for party in ("alpha", "charlie"):
+        write_private_key(world.keys[party], tmp_path / f"{party}.key")
+    world.line.db.dispose()
+    with server(db_url) as url, fake_receiver() as (port, _):
+        feeds = []
+        for party, icao in (("alpha", "abc001"), ("charlie", "cde002")):
+            client = Client(url, world.tokens[party], key=tmp_path / f"{party}.key")
+            messages: list[str] = []
+            feed = Feed([f"sbs://127.0.0.1:{port}"], {icao}, client.post_tracks, say=messages.append)
+            thread = threading.Thread(target=feed.run, daemon=True)
+            thread.start()
+            feeds.append((feed, thread, client))
+        headers = {"Authorization": f"Bearer {world.tokens['alpha']}"}
+        deadline = time.monotonic() + 20
+        alerts: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not alerts:
+            time.sleep(0.5)
+            alerts = httpx.get(f"{url}/v1/alerts", headers=headers, timeout=5).json()
+        tracks = httpx.get(f"{url}/v1/tracks", headers=headers, timeout=5).json()
+        for feed, thread, client in feeds:
+            feed.stop.set()
+            thread.join(timeout=5)
+            client.close()
+    assert alerts and alerts[0]["own_track"] == "abc001"
+    assert alerts[0]["intruder"]["party"] == "charlie" and alerts[0]["intruder"]["track"] == "cde002"
+    assert {t["id"] for t in tracks} == {"abc001", "cde002"}  # the intruder is disclosed while in alert
+    for feed, _, _ in feeds:
+        assert feed.tally.posted >= 1 and feed.tally.malformed[f"sbs://127.0.0.1:{port}"] >= 1
+        assert feed.tally.not_in_fleet >= 1  # the other party's aircraft, seen by the same receiver
+
+
+def test_an_unreachable_service_keeps_only_the_newest_state(tmp_path: Path) -> None:
+    failures: list[int] = []
+
+    def refuse(reports: list[dict[str, object]]) -> object:
+        failures.append(len(reports))
+        raise httpx.ConnectError("connection refused")
+
+    said: list[str] = []
+    feed = Feed([], {"abc001"}, refuse, say=said.append)
+    t = 1_800_000_000.0
+    for k in range(3):
+        feed.take_lines("test", head_on(t + k, 50_000))
+        feed.collect()
+        assert feed.flush() is False
+    assert failures == [1, 1, 1] and feed.tally.dropped == 2 and list(feed.pending) == ["abc001"]
+    assert feed.pending["abc001"].time_s == t + 2
+    assert "cannot connect to the server" in said[0]
