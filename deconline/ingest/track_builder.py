@@ -34,6 +34,28 @@ class Aircraft:
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """One decoded surveillance message, whatever part of a state it carries, in SI units.
+
+    ``address`` is the ICAO 24-bit address (six lower-case hex digits) or, for a radar track
+    without one, a track id such as ``"25-201:1234"`` (SAC-SIC:track number).
+    """
+
+    address: str
+    time_s: float
+    source: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    alt_m: float | None = None  # barometric
+    gs_mps: float | None = None
+    track_deg: float | None = None
+    vrate_mps: float | None = None
+    callsign: str | None = None
+    on_ground: bool = False
+    quality: tuple[tuple[str, float], ...] = ()  # e.g. (("NACp", 9), ("NIC", 8))
+
+
+@dataclass(frozen=True)
 class State:
     """What the service's ``POST /v1/tracks`` takes, in SI units."""
 
@@ -88,6 +110,22 @@ class TrackBuilder:
         if time_s >= a.velocity_s:
             a.gs_mps, a.track_deg, a.velocity_s = gs_mps, track_deg % 360.0, time_s
             a.vrate_mps = vrate_mps if vrate_mps is not None else 0.0
+
+    def take(self, s: Sighting) -> None:
+        """Merge whatever part of a state one decoded message carries."""
+        a = self._get(s.address, s.source)
+        if s.callsign:
+            a.callsign = s.callsign
+        if s.quality:
+            a.quality.update(s.quality)
+        if s.on_ground:
+            return  # surface movements take no part in airborne separation
+        if s.lat is not None and s.lon is not None:
+            self.position(s.address, s.time_s, s.lat, s.lon, s.source)
+        if s.alt_m is not None:
+            self.altitude(s.address, s.time_s, s.alt_m, s.source)
+        if s.gs_mps is not None and s.track_deg is not None:
+            self.velocity(s.address, s.time_s, s.gs_mps, s.track_deg, s.vrate_mps, s.source)
 
     def sbs(self, report: SbsReport, source: str = "sbs") -> None:
         """Merge a BaseStation report (types 1, 3, 4, 5 carry different parts)."""
