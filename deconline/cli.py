@@ -438,8 +438,15 @@ def conflicts_command(
 
 @app.command("replay")
 def replay_command(
-    file: Annotated[Path, typer.Argument(help="the recording (.json, .json.gz or .csv)")],
-    fmt: Annotated[str, typer.Option("--format", help="traffic-json or csv")] = "traffic-json",
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="the recording (.json, .json.gz or .csv), or a capture: beast+file:, avr+file:, csv+file:, "
+            "sbs+file:, readsb+file: or asterix+file: PATH",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="traffic-json or csv (for a recording)")] = "traffic-json",
     step: Annotated[float, typer.Option(help="seconds between evaluations")] = 10.0,
     lookahead: Annotated[float, typer.Option(help="look-ahead, seconds")] = 300.0,
     hsep: Annotated[float, typer.Option(help="horizontal minimum, metres")] = 9260.0,
@@ -447,8 +454,14 @@ def replay_command(
     max_age: Annotated[float, typer.Option(help="reports older than this are stale, seconds")] = 20.0,
     party_map: Annotated[Path | None, typer.Option(help="icao24 -> party (JSON object or CSV lines)")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write JSON lines here (default stdout)")] = None,
+    radar: Annotated[
+        list[str] | None, typer.Option(help="for a capture: SAC/SIC=LAT,LON,ALT_M of a CAT048 radar (repeat)")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="for a capture: LAT,LON of the receiver (single-frame ADS-B positions)")
+    ] = None,
 ) -> None:
-    """Run the tactical engine over a recording: one JSON line per time and pair in conflict."""
+    """Run the tactical engine over a recording or a raw capture: one JSON line per time and pair in conflict."""
     from rich.progress import Progress
 
     from deconline.core.tactical import TacticalRules
@@ -460,7 +473,12 @@ def replay_command(
     if step <= 0 or lookahead <= 0 or hsep <= 0 or vsep <= 0 or max_age <= 0:
         _fail("--step, --lookahead, --hsep, --vsep and --max-age must be > 0", 2)
     try:
-        recording = load_recording(file, fmt)  # type: ignore[arg-type]
+        if ":" in file and file.split(":", 1)[0].endswith("+file"):
+            from deconline.cli_feed import load_capture
+
+            recording = load_capture(file, radar or [], reference, max_age)
+        else:
+            recording = load_recording(Path(file), fmt)  # type: ignore[arg-type]
         mapping = read_party_map(party_map) if party_map else None
     except (RecordingError, OSError, ValueError) as exc:
         _fail(str(exc), 2)

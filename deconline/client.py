@@ -43,6 +43,19 @@ def format_detail(detail: Any) -> str:
     return str(detail)
 
 
+def describe(exc: Exception) -> str:
+    """One short line for a failed post."""
+    if isinstance(exc, ApiError):
+        return f"the server answered {exc.status}: {format_detail(exc.detail)}"[:200]
+    if isinstance(exc, httpx.ConnectError):
+        return "cannot connect to the server"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server did not answer in time"
+    if isinstance(exc, httpx.HTTPError):
+        return f"connection lost ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
 class Client:
     def __init__(
         self,
@@ -83,9 +96,11 @@ class Client:
         return response.content
 
     # --- live tracks ---
-    def post_tracks(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
-        """A signed batch of at most 5,000 reports of your own aircraft (``POST /v1/tracks``)."""
-        result: dict[str, Any] = self._call("POST", "/v1/tracks", json={"tracks": reports})
+    def post_tracks(self, reports: list[dict[str, Any]], unaffiliated: bool = False) -> dict[str, Any]:
+        """A signed batch of at most 5,000 reports (``POST /v1/tracks``): your own aircraft, or with
+        ``unaffiliated`` traffic that belongs to no party (surveillance providers only)."""
+        body: dict[str, Any] = {"tracks": reports} | ({"unaffiliated": True} if unaffiliated else {})
+        result: dict[str, Any] = self._call("POST", "/v1/tracks", json=body)
         return result
 
     # --- service and parties ---

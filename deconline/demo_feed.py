@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from deconline.client import ApiError, Client, format_detail
+from deconline.client import Client, describe
 from deconline.demo import read_tokens
 from deconline.demo_flights import fleet, fleet_states, parties
 
@@ -52,19 +52,6 @@ def credentials(directory: Path) -> list[Credentials]:
             raise ValueError(f"no key file {key}")
         found.append(Credentials(party, tokens[party], key))
     return found
-
-
-def describe(exc: Exception) -> str:
-    """One short line for a failed post."""
-    if isinstance(exc, ApiError):
-        return f"the server answered {exc.status}: {format_detail(exc.detail)}"[:200]
-    if isinstance(exc, httpx.ConnectError):
-        return "cannot connect to the server"
-    if isinstance(exc, httpx.TimeoutException):
-        return "the server did not answer in time"
-    if isinstance(exc, httpx.HTTPError):
-        return f"connection lost ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def feed_party(

@@ -1,31 +1,42 @@
 """``deconline feed``: surveillance sources in, signed track batches out.
 
-Sources run in threads and reconnect with back-off; what they read goes through the pure parsers
-(``ingest.sbs``) into one :class:`TrackBuilder`. Every ``period_s`` the poster takes the states
-that became ready, keeps the party's own aircraft (its ``--fleet``), and posts them signed. When
-the service cannot be reached it keeps only the newest state per aircraft (tracks are perishable)
-and counts the ones it replaced as dropped. Malformed input is counted and skipped, never fatal.
+Each source runs in its own thread (``sources.Reader``) with its format's decoder; what they decode
+goes into one :class:`TrackBuilder`, so several sources merge per aircraft and the newest report
+wins. Every ``period_s`` the poster takes the states that became ready and sorts them: the party's
+own aircraft (its fleet) are posted as its tracks; the others are posted as unaffiliated traffic
+when the party is a surveillance provider (``--unaffiliated``), and dropped otherwise. When the
+service cannot be reached only the newest state per aircraft is kept (tracks are perishable) and
+the ones it replaced are counted as dropped. Malformed input is counted and skipped, never fatal.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
-import socket
+import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from deconline.client import Client
-from deconline.demo_feed import describe
-from deconline.ingest.sbs import SbsError, parse
+from deconline.client import describe
+from deconline.ingest.decoders import AsterixDecoder, Decoder, Outcome, ReadsbDecoder, SbsDecoder, modes_decoder
 from deconline.ingest.track_builder import State, TrackBuilder
+from deconline.sources import Reader, SourceError, SourceSpec, parse_source
+
+if TYPE_CHECKING:
+    from deconline.ingest.asterix import RadarSite
 
 Say = Callable[[str], None]
+Post = Callable[[list[dict[str, object]], bool], object]  # (reports, unaffiliated)
 MAX_BATCH = 5000
-SUPPORTED = ("sbs://HOST:PORT", "sbs+file:PATH")
+HEX6 = re.compile(r"[0-9a-f]{6}")
+CALLSIGN_PATTERN = re.compile(r"[A-Z0-9*?]{1,8}")
+
+__all__ = ["Feed", "Fleet", "Options", "Post", "SourceError", "Tally", "read_fleet", "summary"]
 
 
 @dataclass
@@ -34,33 +45,72 @@ class Tally:
 
     messages: Counter[str] = field(default_factory=Counter)
     malformed: Counter[str] = field(default_factory=Counter)
+    other: Counter[str] = field(default_factory=Counter)
     states: int = 0
     posted: int = 0
+    unaffiliated: int = 0
     batches: int = 0
     dropped: int = 0
     not_in_fleet: int = 0
     errors: int = 0
 
 
-class SourceError(ValueError):
-    """A source that cannot be understood (the text says what is supported)."""
+@dataclass(frozen=True)
+class Fleet:
+    """The party's own aircraft: ICAO addresses and callsign patterns (``FAF*``)."""
+
+    addresses: frozenset[str] = frozenset()
+    callsigns: tuple[str, ...] = ()
+
+    def owns(self, address: str, callsign: str | None) -> bool:
+        if address in self.addresses:
+            return True
+        return callsign is not None and any(fnmatch.fnmatchcase(callsign.upper(), p) for p in self.callsigns)
+
+    def __len__(self) -> int:
+        return len(self.addresses) + len(self.callsigns)
 
 
-def read_fleet(path: Path) -> set[str]:
-    """ICAO addresses, one a line (a CSV's first column; ``#`` starts a comment)."""
+def read_fleet(path: Path) -> Fleet:
+    """One ICAO address a line, or CSV lines ``icao24,callsign`` where either may be empty and the
+    callsign may be a pattern (``*`` any run, ``?`` one character); ``#`` starts a comment."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"cannot read the fleet file {path}: {exc.strerror}") from exc
-    fleet = set()
+    addresses, callsigns = set(), []
     for number, raw in enumerate(text.splitlines(), 1):
-        entry = raw.split("#", 1)[0].split(",", 1)[0].strip().lower()
-        if not entry or entry in ("icao24", "icao", "hex"):
-            continue
-        if len(entry) != 6 or any(c not in "0123456789abcdef" for c in entry):
-            raise SourceError(f"{path}:{number}: {entry!r} is not a 24-bit ICAO address (six hex digits)")
-        fleet.add(entry)
-    return fleet
+        cells = [c.strip() for c in raw.split("#", 1)[0].split(",")]
+        address, callsign = cells[0].lower(), (cells[1].upper() if len(cells) > 1 else "")
+        if address in ("icao24", "icao", "hex"):
+            continue  # a header
+        if address:
+            if HEX6.fullmatch(address) is None:
+                raise SourceError(f"{path}:{number}: {cells[0]!r} is not a 24-bit ICAO address (six hex digits)")
+            addresses.add(address)
+        if callsign and not address:
+            if CALLSIGN_PATTERN.fullmatch(callsign) is None:
+                raise SourceError(f"{path}:{number}: {cells[1]!r} is not a callsign pattern (A-Z, 0-9, * and ?)")
+            callsigns.append(callsign)
+    return Fleet(frozenset(addresses), tuple(callsigns))
+
+
+@dataclass(frozen=True)
+class Options:
+    reference: tuple[float, float] | None = None  # the receiver's position, for single-frame CPR decoding
+    radars: dict[tuple[int, int], RadarSite] = field(default_factory=dict)  # SAC/SIC -> site, for CAT048
+    start_s: float | None = None  # where a Beast file's MLAT clock starts (default: now)
+
+
+def make_decoder(spec: SourceSpec, options: Options, now: float) -> Decoder:
+    if spec.format in ("beast", "avr", "csv"):
+        start = (options.start_s if options.start_s is not None else now) if spec.transport == "file" else None
+        return modes_decoder(spec.format, spec.text, options.reference, start)
+    if spec.format == "sbs":
+        return SbsDecoder(spec.text)
+    if spec.format == "readsb":
+        return ReadsbDecoder(spec.text)
+    return AsterixDecoder(spec.text, options.radars)
 
 
 class Feed:
@@ -69,122 +119,101 @@ class Feed:
     def __init__(
         self,
         sources: list[str],
-        fleet: set[str] | None,
-        post: Callable[[list[dict[str, object]]], object] | None,
+        fleet: Fleet | None,
+        post: Post | None,
         *,
+        unaffiliated: bool = False,
         out: IO[str] | None = None,
         period_s: float = 1.0,
         max_age_s: float = 10.0,
+        options: Options | None = None,
         say: Say = print,
+        now: float | None = None,
     ) -> None:
-        for source in sources:
-            if not (source.startswith("sbs://") or source.startswith("sbs+file:")):
-                raise SourceError(f"unsupported source {source!r}: use one of {', '.join(SUPPORTED)}")
-        self.sources = sources
+        now = time.time() if now is None else now
+        self.specs = [parse_source(s) for s in sources]
         self.fleet = fleet
         self.post = post
+        self.unaffiliated = unaffiliated
         self.out = out
         self.period_s = period_s
+        self.options = options or Options()
         self.builder = TrackBuilder(max_age_s)
         self.lock = threading.Lock()
         self.tally = Tally()
         self.pending: dict[str, State] = {}
+        self.pending_unaffiliated: dict[str, State] = {}
         self.say = say
         self.stop = threading.Event()
+        self.readers = [
+            Reader(spec, make_decoder(spec, self.options, now), self._deliver(spec.text), self.stop, say, period_s)
+            for spec in self.specs
+        ]
 
-    # --- sources ---------------------------------------------------------------------------
-    def take_lines(self, source: str, lines: Iterable[str]) -> None:
-        for line in lines:
-            if not line.strip():
-                continue
-            self.tally.messages[source] += 1
-            try:
-                report = parse(line)
-            except SbsError:
-                self.tally.malformed[source] += 1
-                continue
-            if report is not None:
-                with self.lock:
-                    self.builder.sbs(report)
+    def _deliver(self, source: str) -> Callable[[Outcome], None]:
+        def deliver(outcome: Outcome) -> None:
+            with self.lock:
+                self.tally.messages[source] += outcome.messages
+                self.tally.malformed[source] += outcome.malformed
+                self.tally.other[source] += outcome.other
+                for sighting in outcome.sightings:
+                    self.builder.take(sighting)
 
-    def _read_file(self, source: str) -> None:
-        path = Path(source.split(":", 1)[1])
-        try:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                self.take_lines(source, handle)
-        except OSError as exc:
-            self.say(f"{source}: cannot read it: {exc.strerror}")
-
-    def _read_socket(self, source: str) -> None:
-        host, _, port = source[len("sbs://") :].rpartition(":")
-        backoff = 0.5
-        while not self.stop.is_set():
-            try:
-                with socket.create_connection((host, int(port)), timeout=5) as connection:
-                    connection.settimeout(1.0)
-                    self.say(f"{source}: connected")
-                    backoff = 0.5
-                    buffer = b""
-                    while not self.stop.is_set():
-                        try:
-                            chunk = connection.recv(65536)
-                        except TimeoutError:
-                            continue
-                        if not chunk:
-                            break
-                        buffer += chunk
-                        *lines, buffer = buffer.split(b"\n")
-                        self.take_lines(source, (raw.decode("ascii", "replace") for raw in lines))
-                self.say(f"{source}: the receiver closed the connection; reconnecting")
-            except (OSError, ValueError) as exc:
-                self.say(f"{source}: {exc}; trying again in {backoff:.1f} s")
-            self.stop.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
+        return deliver
 
     # --- poster ----------------------------------------------------------------------------
     def collect(self) -> None:
-        """Move ready states of the fleet into ``pending``, newest per aircraft."""
+        """Move ready states into ``pending`` (own) or ``pending_unaffiliated``, newest per aircraft."""
         with self.lock:
             ready = self.builder.ready()
             self.builder.forget_older_than(max((s.time_s for s in ready), default=0.0) - 300)
         for state in ready:
             self.tally.states += 1
-            if self.fleet is not None and state.id not in self.fleet:
+            if self.fleet is None or self.fleet.owns(state.id, state.callsign):
+                target = self.pending
+            elif self.unaffiliated:
+                target = self.pending_unaffiliated
+            else:
                 self.tally.not_in_fleet += 1
                 continue
-            if state.id in self.pending:
+            if state.id in target:
                 self.tally.dropped += 1  # an older state never sent: superseded
-            self.pending[state.id] = state
+            target[state.id] = state
 
     def flush(self) -> bool:
         """Post (or write) what is pending; on failure keep it for the next try."""
-        if not self.pending:
-            return True
-        states = sorted(self.pending.values(), key=lambda s: s.id)
+        ok = True
+        for pending, unaffiliated in ((self.pending, False), (self.pending_unaffiliated, True)):
+            if pending and self._send(sorted(pending.values(), key=lambda s: s.id), unaffiliated):
+                pending.clear()
+            elif pending:
+                ok = False
+        return ok
+
+    def _send(self, states: list[State], unaffiliated: bool) -> bool:
         if self.out is not None:
             for state in states:
-                self.out.write(json.dumps(state.as_report(), separators=(",", ":")) + "\n")
+                line = state.as_line() | ({"unaffiliated": True} if unaffiliated else {})
+                self.out.write(json.dumps(line, separators=(",", ":")) + "\n")
             self.out.flush()
         elif self.post is not None:
             try:
                 for k in range(0, len(states), MAX_BATCH):
-                    self.post([s.as_report() for s in states[k : k + MAX_BATCH]])
+                    self.post([s.as_report() for s in states[k : k + MAX_BATCH]], unaffiliated)
                     self.tally.batches += 1
             except Exception as exc:
                 self.tally.errors += 1
-                self.say(f"posting failed ({describe(exc)}); keeping the newest state of {len(states)} aircraft")
+                kind = "unaffiliated traffic" if unaffiliated else "tracks"
+                self.say(f"posting {kind} failed ({describe(exc)}); keeping the newest state of {len(states)} aircraft")
                 return False
-        self.tally.posted += len(states)
-        self.pending.clear()
+        if unaffiliated:
+            self.tally.unaffiliated += len(states)
+        else:
+            self.tally.posted += len(states)
         return True
 
-    def run(self) -> Tally:
-        threads = [
-            threading.Thread(
-                target=self._read_file if s.startswith("sbs+file:") else self._read_socket, args=(s,), daemon=True
-            )
-            for s in self.sources
-        ]
+    def run(self, on_cycle: Callable[[], None] | None = None) -> Tally:
+        threads = [threading.Thread(target=r.run, daemon=True, name=r.spec.text) for r in self.readers]
         for thread in threads:
             thread.start()
         backoff = self.period_s
@@ -192,6 +221,8 @@ class Feed:
             done = not any(t.is_alive() for t in threads)
             self.collect()
             ok = self.flush()
+            if on_cycle is not None:
+                on_cycle()
             backoff = self.period_s if ok else min(backoff * 2, 30.0)
             if done and ok:
                 break
@@ -202,15 +233,15 @@ class Feed:
         return self.tally
 
 
-def poster(client: Client) -> Callable[[list[dict[str, object]]], object]:
-    return client.post_tracks
-
-
-def summary(tally: Tally) -> str:
+def summary(tally: Tally, dry_run: bool = False) -> str:
     messages = sum(tally.messages.values())
     malformed = sum(tally.malformed.values())
+    other = sum(tally.other.values())
+    unused = f"; {other} of no use for a track" if other else ""
+    unaffiliated = f" and {tally.unaffiliated} unaffiliated" if tally.unaffiliated else ""
+    sent = "written" if dry_run else f"posted in {tally.batches} batches"
     return (
-        f"{messages} messages ({malformed} malformed, skipped), {tally.states} states, "
-        f"{tally.not_in_fleet} not in the fleet, {tally.posted} posted in {tally.batches} batches, "
+        f"{messages} messages ({malformed} malformed, skipped{unused}), {tally.states} states, "
+        f"{tally.not_in_fleet} not in the fleet, {tally.posted} own{unaffiliated} {sent}, "
         f"{tally.dropped} superseded before they could be sent, {tally.errors} failed posts"
     )

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from deconline.client import Client
-from deconline.feed import Feed, SourceError, read_fleet
+from deconline.feed import Feed, Fleet, Post, SourceError, read_fleet
+from deconline.ingest.decoders import SbsDecoder
 from deconline.record.signing import write_private_key
 from tests.helpers import make_world, server
 
@@ -67,13 +68,27 @@ def test_a_file_in_dry_run_writes_the_fleet_states(tmp_path: Path) -> None:
 def test_fleet_files_say_what_is_wrong(tmp_path: Path) -> None:
     good = tmp_path / "fleet.csv"
     good.write_text("icao24,callsign\n4CA2D6,RYR1\n3c6589,DLH2 # note\n")
-    assert read_fleet(good) == {"4ca2d6", "3c6589"}
+    assert read_fleet(good) == Fleet(frozenset({"4ca2d6", "3c6589"}))
+    patterns = tmp_path / "patterns.csv"
+    patterns.write_text("icao24,callsign\n,FAF*\n,rch1?\n3c6589,\n")
+    mixed = read_fleet(patterns)
+    assert mixed.owns("3c6589", None) and mixed.owns("aaaaaa", "FAF123") and mixed.owns("bbbbbb", "RCH12")
+    assert not mixed.owns("bbbbbb", "RCH123") and not mixed.owns("cccccc", None)
     bad = tmp_path / "bad.txt"
     bad.write_text("4ca2d6\nnot-hex\n")
     with pytest.raises(SourceError, match=r"bad.txt:2: 'not-hex' is not a 24-bit ICAO address"):
         read_fleet(bad)
     with pytest.raises(SourceError, match="unsupported source"):
-        Feed(["avr://x:1"], None, None)
+        Feed(["foo://x:1"], None, None)
+    with pytest.raises(SourceError, match="HOST:PORT with a port"):
+        Feed(["beast://localhost"], None, None)
+
+
+def poster(client: Client) -> Post:
+    def post(reports: list[dict[str, object]], unaffiliated: bool) -> object:
+        return client.post_tracks(reports, unaffiliated=unaffiliated)
+
+    return post
 
 
 @contextmanager
@@ -123,7 +138,7 @@ def test_two_parties_feeds_raise_an_alert_in_the_service(tmp_path: Path) -> None
         for party, icao in (("alpha", "abc001"), ("charlie", "cde002")):
             client = Client(url, world.tokens[party], key=tmp_path / f"{party}.key")
             messages: list[str] = []
-            feed = Feed([f"sbs://127.0.0.1:{port}"], {icao}, client.post_tracks, say=messages.append)
+            feed = Feed([f"sbs://127.0.0.1:{port}"], Fleet(frozenset({icao})), poster(client), say=messages.append)
             thread = threading.Thread(target=feed.run, daemon=True)
             thread.start()
             feeds.append((feed, thread, client))
@@ -138,7 +153,7 @@ def test_two_parties_feeds_raise_an_alert_in_the_service(tmp_path: Path) -> None
             feed.stop.set()
             thread.join(timeout=5)
             client.close()
-    assert alerts and alerts[0]["own_track"] == "abc001"
+    assert alerts and alerts[0]["own_track"] == "abc001", messages
     assert alerts[0]["intruder"]["party"] == "charlie" and alerts[0]["intruder"]["track"] == "cde002"
     assert {t["id"] for t in tracks} == {"abc001", "cde002"}  # the intruder is disclosed while in alert
     for feed, _, _ in feeds:
@@ -149,15 +164,16 @@ def test_two_parties_feeds_raise_an_alert_in_the_service(tmp_path: Path) -> None
 def test_an_unreachable_service_keeps_only_the_newest_state(tmp_path: Path) -> None:
     failures: list[int] = []
 
-    def refuse(reports: list[dict[str, object]]) -> object:
+    def refuse(reports: list[dict[str, object]], unaffiliated: bool) -> object:
         failures.append(len(reports))
         raise httpx.ConnectError("connection refused")
 
     said: list[str] = []
-    feed = Feed([], {"abc001"}, refuse, say=said.append)
+    feed = Feed([], Fleet(frozenset({"abc001"})), refuse, say=said.append)
+    deliver = feed._deliver("test")
     t = 1_800_000_000.0
     for k in range(3):
-        feed.take_lines("test", head_on(t + k, 50_000))
+        deliver(SbsDecoder("test").lines(head_on(t + k, 50_000), t + k))
         feed.collect()
         assert feed.flush() is False
     assert failures == [1, 1, 1] and feed.tally.dropped == 2 and list(feed.pending) == ["abc001"]

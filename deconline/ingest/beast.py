@@ -84,6 +84,9 @@ class BeastReader:
 def _unescape(buffer: bytearray, at: int, length: int) -> tuple[bytearray | None, int]:
     """``length`` unescaped bytes from ``at``: (body, index after it); (None, -1) when the buffer
     ends first; (None, i) when a lone escape byte at ``i`` starts another frame."""
+    end = at + length
+    if end <= len(buffer) and buffer.find(ESCAPE, at, end) < 0:
+        return buffer[at:end], end  # the common case: nothing escaped
     body = bytearray()
     i = at
     while len(body) < length:

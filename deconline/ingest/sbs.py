@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from deconline.ingest.sighting import Sighting
+
 FT = 0.3048
 KT = 1852.0 / 3600.0
 FPM = FT / 60.0
@@ -93,4 +95,21 @@ def parse(line: str) -> SbsReport | None:
         lon=_number(fields[15], "longitude", -180, 180),
         vrate_mps=rate * FPM if rate is not None else None,
         on_ground={"-1": True, "1": True, "0": False}.get(fields[21].strip()),
+    )
+
+
+def sighting(report: SbsReport, source: str = "sbs") -> Sighting:
+    """The report as the track builder takes every format's messages."""
+    return Sighting(
+        address=report.icao,
+        time_s=report.time_s,
+        source=source,
+        lat=report.lat if report.lon is not None else None,
+        lon=report.lon if report.lat is not None else None,
+        alt_m=report.alt_m,
+        gs_mps=report.gs_mps if report.track_deg is not None else None,
+        track_deg=report.track_deg if report.gs_mps is not None else None,
+        vrate_mps=report.vrate_mps,
+        callsign=report.callsign,
+        on_ground=bool(report.on_ground),
     )

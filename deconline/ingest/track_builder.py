@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deconline.ingest.sbs import SbsReport
+from deconline.ingest.sbs import SbsReport, sighting
+from deconline.ingest.sighting import Sighting
+
+__all__ = ["Sighting", "State", "TrackBuilder"]
 
 
 @dataclass
@@ -34,28 +37,6 @@ class Aircraft:
 
 
 @dataclass(frozen=True)
-class Sighting:
-    """One decoded surveillance message, whatever part of a state it carries, in SI units.
-
-    ``address`` is the ICAO 24-bit address (six lower-case hex digits) or, for a radar track
-    without one, a track id such as ``"25-201:1234"`` (SAC-SIC:track number).
-    """
-
-    address: str
-    time_s: float
-    source: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    alt_m: float | None = None  # barometric
-    gs_mps: float | None = None
-    track_deg: float | None = None
-    vrate_mps: float | None = None
-    callsign: str | None = None
-    on_ground: bool = False
-    quality: tuple[tuple[str, float], ...] = ()  # e.g. (("NACp", 9), ("NIC", 8))
-
-
-@dataclass(frozen=True)
 class State:
     """What the service's ``POST /v1/tracks`` takes, in SI units."""
 
@@ -67,6 +48,9 @@ class State:
     track_deg: float
     vrate_mps: float
     time_s: float
+    callsign: str | None = None
+    source: str = ""
+    quality: tuple[tuple[str, float], ...] = ()
 
     def as_report(self) -> dict[str, object]:
         return {
@@ -79,6 +63,10 @@ class State:
             "vrate_mps": self.vrate_mps,
             "time": datetime.fromtimestamp(self.time_s, UTC).isoformat().replace("+00:00", "Z"),
         }
+
+    def as_line(self) -> dict[str, object]:
+        """The report plus what the service does not take (callsign, source, quality), for ``--dry-run``."""
+        return self.as_report() | {"callsign": self.callsign, "source": self.source, "quality": dict(self.quality)}
 
 
 class TrackBuilder:
@@ -129,17 +117,7 @@ class TrackBuilder:
 
     def sbs(self, report: SbsReport, source: str = "sbs") -> None:
         """Merge a BaseStation report (types 1, 3, 4, 5 carry different parts)."""
-        t = report.time_s
-        if report.callsign:
-            self._get(report.icao, source).callsign = report.callsign
-        if report.on_ground:
-            return  # surface movements take no part in airborne separation
-        if report.lat is not None and report.lon is not None:
-            self.position(report.icao, t, report.lat, report.lon, source)
-        if report.alt_m is not None:
-            self.altitude(report.icao, t, report.alt_m, source)
-        if report.gs_mps is not None and report.track_deg is not None:
-            self.velocity(report.icao, t, report.gs_mps, report.track_deg, report.vrate_mps, source)
+        self.take(sighting(report, source))
 
     def ready(self) -> list[State]:
         """Every aircraft with a fresh, complete state newer than the one last emitted."""
@@ -152,7 +130,10 @@ class TrackBuilder:
                 continue
             a.emitted_s = t
             track = a.track_deg if a.track_deg is not None else 0.0
-            out.append(State(a.address, a.lat, a.lon, a.alt_m, a.gs_mps, track, a.vrate_mps, t))
+            quality = tuple(sorted(a.quality.items()))
+            out.append(
+                State(a.address, a.lat, a.lon, a.alt_m, a.gs_mps, track, a.vrate_mps, t, a.callsign, a.source, quality)
+            )
         return out
 
     def forget_older_than(self, time_s: float) -> int:
