@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tactical.py --bluesky --replay
 	$(BIN)/python bench/bench_record.py
 	$(BIN)/python bench/bench_console.py
+	$(BIN)/python bench/bench_feed.py
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache
