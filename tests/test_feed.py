@@ -3,6 +3,8 @@ dry runs, and a real service that raises an alert from two parties' feeds."""
 
 from __future__ import annotations
 
+import http.server
+import io
 import json
 import math
 import socket
@@ -10,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from deconline.client import Client
 from deconline.feed import Feed, Fleet, Post, SourceError, read_fleet
 from deconline.ingest.decoders import SbsDecoder
 from deconline.record.signing import write_private_key
+from tests.conftest import SHARED
 from tests.helpers import make_world, server
 
 EARTH = 6_371_000.0
@@ -179,3 +182,66 @@ def test_an_unreachable_service_keeps_only_the_newest_state(tmp_path: Path) -> N
     assert failures == [1, 1, 1] and feed.tally.dropped == 2 and list(feed.pending) == ["abc001"]
     assert feed.pending["abc001"].time_s == t + 2
     assert "cannot connect to the server" in said[0]
+
+
+def aircraft_json(now: float) -> bytes:
+    entry = {"hex": "4ca2d6", "flight": "RYR1AB", "alt_baro": 37000, "gs": 420.0, "track": 234.0, "baro_rate": 0,
+             "lat": 51.4, "lon": -1.0, "seen_pos": 0.2, "seen": 0.1, "nac_p": 9}  # fmt: skip
+    return json.dumps({"now": now, "aircraft": [entry]}).encode()
+
+
+def run_until(feed: Feed, done: Callable[[], bool], timeout: float = 20) -> None:
+    thread = threading.Thread(target=feed.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done():
+        time.sleep(0.05)
+    feed.stop.set()
+    thread.join(timeout=5)
+    assert done()
+
+
+def test_readsb_is_polled_over_http_and_from_its_file(tmp_path: Path) -> None:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = aircraft_json(time.time()) if self.path == "/data/aircraft.json" else b"not found"
+            self.send_response(200 if self.path == "/data/aircraft.json" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    written = tmp_path / "aircraft.json"
+    written.write_bytes(aircraft_json(time.time()))
+    try:
+        for source in (f"readsb+http://127.0.0.1:{web.server_port}/data/aircraft.json", f"readsb+file:{written}"):
+            out = io.StringIO()
+            feed = Feed([source], None, None, out=out, period_s=0.2)
+            # a second picture: the web server makes one each poll; the file is written again by readsb
+            threading.Timer(0.6, lambda: written.write_bytes(aircraft_json(time.time() + 1))).start()
+            run_until(feed, lambda out=out: out.getvalue().count("\n") >= 2)  # type: ignore[misc]
+            first = json.loads(out.getvalue().splitlines()[0])
+            assert first["id"] == "4ca2d6" and first["callsign"] == "RYR1AB" and first["quality"] == {"NACp": 9}
+        missing = Feed([f"readsb+http://127.0.0.1:{web.server_port}/nothing"], None, None, out=io.StringIO())
+        said: list[str] = []
+        missing.say = said.append
+        missing.readers[0].say = said.append
+        run_until(missing, lambda: bool(said))
+        assert "404" in said[0] and "trying again" in said[0]
+    finally:
+        web.shutdown()
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "short_flights.csv").exists(), reason="needs ../shared/data")
+def test_replay_takes_a_raw_capture(tmp_path: Path) -> None:
+    out = tmp_path / "conflicts.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "deconline", "replay", f"csv+file:{SHARED / 'data' / 'short_flights.csv'}",
+         "--step", "5", "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "486 records" in result.stderr and "79 of no use for a track" in " ".join(result.stderr.split())
