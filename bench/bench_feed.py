@@ -32,7 +32,15 @@ import httpx
 import rs1090
 
 from deconline.ingest.beast import BeastFrame, BeastReader, encode
-from deconline.ingest.decoders import BeastDecoder, Decoder, FramesDecoder, ReadsbDecoder, SbsDecoder, avr_line, csv_line
+from deconline.ingest.decoders import (
+    BeastDecoder,
+    Decoder,
+    FramesDecoder,
+    ReadsbDecoder,
+    SbsDecoder,
+    avr_line,
+    csv_line,
+)
 from deconline.ingest.modes import ModeSDecoder
 from deconline.ingest.track_builder import TrackBuilder
 
@@ -51,6 +59,15 @@ def frames(repeat: int) -> tuple[list[float], list[str]]:
             times.append(t + k * span)
             hexes.append(f)
     return times, hexes
+
+
+def beast_stream(times: list[float], hexes: list[str]) -> bytes:
+    """The frames as a receiver's port 30005 sends them, MLAT clock counted from the first."""
+    t0 = times[0]
+    frames_ = (
+        BeastFrame(0x33, round((t - t0) * 12e6), 200, bytes.fromhex(f)) for t, f in zip(times, hexes, strict=True)
+    )
+    return b"".join(encode(f) for f in frames_)
 
 
 def best_of(runs: int, work: Callable[[], int]) -> tuple[float, int]:
@@ -92,7 +109,8 @@ def decode_rates(repeat: int, runs: int) -> list[dict[str, Any]]:
     raw_s, _ = best_of(runs, raw_modes)
     t0 = times[0]
     beast = b"".join(
-        encode(BeastFrame(0x33, round((t - t0) * 12e6), 200, bytes.fromhex(f))) for t, f in zip(times, hexes, strict=True)
+        encode(BeastFrame(0x33, round((t - t0) * 12e6), 200, bytes.fromhex(f)))
+        for t, f in zip(times, hexes, strict=True)
     )
     avr = "".join(f"*{f};\n" for f in hexes).encode()
     csv = "".join(f"{t:.6f},{f}\n" for t, f in zip(times, hexes, strict=True)).encode()
@@ -215,13 +233,9 @@ def asterix_rate(runs: int) -> dict[str, Any] | None:
 def whole_process(repeat: int) -> dict[str, Any]:
     """``deconline feed beast+file:... --dry-run`` as a user runs it, start-up included."""
     times, hexes = frames(repeat)
-    t0 = times[0]
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "capture.bin"
-        capture.write_bytes(
-            b"".join(encode(BeastFrame(0x33, round((t - t0) * 12e6), 200, bytes.fromhex(f)))
-                     for t, f in zip(times, hexes, strict=True))
-        )  # fmt: skip
+        capture.write_bytes(beast_stream(times, hexes))
         command = [sys.executable, "-m", "deconline", "feed", f"beast+file:{capture}", "--dry-run", "--out", os.devnull]
         started = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)

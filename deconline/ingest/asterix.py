@@ -65,8 +65,8 @@ class Decoded:
     nothing usable, a position only in Cartesian) or ``no_radar`` (a CAT048 plot from a radar
     whose site was not given; keyed by SAC/SIC so the user can be told which to configure).
     ``malformed`` counts datablocks that no edition parses plausibly, and datagrams whose
-    length fields do not add up; a datablock of a category libasterix does not know counts once
-    in ``skipped``.
+    length fields do not add up. A datablock that is not split into records (a category
+    libasterix does not know, or CAT001/007 with their two UAPs) counts once in ``skipped``.
     """
 
     sightings: list[Sighting] = field(default_factory=list)
@@ -75,6 +75,7 @@ class Decoded:
     skipped: int = 0
     no_radar: Counter[tuple[int, int]] = field(default_factory=Counter)
     categories: Counter[int] = field(default_factory=Counter)  # records per category
+    editions: Counter[str] = field(default_factory=Counter)  # records per edition that read them, "021 2.7"
 
     def add(self, other: Decoded) -> None:
         """Accumulate (e.g. over the datagrams of a capture)."""
@@ -84,6 +85,7 @@ class Decoded:
         self.skipped += other.skipped
         self.no_radar.update(other.no_radar)
         self.categories.update(other.categories)
+        self.editions.update(other.editions)
 
 
 class _Implausible(ValueError):
@@ -296,7 +298,7 @@ def _cat048(rec: Any, ctx: _Context) -> _Outcome:
         return sac_sic
     invalid = _uint(_item(rec, "090", "V")) == 1 or _uint(_item(rec, "090", "G")) == 1
     alt_m = None if invalid else _fl_m(_quantity(_item(rec, "090", "FL"), "FL"))
-    if polar is not None:  # the measured slant range: project it to the ground
+    if polar is not None:  # the measured slant range to the ground (at the site's height if no valid FL)
         ground = ground_range_m(polar[0] * NM_M, site.alt_m, site.alt_m if alt_m is None else alt_m)
         lat, lon = polar_to_wgs84(site, ground, polar[1])
     else:  # only the calculated position, already in the radar's horizontal plane
@@ -367,6 +369,7 @@ def _decode_block(category: int, body: bytes, ctx: _Context, out: Decoded) -> No
             continue
         out.records += len(records)
         out.categories[category] += len(records)
+        out.editions["{:03d} {}.{}".format(category, *edition.cv_edition)] += len(records)
         for outcome in outcomes:
             if isinstance(outcome, Sighting):
                 out.sightings.append(outcome)

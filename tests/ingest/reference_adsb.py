@@ -43,7 +43,7 @@ def nl(lat: float) -> int:
         return 1 if abs(lat) > 87.0 else 2
     a = 1 - math.cos(math.pi / (2 * NZ))
     b = math.cos(math.pi / 180 * abs(lat)) ** 2
-    return int(math.floor(2 * math.pi / math.acos(1 - a / b)))
+    return math.floor(2 * math.pi / math.acos(1 - a / b))
 
 
 def global_position(even: str, odd: str, newest_is_odd: bool) -> tuple[float, float] | None:
