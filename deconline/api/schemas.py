@@ -240,6 +240,12 @@ class TrackIn(Strict):
 
 class TrackBatch(Strict):
     tracks: list[TrackIn] = Field(min_length=1, max_length=5000)
+    unaffiliated: bool = Field(
+        False,
+        strict=True,
+        description="the reports are of aircraft of no party (e.g. civil traffic from an ADS-B receiver); "
+        "only a surveillance provider named in the agreement in force may send them (403 otherwise)",
+    )
 
 
 class TrackAccepted(BaseModel):

@@ -13,6 +13,7 @@ from deconline.core.strategic import StrategicRules
 
 PARTY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PartyId = Annotated[str, Field(pattern=PARTY_ID_PATTERN, description="lower-case letters, digits, '-' and '_'")]
+UNAFFILIATED = "unaffiliated"  # the owner shown for aircraft of no party; reserved, so no party can take it
 
 
 class _Strict(BaseModel):
@@ -67,8 +68,13 @@ class Agreement(_Strict):
         default_factory=dict, description="per party, who is alerted when its acknowledgements are overdue"
     )
     disclosure: Disclosure = Field(default_factory=Disclosure)
+    surveillance_providers: list[PartyId] = Field(
+        default_factory=list,
+        max_length=100,
+        description="parties that may post unaffiliated traffic (aircraft of no party, e.g. from an ADS-B receiver)",
+    )
 
-    @field_validator("parties")
+    @field_validator("parties", "surveillance_providers")
     @classmethod
     def _unique(cls, parties: list[str]) -> list[str]:
         if len(set(parties)) != len(parties):
@@ -90,10 +96,24 @@ class Agreement(_Strict):
             raise ValueError(f"escalation names parties not in the agreement: {sorted(unknown)}")
         return self
 
+    @model_validator(mode="after")
+    def _providers_are_parties(self) -> Agreement:
+        unknown = [p for p in self.surveillance_providers if p not in self.parties]
+        if unknown:
+            raise ValueError(f"surveillance_providers names parties not in the agreement: {unknown}")
+        return self
+
     @property
     def strategic_rules(self) -> StrategicRules:
         return StrategicRules(h_m=self.h_strategic_m, v_m=self.v_m, time_buffer_s=self.time_buffer_s)
 
     def document(self) -> dict[str, object]:
-        """The JSON document the parties sign (defaults filled in, so everyone signs the same bytes)."""
-        return self.model_dump(mode="json")
+        """The JSON document the parties sign (defaults filled in, so everyone signs the same bytes).
+
+        ``surveillance_providers`` is left out while empty: versions signed before the field existed
+        keep their exact bytes, so their signatures and hashes still verify.
+        """
+        document = self.model_dump(mode="json")
+        if not self.surveillance_providers:
+            del document["surveillance_providers"]
+        return document

@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_000.0  # as in BlueSky, so results can be set side by side
 VERTICAL_TOLERANCE_M = 0.01
+UNAFFILIATED_OWNER = -1  # owner code of aircraft of no party: paired with every party's, never with each other
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -34,7 +35,8 @@ Ints = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Tracks:
-    """Track states as parallel arrays; ``owner`` holds integer party codes."""
+    """Track states as parallel arrays; ``owner`` holds integer party codes (``UNAFFILIATED_OWNER``
+    for aircraft of no party)."""
 
     lat: Floats
     lon: Floats
@@ -233,12 +235,16 @@ def candidate_pairs(s: Extrapolated, rules: TacticalRules) -> tuple[Ints, Ints]:
 
 
 def detect(tracks: Tracks, t: float, rules: TacticalRules) -> Conflicts:
-    """Every pair of live tracks in conflict at time ``t`` (indices into ``tracks``, ``a < b``)."""
+    """Every pair of live tracks in conflict at time ``t`` (indices into ``tracks``, ``a < b``),
+    except pairs of two unaffiliated aircraft."""
     s = extrapolate(tracks, t, rules.max_track_age_s)
     i, j = candidate_pairs(s, rules)
     if not rules.check_same_owner:
         other = s.owner[i] != s.owner[j]
         i, j = i[other], j[other]
+    # Unaffiliated traffic is checked against the parties' aircraft only: nobody is told of the rest.
+    party = (s.owner[i] != UNAFFILIATED_OWNER) | (s.owner[j] != UNAFFILIATED_OWNER)
+    i, j = i[party], j[party]
     found = pair_conflicts(s, i, j, rules)
     a, b = s.index[found.a], s.index[found.b]
     order = np.lexsort((b, a))

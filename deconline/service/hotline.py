@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deconline.core.agreement import Agreement
+from deconline.core.agreement import UNAFFILIATED, Agreement
 from deconline.service.agreements import in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import iso
@@ -333,7 +333,8 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
 
 
 def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
-    """The service tells both parties of each newly raised separation alert, on the hotline."""
+    """The service tells both parties of each newly raised separation alert, on the hotline (the one
+    party, when the other aircraft is unaffiliated)."""
     raised = [a for a in alerts if a.state == "raised" and a.kind == "separation"]
     if not raised:
         return []
@@ -344,7 +345,7 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
                 line,
                 session,
                 now,
-                [alert.a_party, alert.b_party],
+                [p for p in (alert.a_party, alert.b_party) if p != UNAFFILIATED],  # no one to tell there
                 "safety_alert",
                 f"{alert.level}: {alert.a_party} {alert.a_track} and {alert.b_party} {alert.b_track}, "
                 f"loss of separation in {alert.t_los:.0f} s",

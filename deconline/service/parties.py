@@ -11,7 +11,7 @@ from typing import Literal
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from deconline.core.agreement import PARTY_ID_PATTERN
+from deconline.core.agreement import PARTY_ID_PATTERN, UNAFFILIATED
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service import record
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -82,8 +82,8 @@ def add_party(line: Line, party_id: str, public_key: str, group: str | None = No
         raise Invalid(["id"], f"party id '{party_id}' must match {PARTY_ID_PATTERN}")
     if group is not None and not re.match(PARTY_ID_PATTERN, group):
         raise Invalid(["group"], f"group '{group}' must match {PARTY_ID_PATTERN}")
-    if party_id == "hazard":
-        raise Invalid(["id"], "'hazard' is reserved")
+    if party_id in ("hazard", UNAFFILIATED):
+        raise Invalid(["id"], f"'{party_id}' is reserved")
     try:
         load_public_key(public_key)
     except SignatureError as exc:

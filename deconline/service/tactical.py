@@ -4,6 +4,10 @@ The evaluation reads the latest states from the database (so any process may ing
 pure engine, and updates alerts under the ``tactical`` counter lock, so two processes evaluating
 at once never raise the same alert twice. Events go out after the commit, each to the two
 parties involved only.
+
+Unaffiliated traffic (aircraft of no party, posted by a surveillance provider the agreement names)
+is kept apart, keyed by track id alone; it is evaluated against every party's aircraft, never
+against itself, and an alert with it goes to the party whose aircraft is involved only.
 """
 
 from __future__ import annotations
@@ -19,23 +23,24 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from deconline.core.agreement import Agreement
+from deconline.core.agreement import UNAFFILIATED, Agreement
 from deconline.core.areas import hazard_entries, outside_all
-from deconline.core.tactical import Extrapolated, TacticalRules, Tracks, detect, extrapolate
+from deconline.core.tactical import UNAFFILIATED_OWNER, Extrapolated, TacticalRules, Tracks, detect, extrapolate
 from deconline.core.volumes import Volume
 from deconline.record.canonical import canonical_json
 from deconline.service.agreements import in_force
-from deconline.service.errors import Invalid
+from deconline.service.errors import Forbidden, Invalid
 from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
-from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState
+from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
 LOS_LEVEL = "loss_of_separation"
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
 Found = tuple[float, float, float, float, bool]  # t_los (or entry), t_cpa, d_cpa, dz_cpa, los (or inside)
 FUTURE_TOLERANCE_S = 30.0
+State = TrackState | UnaffiliatedTrack  # both name their owner as ``party_id`` (``unaffiliated`` for the latter)
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,14 @@ class Report:
     time_s: float
 
 
-def ingest(line: Line, actor: Actor, reports: Sequence[Report]) -> int:
-    """Store the newest state of each reported track (older reports never overwrite newer ones)."""
+def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bool = False) -> int:
+    """Store the newest state of each reported track (older reports never overwrite newer ones).
+
+    ``unaffiliated``: aircraft of no party, which only a surveillance provider named in the
+    agreement in force may post. They are stored by track id alone, the newest report winning
+    whichever provider sent it, and the flag is part of the recorded digest (a batch without it
+    is recorded exactly as before).
+    """
     party_id = actor.require_party()
     now = line.clock()
     for k, r in enumerate(reports):
@@ -77,23 +88,51 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report]) -> int:
         for r in newest.values()
     ]
     insert = sqlite.insert if line.db.is_sqlite else postgresql.insert
-    statement = insert(TrackState).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[TrackState.party_id, TrackState.track_id],
-        set_={name: statement.excluded[name] for name in rows[0] if name not in ("party_id", "track_id")},
-        where=TrackState.time_s < statement.excluded.time_s,
-    )
-    digest = hashlib.sha256(canonical_json(sorted(rows, key=lambda r: str(r["track_id"])))).hexdigest()
-    with line.db.write() as session:
-        session.execute(statement)
-        line.append(
-            session,
-            party_id,
-            "tracks.batch",
-            {"reports": len(reports), "tracks": len(rows), "digest": digest},
-            [party_id],
+    if unaffiliated:
+        stored = [{"provider_id": r["party_id"], **{k: v for k, v in r.items() if k != "party_id"}} for r in rows]
+        statement = insert(UnaffiliatedTrack).values(stored)
+        statement = statement.on_conflict_do_update(
+            index_elements=[UnaffiliatedTrack.track_id],
+            set_={name: statement.excluded[name] for name in stored[0] if name != "track_id"},
+            where=UnaffiliatedTrack.time_s < statement.excluded.time_s,
         )
+    else:
+        statement = insert(TrackState).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[TrackState.party_id, TrackState.track_id],
+            set_={name: statement.excluded[name] for name in rows[0] if name not in ("party_id", "track_id")},
+            where=TrackState.time_s < statement.excluded.time_s,
+        )
+    recorded = [{**r, "unaffiliated": True} for r in rows] if unaffiliated else rows
+    digest = hashlib.sha256(canonical_json(sorted(recorded, key=lambda r: str(r["track_id"])))).hexdigest()
+    event: dict[str, Any] = {"reports": len(reports), "tracks": len(rows), "digest": digest}
+    if unaffiliated:
+        event["unaffiliated"] = True
+    with line.db.write() as session:
+        if unaffiliated:
+            _require_provider(session, party_id)
+        session.execute(statement)
+        line.append(session, party_id, "tracks.batch", event, [party_id])
     return len(rows)
+
+
+def _require_provider(session: Session, party_id: str) -> None:
+    agreement = in_force(session)
+    providers = agreement.surveillance_providers if agreement is not None else []
+    if party_id not in providers:
+        raise Forbidden(
+            "only a surveillance provider named in the agreement in force (surveillance_providers: "
+            f"{', '.join(providers) or 'none'}) may post unaffiliated traffic; '{party_id}' is not one"
+        )
+
+
+def _unaffiliated(session: Session, party_track_ids: set[str], since: float) -> list[UnaffiliatedTrack]:
+    """Live unaffiliated tracks, less echoes: a receiver also hears the parties' own aircraft, and
+    one whose id (ignoring case, as feeds differ) is a live track of any party is that aircraft,
+    which must never be alerted against itself nor shown twice."""
+    own = {track_id.casefold() for track_id in party_track_ids}
+    rows = session.scalars(select(UnaffiliatedTrack).where(UnaffiliatedTrack.time_s >= since))
+    return [u for u in rows if u.track_id.casefold() not in own]
 
 
 def _rules(agreement: Agreement) -> TacticalRules:
@@ -110,7 +149,10 @@ def level_for(agreement: Agreement, t_los: float, los: bool) -> str | None:
 
 
 def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
-    return (pa, ta, pb, tb) if (pa, ta) <= (pb, tb) else (pb, tb, pa, ta)
+    """One key per pair whichever way it is found; unaffiliated traffic always on the ``b`` side."""
+    if pa == UNAFFILIATED or (pb != UNAFFILIATED and (pb, tb) < (pa, ta)):
+        return (pb, tb, pa, ta)
+    return (pa, ta, pb, tb)
 
 
 def evaluate(line: Line, now: float | None = None) -> list[Alert]:
@@ -124,21 +166,21 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         if agreement is None:
             return []
         rules = _rules(agreement)
-        states = list(session.scalars(select(TrackState).where(TrackState.time_s >= now - rules.max_track_age_s)))
-        found = _detect(states, now, rules)
+        since = now - rules.max_track_age_s
+        states: list[State] = list(session.scalars(select(TrackState).where(TrackState.time_s >= since)))
+        unaffiliated = _unaffiliated(session, {s.track_id for s in states}, since)
+        found = _detect([*states, *unaffiliated], now, rules)
         found.update(_areas(session, states, now, rules))
         changed = _apply(session, agreement, found, now)
-        by_key = {(s.party_id, s.track_id): s for s in states}
+        by_key = {(s.party_id, s.track_id): s for s in [*states, *unaffiliated]}
         for alert in changed:
-            readers = [alert.a_party, alert.b_party] if alert.kind == "separation" else [alert.a_party]
-            line.append(session, SERVICE_AUTHOR, f"alert.{alert.state}", _alert_event(alert), readers)
-            intruder = by_key.get((alert.b_party, alert.b_track))
-            line.emit(session, alert.a_party, {"type": "alert", "alert": alert_view(alert, alert.a_party, intruder)})
+            sides = [(alert.a_party, (alert.b_party, alert.b_track))]
             if alert.kind == "separation":
-                intruder = by_key.get((alert.a_party, alert.a_track))
-                line.emit(
-                    session, alert.b_party, {"type": "alert", "alert": alert_view(alert, alert.b_party, intruder)}
-                )
+                sides.append((alert.b_party, (alert.a_party, alert.a_track)))
+            told = [(party, other) for party, other in sides if party != UNAFFILIATED]  # nobody to tell there
+            line.append(session, SERVICE_AUTHOR, f"alert.{alert.state}", _alert_event(alert), [p for p, _ in told])
+            for party, other in told:
+                line.emit(session, party, {"type": "alert", "alert": alert_view(alert, party, by_key.get(other))})
     from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
 
     safety_alerts(line, changed)
@@ -156,9 +198,15 @@ def _anything_to_evaluate(line: Line, now: float) -> bool:
         return session.scalar(recent) is not None or session.scalar(open_alert) is not None
 
 
-def _tracks(states: list[TrackState]) -> Tracks:
+def _tracks(states: Sequence[State]) -> Tracks:
     codes: dict[str, int] = {}
-    owner = np.array([codes.setdefault(s.party_id, len(codes)) for s in states], dtype=np.int64)
+    owner = np.array(
+        [
+            UNAFFILIATED_OWNER if s.party_id == UNAFFILIATED else codes.setdefault(s.party_id, len(codes))
+            for s in states
+        ],
+        dtype=np.int64,
+    )
 
     def column(name: str) -> np.ndarray:
         return np.array([getattr(s, name) for s in states], dtype=np.float64)
@@ -169,8 +217,8 @@ def _tracks(states: list[TrackState]) -> Tracks:
     )  # fmt: skip
 
 
-def _areas(session: Session, states: list[TrackState], now: float, rules: TacticalRules) -> dict[Key, Found]:
-    """Predicted hazard entries and nonconforming tracks, keyed like separation alerts."""
+def _areas(session: Session, states: list[State], now: float, rules: TacticalRules) -> dict[Key, Found]:
+    """Predicted hazard entries and nonconforming tracks of the parties' aircraft, keyed like separation alerts."""
     if not states:
         return {}
     s = extrapolate(_tracks(states), now, rules.max_track_age_s)
@@ -207,7 +255,7 @@ def _subset(s: Extrapolated, keep: list[int]) -> Extrapolated:
     )
 
 
-def _detect(states: list[TrackState], now: float, rules: TacticalRules) -> dict[Key, Found]:
+def _detect(states: list[State], now: float, rules: TacticalRules) -> dict[Key, Found]:
     if len(states) < 2:
         return {}
     result = detect(_tracks(states), now, rules)
@@ -284,7 +332,7 @@ def _alert_event(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _state_view(state: TrackState) -> dict[str, Any]:
+def _state_view(state: State) -> dict[str, Any]:
     return {
         "lat": state.lat,
         "lon": state.lon,
@@ -296,7 +344,7 @@ def _state_view(state: TrackState) -> dict[str, Any]:
     }
 
 
-def alert_view(alert: Alert, viewer: str, intruder_state: TrackState | None) -> dict[str, Any]:
+def alert_view(alert: Alert, viewer: str, intruder_state: State | None) -> dict[str, Any]:
     """What ``viewer`` sees: its own track, the intruder's id, and the intruder's state only while active."""
     mine_first = alert.a_party == viewer
     own_track = alert.a_track if mine_first else alert.b_track
@@ -336,12 +384,19 @@ def list_alerts(line: Line, actor: Actor, active_only: bool = True, limit: int =
         views = []
         for alert in alerts:
             other = (alert.b_party, alert.b_track) if alert.a_party == party_id else (alert.a_party, alert.a_track)
-            views.append(alert_view(alert, party_id, session.get(TrackState, other)))
+            views.append(alert_view(alert, party_id, _state_of(session, *other)))
         return views
 
 
+def _state_of(session: Session, party: str, track: str) -> State | None:
+    if party == UNAFFILIATED:
+        return session.get(UnaffiliatedTrack, track)
+    return session.get(TrackState, (party, track))
+
+
 def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
-    """Own side's tracks, and other parties' only while in an active alert with an own track."""
+    """Own side's tracks, other parties' only while in an active alert with an own track, and
+    every live unaffiliated track (they are public), marked ``"unaffiliated": true``."""
     party_id = actor.require_party()
     with line.db.read() as session:
         side = own_side(session, party_id, actor.group)
@@ -362,4 +417,12 @@ def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
             ]
         else:
             rows = list(session.scalars(query))
-        return [{"party": s.party_id, "id": s.track_id, **_state_view(s)} for s in rows]
+        views = [{"party": s.party_id, "id": s.track_id, **_state_view(s)} for s in rows]
+        if agreement is not None:
+            since = line.clock() - agreement.max_track_age_s
+            live = set(session.scalars(select(TrackState.track_id).where(TrackState.time_s >= since)))
+            views += [
+                {"party": UNAFFILIATED, "id": u.track_id, "unaffiliated": True, **_state_view(u)}
+                for u in _unaffiliated(session, live, since)
+            ]
+        return views

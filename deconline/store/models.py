@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from deconline.core.agreement import UNAFFILIATED
+
 
 class Base(DeclarativeBase):
     pass
@@ -163,10 +165,38 @@ class TrackState(Base):
     received_at: Mapped[float] = mapped_column(Float)
 
 
+class UnaffiliatedTrack(Base):
+    """The latest state of one aircraft of no party, as a surveillance provider reported it.
+
+    Keyed by track id alone: several providers' receivers may see the same aircraft, and the
+    newest report wins whoever sent it. Kept apart from ``tracks`` so that nothing reading a
+    party's own tracks can take one of these for the provider's aircraft, and so an echo of a
+    party's own aircraft never overwrites that party's track.
+    """
+
+    __tablename__ = "unaffiliated_tracks"
+    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("parties.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    alt_m: Mapped[float] = mapped_column(Float)
+    gs_mps: Mapped[float] = mapped_column(Float)
+    track_deg: Mapped[float] = mapped_column(Float)
+    vrate_mps: Mapped[float] = mapped_column(Float)
+    time_s: Mapped[float] = mapped_column(Float, index=True)
+    received_at: Mapped[float] = mapped_column(Float)
+
+    @property
+    def party_id(self) -> str:
+        """The owner as alerts and views name it: never the provider."""
+        return UNAFFILIATED
+
+
 class Alert(Base):
-    """A predicted loss of separation between two tracks of different parties (``separation``), a
-    predicted entry of a track into a hazard (``b_track`` = the hazard id) or an owned track outside
-    every active operation of its owner (``nonconformance``), with its lifecycle."""
+    """A predicted loss of separation between two tracks of different parties, or of a party's and
+    an unaffiliated one (``b_party`` = ``unaffiliated``) (``separation``), a predicted entry of a
+    track into a hazard (``b_track`` = the hazard id) or an owned track outside every active
+    operation of its owner (``nonconformance``), with its lifecycle."""
 
     __tablename__ = "alerts"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

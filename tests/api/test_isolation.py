@@ -79,3 +79,14 @@ def test_only_the_admin_registers_parties(world: World) -> None:
         "party": "delta",
         "group": None,
     }
+
+
+def test_only_named_surveillance_providers_post_unaffiliated_traffic(world: World) -> None:
+    """No party may post as nobody's: the agreement in force (here: naming none) says who may."""
+    from tests.api.test_tactical import report
+
+    body = {"tracks": [report(world, "U1", 0, 3000, 90)], "unaffiliated": True}
+    for who in ("alpha", "bravo", "charlie"):
+        response = world.post(who, "/v1/tracks", body)
+        assert response.status_code == 403 and "surveillance provider" in response.json()["detail"]
+    assert all(t["id"] != "U1" for who in ("alpha", "charlie") for t in world.get(who, "/v1/tracks").json())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from deconline.core.tactical import EARTH_RADIUS_M, VERTICAL_TOLERANCE_M, TacticalRules, Tracks
+from deconline.core.tactical import EARTH_RADIUS_M, UNAFFILIATED_OWNER, VERTICAL_TOLERANCE_M, TacticalRules, Tracks
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ def reference_conflicts(tracks: Tracks, t: float, rules: TacticalRules) -> list[
     for x, a in enumerate(live):
         for b in live[x + 1 :]:
             if not rules.check_same_owner and tracks.owner[a] == tracks.owner[b]:
+                continue
+            if tracks.owner[a] == tracks.owner[b] == UNAFFILIATED_OWNER:
                 continue
             lat_a, lon_a, alt_a, vxa, vya, vza = states[a]
             lat_b, lon_b, alt_b, vxb, vyb, vzb = states[b]

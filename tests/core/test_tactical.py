@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconline.core.tactical import EARTH_RADIUS_M, TacticalRules, Tracks, detect
+from deconline.core.tactical import EARTH_RADIUS_M, UNAFFILIATED_OWNER, TacticalRules, Tracks, detect
 from tests.core.reference_tactical import reference_conflicts
 
 RULES = TacticalRules(h_m=9260.0, v_m=304.8, lookahead_s=300.0, max_track_age_s=20.0)
@@ -67,6 +67,16 @@ def test_same_owner_skipped_unless_asked() -> None:
     assert pairs(found) == {(0, 1)} and found.los[0]
 
 
+def test_unaffiliated_traffic_pairs_with_parties_only() -> None:
+    u = UNAFFILIATED_OWNER
+    t = tracks(
+        [(50, 10, 3000, 100, 0, 0, T0, u), (50, 10.01, 3000, 100, 0, 0, T0, u), (50, 10.02, 3000, 100, 0, 0, T0, 1)]
+    )
+    for same_owner in (False, True):
+        found = detect(t, T0, TacticalRules(9260, 304.8, 300, 20, check_same_owner=same_owner))
+        assert pairs(found) == {(0, 2), (1, 2)}
+
+
 def test_stale_tracks_take_no_part() -> None:
     t = tracks([(50, 10, 3000, 100, 0, 0, T0 - 30, 1), (50, 10.01, 3000, 100, 0, 0, T0, 2)])
     assert len(detect(t, T0, RULES)) == 0
@@ -104,7 +114,18 @@ def traffic(draw: st.DrawFn) -> Tracks:
         heading = 45.0 if common_heading else draw(st.floats(0, 360))
         vrate = draw(st.sampled_from([0.0, 0.0, 10.0, -15.0, draw(st.floats(-15, 15))]))
         age = draw(st.sampled_from([0.0, 5.0, 19.0, 25.0]))
-        rows.append((north(lat0, y), east(lat0, 10.0, x), alt, gs, heading, vrate, T0 - age, draw(st.integers(0, 3))))
+        rows.append(
+            (
+                north(lat0, y),
+                east(lat0, 10.0, x),
+                alt,
+                gs,
+                heading,
+                vrate,
+                T0 - age,
+                draw(st.integers(UNAFFILIATED_OWNER, 3)),
+            )
+        )
     return tracks(rows)
 
 

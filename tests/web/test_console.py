@@ -208,3 +208,41 @@ def test_a_page_whose_stream_is_cut_shows_the_events_of_the_gap(browser: Any, si
         page.context.close()
     finally:
         proxy.close()
+
+
+def test_unaffiliated_traffic_is_on_every_map_in_grey(browser: Any, site: Site) -> None:
+    """charlie, named a surveillance provider, posts an aircraft of no party: delta sees it, grey."""
+    from tests.web.conftest import AGREEMENT
+
+    admin = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    proposal = dict(AGREEMENT, version=2, surveillance_providers=["charlie"])
+    assert httpx.post(site.url + "/v1/agreements", json=proposal, headers=admin, timeout=10).status_code == 201
+    for party in AGREEMENT["parties"]:
+        headers = {"Authorization": f"Bearer {site.tokens[party]}"}
+        document = httpx.get(site.url + "/v1/agreements/2", headers=headers, timeout=10).json()["document"]
+        post(
+            site,
+            party,
+            "/v1/agreements/2/signatures",
+            {"signature": sign_document(read_private_key(site.keys[party]), document)},
+        )
+    delta = signed_in(browser, site, "delta")
+    u1 = {"id": "U1", "lat": 55.5, "lon": 19.0, "alt_m": 3000.0, "gs_mps": 120.0, "track_deg": 45.0}
+    post(
+        site, "charlie", "/v1/tracks", {"tracks": [{**u1, "time": datetime.now(UTC).isoformat()}], "unaffiliated": True}
+    )
+    page = delta.page
+    page.wait_for_function("() => window.deconline.ctx.map.trackList.some((t) => t.id === 'U1')", timeout=5000)
+    centre = page.evaluate(
+        """() => {
+        const map = window.deconline.ctx.map;
+        const sprite = map.painter.sprite[map.trackList.findIndex((t) => t.id === 'U1')];
+        return [...sprite.getContext('2d').getImageData(10, 10, 1, 1).data];
+      }"""
+    )
+    assert centre == [0x9A, 0xA3, 0xAD, 255]  # the neutral grey, whatever its altitude
+    tab(delta, "Agreement")
+    page.get_by_text("surveillance providers").wait_for()
+    assert "charlie" in page.locator("dl.rules").inner_text().split("surveillance providers")[1]
+    delta.assert_clean()
+    page.context.close()

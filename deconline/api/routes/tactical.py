@@ -16,19 +16,24 @@ router = APIRouter(prefix="/v1", tags=["tactical"])
 
 @router.post("/tracks", response_model=TrackAccepted, status_code=202)
 def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> TrackAccepted:
-    """A batch of reports of your own aircraft; the newest state per track is kept."""
+    """A batch of reports of your own aircraft; the newest state per track is kept.
+
+    With ``"unaffiliated": true`` the reports are of aircraft of no party, which a surveillance
+    provider named in the agreement posts for everyone to see and be alerted against.
+    """
     actor.require_party()
     signed.require()
     reports = [
         Report(t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp())
         for t in body.tracks
     ]
-    return TrackAccepted(stored=tactical.ingest(line, actor, reports))
+    return TrackAccepted(stored=tactical.ingest(line, actor, reports, unaffiliated=body.unaffiliated))
 
 
 @router.get("/tracks")
 def get_tracks(line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
-    """Your side's tracks, plus another party's track only while it is in an alert with yours."""
+    """Your side's tracks, another party's track only while it is in an alert with yours, and every
+    live unaffiliated track (``"party": "unaffiliated"``, ``"unaffiliated": true``)."""
     return tactical.visible_tracks(line, actor)
 
 

@@ -14,6 +14,7 @@ function rules(doc) {
     ['communications check every', `${doc.comm_check_interval_s} s`],
     ['escalation', Object.entries(doc.escalation ?? {}).map(([p, c]) => `${p} → ${c}`).join(', ') || 'none'],
     ['other parties’ tracks', doc.disclosure?.tracks_of_others ?? 'in_alert'],
+    ['surveillance providers', (doc.surveillance_providers ?? []).join(', ') || 'none'],
   ];
   return el('dl', { class: 'rules' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]));
 }

@@ -86,6 +86,7 @@ const ms = (iso) => Date.parse(iso);
 const EARTH_R = 6378137;
 const DEG = Math.PI / 180;
 const SPRITE = 20;
+const UNAFFILIATED_GREY = '#9aa3ad';
 
 /**
  * Aircraft drawn straight onto one canvas: a sprite per colour and side, rotated per aircraft,
@@ -108,11 +109,15 @@ class TrackPainter {
     this.trails = [];
   }
 
-  /** A pre-rotated sprite per altitude colour, side and 10° of heading: drawn without a transform. */
-  spriteFor(alt, own, headingDeg) {
+  /**
+   * A pre-rotated sprite per altitude colour, side and 10° of heading: drawn without a transform.
+   * ``side``: 0 another party's, 1 one's own, 2 unaffiliated (neutral grey: it belongs to no party).
+   */
+  spriteFor(alt, side, headingDeg) {
     const bucket = Math.round(Math.max(-500, Math.min(alt, 15000)) / ALT_BUCKET_M);
     const turn = Math.round(headingDeg / 10) % 36;
-    const key = (bucket * 2 + (own ? 1 : 0)) * 36 + turn;
+    const own = side === 1;
+    const key = (bucket * 3 + side) * 36 + turn;
     let sprite = this.sprites.get(key);
     if (!sprite) {
       sprite = document.createElement('canvas');
@@ -127,7 +132,7 @@ class TrackPainter {
       g.lineTo(0, 3);
       g.lineTo(-6, 7);
       g.closePath();
-      g.fillStyle = altitudeColour(bucket * ALT_BUCKET_M);
+      g.fillStyle = side === 2 ? UNAFFILIATED_GREY : altitudeColour(bucket * ALT_BUCKET_M);
       g.fill();
       g.lineWidth = own ? 1 : 2;
       g.strokeStyle = own ? '#0e1621' : '#ffffff';
@@ -153,7 +158,7 @@ class TrackPainter {
       this.y[i] = EARTH_R * Math.log(Math.tan(Math.PI / 4 + (t.lat * DEG) / 2));
       this.heading[i] = t.track_deg * DEG;
       this.reach[i] = (t.gs_mps * VECTOR_S) / Math.cos(t.lat * DEG);
-      this.sprite[i] = this.spriteFor(t.alt_m, ownSide.has(t.party), t.track_deg);
+      this.sprite[i] = this.spriteFor(t.alt_m, t.unaffiliated ? 2 : ownSide.has(t.party) ? 1 : 0, t.track_deg);
     }
     this.n = n;
     this.trails = trails;
