@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from deconline.client import describe
+from deconline.client import ApiError, describe
 from deconline.ingest.decoders import AsterixDecoder, Decoder, Outcome, ReadsbDecoder, SbsDecoder, modes_decoder
 from deconline.ingest.track_builder import State, TrackBuilder
 from deconline.sources import Reader, SourceError, SourceSpec, parse_source
@@ -53,6 +53,7 @@ class Tally:
     dropped: int = 0
     not_in_fleet: int = 0
     errors: int = 0
+    refused: int = 0  # states the service refused (4xx): dropped, never retried
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,15 @@ class Feed:
             except Exception as exc:
                 self.tally.errors += 1
                 kind = "unaffiliated traffic" if unaffiliated else "tracks"
+                if isinstance(exc, ApiError) and 400 <= exc.status < 500 and exc.status not in (408, 429):
+                    # refused, not lost in transit: sending the same again cannot help
+                    self.tally.refused += len(states)
+                    if unaffiliated and exc.status == 403:
+                        self.unaffiliated = False
+                        self.say(f"posting {kind} failed ({describe(exc)}); no longer posting unaffiliated traffic")
+                    else:
+                        self.say(f"posting {kind} failed ({describe(exc)}); {len(states)} states dropped")
+                    return True
                 self.say(f"posting {kind} failed ({describe(exc)}); keeping the newest state of {len(states)} aircraft")
                 return False
         if unaffiliated:
@@ -244,4 +254,5 @@ def summary(tally: Tally, dry_run: bool = False) -> str:
         f"{messages} messages ({malformed} malformed, skipped{unused}), {tally.states} states, "
         f"{tally.not_in_fleet} not in the fleet, {tally.posted} own{unaffiliated} {sent}, "
         f"{tally.dropped} superseded before they could be sent, {tally.errors} failed posts"
+        + (f" ({tally.refused} states refused by the service)" if tally.refused else "")
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -245,3 +246,55 @@ def test_replay_takes_a_raw_capture(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "486 records" in result.stderr and "79 of no use for a track" in " ".join(result.stderr.split())
+
+
+def test_a_provider_feeds_unaffiliated_traffic_and_others_are_refused(tmp_path: Path) -> None:
+    from tests.api.test_unaffiliated import adopt
+
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    adopt(world, surveillance_providers=["charlie"])
+    for party in ("alpha", "bravo", "charlie"):
+        write_private_key(world.keys[party], tmp_path / f"{party}.key")
+    world.line.db.dispose()
+    with server(db_url) as url, fake_receiver() as (port, _):
+        running = []
+        # alpha flies abc001; charlie's receiver hears abc001 and cde002 (civil) and, as the named
+        # provider, posts what is not its own as unaffiliated traffic; bravo tries the same
+        for party, fleet, unaffiliated in (("alpha", {"abc001"}, False), ("charlie", set(), True),
+                                           ("bravo", set(), True)):  # fmt: skip
+            client = Client(url, world.tokens[party], key=tmp_path / f"{party}.key")
+            said: list[str] = []
+            feed = Feed([f"sbs://127.0.0.1:{port}"], Fleet(frozenset(fleet)), poster(client),
+                        unaffiliated=unaffiliated, say=said.append)  # fmt: skip
+            thread = threading.Thread(target=feed.run, daemon=True)
+            thread.start()
+            running.append((party, feed, thread, client, said))
+
+        def alerts_of(party: str) -> list[dict[str, Any]]:
+            headers = {"Authorization": f"Bearer {world.tokens[party]}"}
+            answer: list[dict[str, Any]] = httpx.get(f"{url}/v1/alerts", headers=headers, timeout=5).json()
+            return answer
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not alerts_of("alpha"):
+            time.sleep(0.5)
+        seen_by_bravo = httpx.get(f"{url}/v1/tracks", headers={"Authorization": f"Bearer {world.tokens['bravo']}"})
+        for _, feed, thread, client, _ in running:
+            feed.stop.set()
+            thread.join(timeout=5)
+            client.close()
+        [alert] = alerts_of("alpha")
+        assert alerts_of("charlie") == [] and alerts_of("bravo") == []
+    assert alert["own_track"] == "abc001" and alert["intruder"] == alert["intruder"] | {
+        "party": "unaffiliated",
+        "track": "cde002",
+    }
+    public = {t["id"] for t in seen_by_bravo.json() if t.get("unaffiliated")}
+    assert public == {"cde002"}  # the echo of alpha's abc001 is not shown as traffic
+    by_party = {party: (feed, said) for party, feed, _, _, said in running}
+    assert by_party["charlie"][0].tally.unaffiliated >= 2 and by_party["charlie"][0].tally.errors == 0
+    bravo_feed, bravo_said = by_party["bravo"]
+    assert bravo_feed.tally.errors == 1 and bravo_feed.tally.unaffiliated == 0 and bravo_feed.tally.refused >= 1
+    [refused, *_] = [line for line in bravo_said if "posting unaffiliated traffic failed" in line]
+    assert "403" in refused and "surveillance provider" in refused and "no longer posting" in refused
