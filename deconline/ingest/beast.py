@@ -9,7 +9,7 @@ resynchronises on the next frame start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ESCAPE = 0x1A
 PAYLOAD = {0x31: 2, 0x32: 7, 0x33: 14}  # Mode A/C, Mode S short (56 bits), Mode S long (112 bits)
@@ -17,8 +17,9 @@ HEADER = 7  # 6 bytes of MLAT timestamp, 1 byte of signal level
 MLAT_HZ = 12_000_000
 
 
-@dataclass(frozen=True)
-class BeastFrame:
+class BeastFrame(NamedTuple):
+    """A tuple: a busy receiver sends thousands a second and a dataclass costs several times more."""
+
     kind: int  # 0x31, 0x32 or 0x33
     mlat_ticks: int  # 12 MHz counter of the receiver
     signal: int

@@ -32,7 +32,7 @@ FRAME = re.compile(r"(?:[0-9a-fA-F]{14}){1,2}")
 SQUITTER_DF = frozenset((17, 18))
 LOCAL_FIX_S = 60.0  # an aircraft's own last position serves as reference this long
 LOCAL_RANGE_M = 180 * 1852.0  # local CPR decoding is unambiguous within 180 NM of the reference
-QUALITY_BY_BDS = {"05": ("NUCp", "NICb"), "09": ("NACv",), "65": ("NACp", "NICa", "SIL"), "62": ("NACp",)}
+QUALITY_BY_BDS = {"05": ("NUCp",), "65": ("NACp", "NICa", "SIL"), "62": ("NACp",)}
 # Type codes decoded: identification 1-4, surface 5-8, airborne position 9-18 and 20-22, velocity 19,
 # operational status 31 (quality). Status (28) and target state (29) carry nothing a track uses.
 USED_TYPE_CODES = frozenset((*range(1, 23), 31))
@@ -92,7 +92,7 @@ class ModeSDecoder:
         skip = set(carried)
         decoded = 0
         for m in messages:
-            if (m.get("timestamp"), m.get("frame")) in skip:
+            if skip and (m.get("timestamp"), m.get("frame")) in skip:
                 continue
             decoded += 1
             sighting = self._sighting(m)
@@ -158,8 +158,8 @@ class ModeSDecoder:
             return None
         t = float(t)
         bds = m.get("bds")
-        keys = QUALITY_BY_BDS.get(bds, ()) if isinstance(bds, str) else ()
-        quality = tuple((k, float(q)) for k in keys if isinstance(q := m.get(k), int | float))
+        keys = QUALITY_BY_BDS.get(bds) if isinstance(bds, str) else None
+        quality = () if keys is None else tuple((k, float(q)) for k in keys if isinstance(q := m.get(k), int | float))
         if bds == "05":
             parity = m.get("parity")
             if isinstance(parity, str):

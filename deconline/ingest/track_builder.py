@@ -100,20 +100,26 @@ class TrackBuilder:
             a.vrate_mps = vrate_mps if vrate_mps is not None else 0.0
 
     def take(self, s: Sighting) -> None:
-        """Merge whatever part of a state one decoded message carries."""
-        a = self._get(s.address, s.source)
+        """Merge whatever part of a state one decoded message carries (the newest part wins)."""
+        a = self.aircraft.get(s.address)
+        if a is None:
+            a = self.aircraft[s.address] = Aircraft(s.address, s.source)
+        elif s.source:
+            a.source = s.source
         if s.callsign:
             a.callsign = s.callsign
         if s.quality:
             a.quality.update(s.quality)
         if s.on_ground:
             return  # surface movements take no part in airborne separation
-        if s.lat is not None and s.lon is not None:
-            self.position(s.address, s.time_s, s.lat, s.lon, s.source)
-        if s.alt_m is not None:
-            self.altitude(s.address, s.time_s, s.alt_m, s.source)
-        if s.gs_mps is not None and s.track_deg is not None:
-            self.velocity(s.address, s.time_s, s.gs_mps, s.track_deg, s.vrate_mps, s.source)
+        t = s.time_s
+        if s.lat is not None and s.lon is not None and t >= a.position_s:
+            a.lat, a.lon, a.position_s = s.lat, s.lon, t
+        if s.alt_m is not None and t >= a.altitude_s:
+            a.alt_m, a.altitude_s = s.alt_m, t
+        if s.gs_mps is not None and s.track_deg is not None and t >= a.velocity_s:
+            a.gs_mps, a.track_deg, a.velocity_s = s.gs_mps, s.track_deg % 360.0, t
+            a.vrate_mps = s.vrate_mps if s.vrate_mps is not None else 0.0
 
     def sbs(self, report: SbsReport, source: str = "sbs") -> None:
         """Merge a BaseStation report (types 1, 3, 4, 5 carry different parts)."""
