@@ -11,8 +11,11 @@ the ones it replaced are counted as dropped. Malformed input is counted and skip
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -23,7 +26,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from deconline.client import ApiError, describe
+from deconline.ingest.captures import states_over_time
 from deconline.ingest.decoders import AsterixDecoder, Decoder, Outcome, ReadsbDecoder, SbsDecoder, modes_decoder
+from deconline.ingest.sighting import Sighting
 from deconline.ingest.track_builder import State, TrackBuilder
 from deconline.sources import Reader, SourceError, SourceSpec, parse_source
 
@@ -133,6 +138,8 @@ class Feed:
     ) -> None:
         now = time.time() if now is None else now
         self.specs = [parse_source(s) for s in sources]
+        if any(spec.ends for spec in self.specs) and not all(spec.ends for spec in self.specs):
+            raise SourceError("files are replayed on their own: give file sources without live ones")
         self.fleet = fleet
         self.post = post
         self.unaffiliated = unaffiliated
@@ -151,14 +158,15 @@ class Feed:
             for spec in self.specs
         ]
 
-    def _deliver(self, source: str) -> Callable[[Outcome], None]:
+    def _deliver(self, source: str, into_builder: bool = True) -> Callable[[Outcome], None]:
         def deliver(outcome: Outcome) -> None:
             with self.lock:
                 self.tally.messages[source] += outcome.messages
                 self.tally.malformed[source] += outcome.malformed
                 self.tally.other[source] += outcome.other
-                for sighting in outcome.sightings:
-                    self.builder.take(sighting)
+                if into_builder:
+                    for sighting in outcome.sightings:
+                        self.builder.take(sighting)
 
         return deliver
 
@@ -168,6 +176,9 @@ class Feed:
         with self.lock:
             ready = self.builder.ready()
             self.builder.forget_older_than(max((s.time_s for s in ready), default=0.0) - 300)
+        self._classify(ready)
+
+    def _classify(self, ready: list[State]) -> None:
         for state in ready:
             self.tally.states += 1
             if self.fleet is None or self.fleet.owns(state.id, state.callsign):
@@ -223,6 +234,8 @@ class Feed:
         return True
 
     def run(self, on_cycle: Callable[[], None] | None = None) -> Tally:
+        if self.specs and all(spec.ends for spec in self.specs):
+            return self._run_files(on_cycle)
         threads = [threading.Thread(target=r.run, daemon=True, name=r.spec.text) for r in self.readers]
         for thread in threads:
             thread.start()
@@ -240,6 +253,39 @@ class Feed:
         self.stop.set()
         for thread in threads:
             thread.join(timeout=2)
+        return self.tally
+
+    def _run_files(self, on_cycle: Callable[[], None] | None) -> Tally:
+        """Captures: every state they hold, one per aircraft a second, in time order. With ``--dry-run``
+        they are written at once; otherwise posted in real time, shifted so the capture starts now
+        (a live service takes only fresh reports)."""
+        sightings: list[Sighting] = []
+        for reader in self.readers:
+            tally_it = self._deliver(reader.spec.text, into_builder=False)
+
+            def deliver(outcome: Outcome, tally_it: Callable[[Outcome], None] = tally_it) -> None:
+                tally_it(outcome)
+                sightings.extend(outcome.sightings)
+
+            reader.deliver = deliver
+            reader.run()
+        states = states_over_time(sightings, self.builder.max_age_s)
+        shift = 0.0 if self.out is not None or not states else time.time() - states[0].time_s
+        if shift and self.post is not None:
+            self.say(f"replaying the capture in real time, its clock moved {shift / 3600:+.2f} h to now")
+        for second, group in itertools.groupby(states, key=lambda st: math.floor(st.time_s)):
+            if self.out is None:
+                self.stop.wait(max(0.0, second + shift - time.time()))
+            if self.stop.is_set():
+                break
+            batch = list(group)
+            self._classify([dataclasses.replace(st, time_s=st.time_s + shift) for st in batch] if shift else batch)
+            self.flush()
+            if on_cycle is not None:
+                on_cycle()
+        while self.out is None and not self.stop.is_set() and (self.pending or self.pending_unaffiliated):
+            self.stop.wait(self.period_s)  # the service is away: keep trying with the newest states
+            self.flush()
         return self.tally
 
 

@@ -298,3 +298,35 @@ def test_a_provider_feeds_unaffiliated_traffic_and_others_are_refused(tmp_path: 
     assert bravo_feed.tally.errors == 1 and bravo_feed.tally.unaffiliated == 0 and bravo_feed.tally.refused >= 1
     [refused, *_] = [line for line in bravo_said if "posting unaffiliated traffic failed" in line]
     assert "403" in refused and "surveillance provider" in refused and "no longer posting" in refused
+
+
+def test_a_capture_is_posted_in_real_time_from_now(tmp_path: Path) -> None:
+    capture = tmp_path / "capture.sbs"
+    t0 = 1_700_000_000.0  # 2023: the capture's own clock
+    capture.write_text("\n".join(line for k in range(3) for line in head_on(t0 + k, 50_000 - 500 * k)) + "\n")
+    posted: list[tuple[float, list[dict[str, object]]]] = []
+
+    def post(reports: list[dict[str, object]], unaffiliated: bool) -> object:
+        posted.append((time.time(), reports))
+        return {}
+
+    said: list[str] = []
+    started = time.time()
+    tally = Feed([f"sbs+file:{capture}"], Fleet(frozenset({"abc001"})), post, say=said.append).run()
+    assert [len(reports) for _, reports in posted] == [1, 1, 1] and tally.posted == 3 and tally.not_in_fleet == 3
+    sent_at = [at for at, _ in posted]
+    assert 1.7 < sent_at[-1] - sent_at[0] < 3.0  # one batch a second, as the capture was recorded
+    times = [datetime.fromisoformat(str(r[0]["time"])).timestamp() for _, r in posted]
+    assert abs(times[0] - started) < 1.5 and times[2] - times[0] == pytest.approx(2.0)  # moved to now
+    assert "replaying the capture in real time" in said[0]
+    with pytest.raises(SourceError, match="files are replayed on their own"):
+        Feed([f"sbs+file:{capture}", "sbs://127.0.0.1:30003"], None, None)
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "short_flights.csv").exists(), reason="needs ../shared/data")
+def test_a_dry_run_of_a_capture_writes_its_states_over_time() -> None:
+    out = io.StringIO()
+    Feed([f"csv+file:{SHARED / 'data' / 'short_flights.csv'}"], None, None, out=out).run()
+    states = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(states) > 100 and len({s["id"] for s in states}) == 7
+    assert [s["time"][:19] for s in states] == sorted(s["time"][:19] for s in states)  # second by second
