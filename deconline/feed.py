@@ -283,8 +283,12 @@ class Feed:
             self.flush()
             if on_cycle is not None:
                 on_cycle()
+        give_up = time.time() + 30.0  # the service is away: the last states are worth trying a little
         while self.out is None and not self.stop.is_set() and (self.pending or self.pending_unaffiliated):
-            self.stop.wait(self.period_s)  # the service is away: keep trying with the newest states
+            if time.time() > give_up:
+                self.say(f"giving up on the last {len(self.pending) + len(self.pending_unaffiliated)} states")
+                break
+            self.stop.wait(self.period_s)
             self.flush()
         return self.tally
 
