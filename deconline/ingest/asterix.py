@@ -23,6 +23,7 @@ from asterix.base import Bits, UapSingle
 from pyproj import Geod
 
 from deconline.ingest.sighting import Sighting
+from deconline.ingest.units import FL, FPM, NM
 
 __all__ = [
     "Decoded",
@@ -35,10 +36,6 @@ __all__ = [
     "utc_from_time_of_day",
 ]
 
-FT_M = 0.3048
-NM_M = 1852.0
-FL_M = 100 * FT_M
-FPM_MPS = FT_M / 60.0
 DAY_S = 86_400.0
 EARTH_RADIUS_M = 6_371_000.0  # mean radius
 EFFECTIVE_RADIUS_M = EARTH_RADIUS_M * 4.0 / 3.0  # standard refraction: radar rays are straight on this sphere
@@ -235,11 +232,11 @@ def _ident(address: int | None, sac_sic: tuple[int, int] | None, track_number: i
 
 
 def _fl_m(fl: float | None) -> float | None:
-    return None if fl is None else fl * FL_M
+    return None if fl is None else fl * FL
 
 
 def _fpm(rate: float | None) -> float | None:
-    return None if rate is None else rate * FPM_MPS
+    return None if rate is None else rate * FPM
 
 
 # -- one function per category -------------------------------------------------------------------
@@ -262,7 +259,7 @@ def _cat021(rec: Any, ctx: _Context) -> _Outcome:
     if position is None and alt_m is None and gs is None and callsign is None:
         return None
     lat, lon = position or (None, None)
-    gs_mps, track_deg = (None, None) if gs is None or track is None else (gs * NM_M, track % 360.0)
+    gs_mps, track_deg = (None, None) if gs is None or track is None else (gs * NM, track % 360.0)
     on_ground = _uint(_item(rec, "040", "GBS")) == 1
     ident, vrate_mps, quality = f"{address:06x}", _fpm(vrate), _quality021(rec)
     return Sighting(
@@ -299,14 +296,14 @@ def _cat048(rec: Any, ctx: _Context) -> _Outcome:
     invalid = _uint(_item(rec, "090", "V")) == 1 or _uint(_item(rec, "090", "G")) == 1
     alt_m = None if invalid else _fl_m(_quantity(_item(rec, "090", "FL"), "FL"))
     if polar is not None:  # the measured slant range to the ground (at the site's height if no valid FL)
-        ground = ground_range_m(polar[0] * NM_M, site.alt_m, site.alt_m if alt_m is None else alt_m)
+        ground = ground_range_m(polar[0] * NM, site.alt_m, site.alt_m if alt_m is None else alt_m)
         lat, lon = polar_to_wgs84(site, ground, polar[1])
     else:  # only the calculated position, already in the radar's horizontal plane
         assert cartesian is not None
-        lat, lon = polar_to_wgs84(site, cartesian[0] * NM_M, cartesian[1])
+        lat, lon = polar_to_wgs84(site, cartesian[0] * NM, cartesian[1])
     gs = _quantity(_item(rec, "200", "GSP"), "NM/s")
     heading = _quantity(_item(rec, "200", "HDG"), "°")
-    gs_mps, track_deg = (None, None) if gs is None or heading is None else (gs * NM_M, heading % 360.0)
+    gs_mps, track_deg = (None, None) if gs is None or heading is None else (gs * NM, heading % 360.0)
     callsign, on_ground = _text(_item(rec, "240")), _uint(_item(rec, "230", "STAT")) in (1, 3)
     return Sighting(ident, time_s, ctx.source, lat, lon, alt_m, gs_mps, track_deg, None, callsign, on_ground)
 
@@ -416,7 +413,7 @@ def encode_cat021(sightings: Iterable[Sighting], *, sac: int = 0, sic: int = 0) 
         if len(s.address) != 6 or s.address.strip("0123456789abcdefABCDEF"):
             raise ValueError(f"{s.address!r} is not an ICAO 24-bit address (six hex digits)")
         has_vector = s.gs_mps is not None and s.track_deg is not None
-        gs = min(max((s.gs_mps or 0.0) / NM_M, 0.0), 1.99)  # the field holds under 2 NM/s
+        gs = min(max((s.gs_mps or 0.0) / NM, 0.0), 1.99)  # the field holds under 2 NM/s
         track = (s.track_deg or 0.0) % 360.0
         records.append(
             cat.cv_record.create(
@@ -426,8 +423,8 @@ def encode_cat021(sightings: Iterable[Sighting], *, sac: int = 0, sic: int = 0) 
                     "073": (s.time_s % DAY_S, "s"),
                     "080": int(s.address, 16),
                     "131": None if s.lat is None or s.lon is None else ((s.lat, "°"), (s.lon, "°")),
-                    "145": None if s.alt_m is None else (s.alt_m / FL_M, "FL"),
-                    "155": None if s.vrate_mps is None else (0, (s.vrate_mps / FPM_MPS, "ft/min")),
+                    "145": None if s.alt_m is None else (s.alt_m / FL, "FL"),
+                    "155": None if s.vrate_mps is None else (0, (s.vrate_mps / FPM, "ft/min")),
                     "160": (0, (gs, "NM/s"), (track, "°")) if has_vector else None,
                     "170": None if s.callsign is None else s.callsign.upper(),
                 }

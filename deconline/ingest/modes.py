@@ -24,10 +24,8 @@ from typing import Any
 import rs1090
 
 from deconline.ingest.track_builder import Sighting
+from deconline.ingest.units import FPM, FT, KT
 
-FT = 0.3048
-KT = 1852.0 / 3600.0
-FPM = FT / 60.0
 FRAME = re.compile(r"(?:[0-9a-fA-F]{14}){1,2}")
 SQUITTER_DF = frozenset((17, 18))
 LOCAL_FIX_S = 60.0  # an aircraft's own last position serves as reference this long

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deconline.ingest.track_builder import Sighting
+from deconline.ingest.units import FPM, FT, KT
 
-FT = 0.3048
-KT = 1852.0 / 3600.0
-FPM = FT / 60.0
 HEX = frozenset("0123456789abcdef")
 QUALITY = (("nic", "NIC"), ("nac_p", "NACp"), ("nac_v", "NACv"), ("sil", "SIL"))
 

@@ -22,11 +22,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from deconline.ingest.units import FPM, FT, KT
+
 __all__ = ["Recording", "RecordingError", "latest_states", "load_recording"]
 
-FT_TO_M = 0.3048
-KT_TO_MPS = 1852.0 / 3600.0
-FPM_TO_MPS = FT_TO_M / 60.0
 MS_THRESHOLD = 1e11  # a CSV epoch number above this is milliseconds (1e11 s is the year 5138)
 
 MALFORMED, ON_GROUND, MISSING, OUT_OF_RANGE = "malformed", "on ground", "missing field", "out of range"
@@ -235,8 +234,8 @@ def _assemble(raw: dict[str, Column], total: int, bad: Mask, ms_only: bool) -> R
         keep &= ~hit
     order = np.flatnonzero(keep)
     order = order[np.lexsort((id_array[order], time_s[order]))]
-    columns = [time_s, lat, lon, num["altitude"][0] * FT_TO_M, num["groundspeed"][0] * KT_TO_MPS]
-    columns += [num["track"][0], vrate * FPM_TO_MPS]
+    columns = [time_s, lat, lon, num["altitude"][0] * FT, num["groundspeed"][0] * KT]
+    columns += [num["track"][0], vrate * FPM]
     t, la, lo, alt, gs, trk, vr = (c[order] for c in columns)
     sorted_ids = id_array[order]
     for array in (t, sorted_ids, la, lo, alt, gs, trk, vr):

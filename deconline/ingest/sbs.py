@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from deconline.ingest.sighting import Sighting
+from deconline.ingest.units import FPM, FT, KT
 
-FT = 0.3048
-KT = 1852.0 / 3600.0
-FPM = FT / 60.0
 FIELDS = 22
 KEPT_TYPES = {"1", "3", "4", "5"}
 

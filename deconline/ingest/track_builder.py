@@ -74,31 +74,6 @@ class TrackBuilder:
         self.max_age_s = max_age_s
         self.aircraft: dict[str, Aircraft] = {}
 
-    def _get(self, address: str, source: str) -> Aircraft:
-        found = self.aircraft.get(address)
-        if found is None:
-            found = self.aircraft[address] = Aircraft(address, source)
-        found.source = source or found.source
-        return found
-
-    def position(self, address: str, time_s: float, lat: float, lon: float, source: str = "") -> None:
-        a = self._get(address, source)
-        if time_s >= a.position_s:
-            a.lat, a.lon, a.position_s = lat, lon, time_s
-
-    def altitude(self, address: str, time_s: float, alt_m: float, source: str = "") -> None:
-        a = self._get(address, source)
-        if time_s >= a.altitude_s:
-            a.alt_m, a.altitude_s = alt_m, time_s
-
-    def velocity(
-        self, address: str, time_s: float, gs_mps: float, track_deg: float, vrate_mps: float | None, source: str = ""
-    ) -> None:
-        a = self._get(address, source)
-        if time_s >= a.velocity_s:
-            a.gs_mps, a.track_deg, a.velocity_s = gs_mps, track_deg % 360.0, time_s
-            a.vrate_mps = vrate_mps if vrate_mps is not None else 0.0
-
     def take(self, s: Sighting) -> None:
         """Merge whatever part of a state one decoded message carries (the newest part wins)."""
         a = self.aircraft.get(s.address)
