@@ -184,15 +184,17 @@ def _radars(texts: list[str]) -> dict[tuple[int, int], Any]:
 
 def load_capture(text: str, radars: list[str], reference: str | None, max_age_s: float) -> Recording:
     """A capture file decoded as ``deconline feed`` would, as a recording for ``deconline replay``."""
-    from deconline.feed import Options, make_decoder
-    from deconline.ingest.captures import read_capture, recording_from_states, states_over_time
+    from deconline.feed import Feed, Options
+    from deconline.ingest.captures import recording_from_states, states_over_time
     from deconline.sources import parse_source
 
     spec = parse_source(text)
     if spec.path is None:
         raise ValueError(f"{text}: replay reads files; give FORMAT+file:PATH")
-    data = spec.path.read_bytes()
-    started = spec.path.stat().st_mtime
-    decoder = make_decoder(spec, Options(_reference(reference), _radars(radars), started), started)
-    sightings, counts = read_capture(data, decoder, started, chunked=spec.format not in ("asterix", "readsb"))
+    started = spec.path.stat().st_mtime  # a Beast file's clock has no date: it starts when the file was written
+    options = Options(_reference(reference), _radars(radars), started)
+    feed = Feed([text], None, None, options=options, now=started, say=lambda message: None)
+    sightings = feed.read_files()
+    counts = {k: sum(c.values()) for k, c in (("messages", feed.tally.messages), ("malformed", feed.tally.malformed),
+                                               ("other", feed.tally.other))}  # fmt: skip
     return recording_from_states(states_over_time(sightings, max_age_s=min(max_age_s, 10.0)), counts)

@@ -255,10 +255,8 @@ class Feed:
             thread.join(timeout=2)
         return self.tally
 
-    def _run_files(self, on_cycle: Callable[[], None] | None) -> Tally:
-        """Captures: every state they hold, one per aircraft a second, in time order. With ``--dry-run``
-        they are written at once; otherwise posted in real time, shifted so the capture starts now
-        (a live service takes only fresh reports)."""
+    def read_files(self) -> list[Sighting]:
+        """Every sighting in the sources' files, each read once (counted in the tally)."""
         sightings: list[Sighting] = []
         for reader in self.readers:
             tally_it = self._deliver(reader.spec.text, into_builder=False)
@@ -268,8 +266,14 @@ class Feed:
                 sightings.extend(outcome.sightings)
 
             reader.deliver = deliver
-            reader.run()
-        states = states_over_time(sightings, self.builder.max_age_s)
+            reader.read_file()
+        return sightings
+
+    def _run_files(self, on_cycle: Callable[[], None] | None) -> Tally:
+        """Captures: every state they hold, one per aircraft a second, in time order. With ``--dry-run``
+        they are written at once; otherwise posted in real time, shifted so the capture starts now
+        (a live service takes only fresh reports)."""
+        states = states_over_time(self.read_files(), self.builder.max_age_s)
         shift = 0.0 if self.out is not None or not states else time.time() - states[0].time_s
         if shift and self.post is not None:
             self.say(f"replaying the capture in real time, its clock moved {shift / 3600:+.2f} h to now")

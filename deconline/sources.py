@@ -24,6 +24,7 @@ from deconline.ingest.decoders import Decoder, Outcome
 Say = Callable[[str], None]
 Deliver = Callable[[Outcome], None]
 CHUNK = 1 << 20
+WHOLE_DOCUMENTS = ("asterix", "readsb")  # formats whose files are decoded in one piece
 
 SCHEMES: tuple[tuple[str, str, str, str], ...] = (
     # prefix, format, transport, what it is
@@ -99,7 +100,13 @@ class Reader:
         self.connected = False
 
     def run(self) -> None:
-        run = {"file": self._file, "poll": self._poll_file, "http": self._poll_http, "tcp": self._tcp, "udp": self._udp}
+        run = {
+            "file": self.read_file,
+            "poll": self._poll_file,
+            "http": self._poll_http,
+            "tcp": self._tcp,
+            "udp": self._udp,
+        }
         run[self.spec.transport]()
 
     def _take(self, data: bytes, arrival_s: float) -> None:
@@ -108,12 +115,13 @@ class Reader:
             self.say(f"{self.spec.text}: {note}")
         self.deliver(outcome)
 
-    def _file(self) -> None:
+    def read_file(self) -> None:
+        """The whole file once: a stream in chunks, a document (a pcap, an aircraft.json) whole."""
         assert self.spec.path is not None
         try:
             with self.spec.path.open("rb") as handle:
-                if self.spec.format == "asterix":
-                    self._take(handle.read(), self.spec.path.stat().st_mtime)  # a pcap needs to be whole
+                if self.spec.format in WHOLE_DOCUMENTS:
+                    self._take(handle.read(), self.spec.path.stat().st_mtime)
                 else:
                     while not self.stop.is_set() and (chunk := handle.read(CHUNK)):
                         self._take(chunk, time.time())

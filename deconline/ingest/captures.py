@@ -13,47 +13,26 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deconline.ingest.decoders import Decoder
 from deconline.ingest.recordings import Recording
 from deconline.ingest.sighting import Sighting
 from deconline.ingest.track_builder import State, TrackBuilder
-
-CHUNK = 1 << 20
-
-
-def read_capture(
-    data: bytes, decoder: Decoder, arrival_s: float, chunked: bool = True
-) -> tuple[list[Sighting], dict[str, int]]:
-    """Every sighting in the capture, and the counts of what was read."""
-    sightings: list[Sighting] = []
-    counts = {"messages": 0, "malformed": 0, "other": 0}
-    pieces = [data[k : k + CHUNK] for k in range(0, len(data), CHUNK)] if chunked else [data]
-    for outcome in [*(decoder.take(piece, arrival_s) for piece in pieces), decoder.finish()]:
-        sightings += outcome.sightings
-        counts["messages"] += outcome.messages
-        counts["malformed"] += outcome.malformed
-        counts["other"] += outcome.other
-    return sightings, counts
 
 
 def states_over_time(
     sightings: list[Sighting],
     max_age_s: float = 10.0,
     resolution_s: float = 1.0,
-    progress: Callable[[int], None] | None = None,
 ) -> list[State]:
     """The states a feeder would have posted, one per aircraft per ``resolution_s`` at most."""
     builder = TrackBuilder(max_age_s)
     states: list[State] = []
     ordered = sorted(sightings, key=lambda s: s.time_s)
     tick = math.floor(ordered[0].time_s / resolution_s) if ordered else 0
-    for k, sighting in enumerate(ordered):
+    for sighting in ordered:
         now = math.floor(sighting.time_s / resolution_s)
         if now != tick:
             states += builder.ready()
             tick = now
-            if progress is not None and k % 10_000 == 0:
-                progress(k)
         builder.take(sighting)
     states += builder.ready()
     return states

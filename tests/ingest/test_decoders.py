@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconline.feed import Options, make_decoder
-from deconline.ingest.captures import read_capture, recording_from_states, states_over_time
+from deconline.feed import Feed, Options, make_decoder
+from deconline.ingest.captures import recording_from_states, states_over_time
 from deconline.ingest.decoders import Decoder
 from deconline.sources import SourceError, parse_source
 from tests.conftest import SHARED
@@ -66,8 +66,10 @@ def test_bad_sources_say_what_is_supported(text: str, message: str) -> None:
 
 @needs_shared
 def test_a_frames_capture_replays_as_a_recording() -> None:
-    d = decoder("csv+file:x")
-    sightings, counts = read_capture((DATA / "short_flights.csv").read_bytes(), d, 0.0)
+    feed = Feed([f"csv+file:{DATA / 'short_flights.csv'}"], None, None)
+    sightings = feed.read_files()
+    counts = {"messages": sum(feed.tally.messages.values()), "malformed": sum(feed.tally.malformed.values()),
+              "other": sum(feed.tally.other.values())}  # fmt: skip
     assert counts == {"messages": 486, "malformed": 0, "other": 79}
     recording = recording_from_states(states_over_time(sightings), counts)
     assert recording.total == 486 and len(recording.time_s) > 100
