@@ -149,12 +149,9 @@ class ConflictNotice(Base):
 Index("ix_hazards_state", Hazard.state)
 
 
-class TrackState(Base):
-    """The latest reported state of one aircraft of one party (SI units, time in epoch s)."""
+class Kinematics:
+    """One aircraft's latest state (SI units, time in epoch s): the columns every track table has."""
 
-    __tablename__ = "tracks"
-    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
-    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     alt_m: Mapped[float] = mapped_column(Float)
@@ -165,7 +162,15 @@ class TrackState(Base):
     received_at: Mapped[float] = mapped_column(Float)
 
 
-class UnaffiliatedTrack(Base):
+class TrackState(Kinematics, Base):
+    """The latest reported state of one aircraft of one party (SI units, time in epoch s)."""
+
+    __tablename__ = "tracks"
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class UnaffiliatedTrack(Kinematics, Base):
     """The latest state of one aircraft of no party, as a surveillance provider reported it.
 
     Keyed by track id alone: several providers' receivers may see the same aircraft, and the
@@ -177,14 +182,6 @@ class UnaffiliatedTrack(Base):
     __tablename__ = "unaffiliated_tracks"
     track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     provider_id: Mapped[str] = mapped_column(ForeignKey("parties.id"))
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
-    alt_m: Mapped[float] = mapped_column(Float)
-    gs_mps: Mapped[float] = mapped_column(Float)
-    track_deg: Mapped[float] = mapped_column(Float)
-    vrate_mps: Mapped[float] = mapped_column(Float)
-    time_s: Mapped[float] = mapped_column(Float, index=True)
-    received_at: Mapped[float] = mapped_column(Float)
 
     @property
     def party_id(self) -> str:
