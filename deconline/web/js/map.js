@@ -334,7 +334,7 @@ export class MapView {
     sliderLabel.textContent = 'Plans at';
     const legend = document.createElement('div');
     legend.className = 'alt-legend';
-    legend.setAttribute('aria-label', 'aircraft colour by altitude');
+    legend.setAttribute('aria-label', 'aircraft colour by altitude; grey: no party');
     for (const alt of [0, 1000, 3000, 6000, 9000, 12000]) {
       const chip = document.createElement('span');
       chip.className = 'alt-chip';
@@ -342,6 +342,12 @@ export class MapView {
       chip.textContent = alt >= 1000 ? `${alt / 1000}k` : `${alt}`;
       legend.append(chip);
     }
+    const noParty = document.createElement('span');
+    noParty.className = 'alt-chip no-party';
+    noParty.style.background = UNAFFILIATED_GREY;
+    noParty.textContent = 'no party';
+    noParty.title = 'unaffiliated traffic: aircraft of no party, posted by a surveillance provider';
+    legend.append(noParty);
     const legendTitle = document.createElement('span');
     legendTitle.className = 'alt-legend-title';
     legendTitle.textContent = 'altitude (m)';
