@@ -29,7 +29,7 @@ from deconline.service.line import Line
 from deconline.service.parties import Actor
 from deconline.store.db import Database
 
-T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+T0 = datetime(2036, 11, 23, 6, 0, tzinfo=UTC)  # in the future: a running service never ends these operations as past
 
 
 @dataclass

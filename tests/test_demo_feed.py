@@ -122,7 +122,7 @@ def test_one_cycle_raises_separation_hazard_and_nonconformance_alerts_and_clears
         assert {a.kind for a in session.scalars(select(Alert))} == {"separation", "hazard", "nonconformance"}
 
 
-def test_the_inboxes_hold_a_deconfliction_request_and_a_comm_check(tmp_path: Path) -> None:
+def test_the_inboxes_hold_a_notice_a_deconfliction_request_and_a_comm_check(tmp_path: Path) -> None:
     clock = Clock(T0.timestamp())
     line = Line(Database(f"sqlite:///{tmp_path / 'demo.db'}"), clock=clock, evaluate_every_s=0)
     load(line, tmp_path / "keys")
@@ -130,7 +130,8 @@ def test_the_inboxes_hold_a_deconfliction_request_and_a_comm_check(tmp_path: Pat
     hotline.tick(line)  # the server's first beat
     blue = hotline.mailbox(line, Actor("party", "blue-af", "coalition"), "in", None, 50)
     kinds = {m["kind"]: m for m in blue}
-    assert set(kinds) == {"deconfliction_request", "comm_check"}
+    assert set(kinds) == {"notice", "deconfliction_request", "comm_check"}
+    assert kinds["notice"]["sender"] == "service"  # told of orange's conflicting filing, about its own patrol
     request = kinds["deconfliction_request"]
     assert request["sender"] == "orange-af" and request["proposal"]["action"] == "change_band"
     assert request["your_operations"]  # blue sees which of its operations it concerns: patrol north

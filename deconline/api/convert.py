@@ -96,6 +96,8 @@ def notice_out(notice: ConflictNotice) -> NoticeOut:
     return NoticeOut(
         id=notice.id,
         kind=notice.kind,  # type: ignore[arg-type]
+        operation=notice.operation_id,
+        operation_version=notice.operation_version,
         volume=notice.volume_ordinal,
         other_party=notice.other_party_id,
         other_ref=notice.other_ref,
@@ -107,6 +109,10 @@ def notice_out(notice: ConflictNotice) -> NoticeOut:
             start=iso(notice.start_s),
             end=iso(notice.end_s),
         ),
+        state=notice.state,  # type: ignore[arg-type]
+        created_at=iso(notice.created_at),
+        resolved_at=iso(notice.resolved_at) if notice.resolved_at is not None else None,
+        resolution=notice.resolution,  # type: ignore[arg-type]
     )
 
 
@@ -133,7 +139,9 @@ def hazard_out(hazard: Hazard) -> HazardOut:
         state=hazard.state,
         declared_by=hazard.party_id,
         volume=volume_out(hazard),
+        version=hazard.version,
         created_at=iso(hazard.created_at),
+        updated_at=iso(hazard.updated_at),
     )
 
 

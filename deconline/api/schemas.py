@@ -130,6 +130,12 @@ class HazardIn(Strict):
     volume: AnyVolume
 
 
+class HazardChange(HazardIn):
+    """The whole hazard as it is now; ``version`` must be the latest (else 409)."""
+
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
 class SignatureIn(Strict):
     signature: str = Field(min_length=1, max_length=200, description="base64 Ed25519 signature over the canonical JSON")
 
@@ -162,14 +168,42 @@ class ConflictPartOut(BaseModel):
     end: str
 
 
+NoticeKind = Literal["operation", "hazard", "rules_changed"]
+Resolution = Literal[
+    "own_revised",
+    "own_cancelled",
+    "own_ended",
+    "other_revised",
+    "other_cancelled",
+    "other_ended",
+    "hazard_changed",
+    "hazard_withdrawn",
+    "rules_changed",
+    "superseded",
+]
+
+
 class NoticeOut(BaseModel):
+    """A conflict of one's OWN operation: with another party's operation (``operation``), a hazard
+    (``hazard``), or either found when a new agreement version came into force (``rules_changed``)."""
+
     id: str
-    kind: Literal["operation", "hazard"]
+    kind: NoticeKind
+    operation: str = Field(description="one's own operation the notice is about")
+    operation_version: int
     volume: int = Field(description="index of one's own volume in conflict")
     other_party: str | None
     other_ref: str = Field(description="opaque reference to the other operation (or the public hazard id)")
     hazard_id: str | None
     conflict: ConflictPartOut
+    state: Literal["open", "resolved"]
+    created_at: str
+    resolved_at: str | None = None
+    resolution: Resolution | None = Field(
+        None,
+        description="why it was resolved: own_/other_ revised, cancelled or ended; hazard_changed or "
+        "hazard_withdrawn; rules_changed; superseded (the same pair told anew, by a newer notice)",
+    )
 
 
 class OperationOut(BaseModel):
@@ -192,7 +226,9 @@ class HazardOut(BaseModel):
     state: str
     declared_by: str | None
     volume: VolumeOut
+    version: int
     created_at: str
+    updated_at: str
 
 
 class AgreementOut(BaseModel):

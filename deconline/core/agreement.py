@@ -68,6 +68,12 @@ class Agreement(_Strict):
         default_factory=dict, description="per party, who is alerted when its acknowledgements are overdue"
     )
     disclosure: Disclosure = Field(default_factory=Disclosure)
+    auto_end_after_s: float = Field(
+        0.0,
+        ge=0,
+        le=7 * 86_400,
+        description="an operation still open this long after its last window closes is ended by the line",
+    )
     surveillance_providers: list[PartyId] = Field(
         default_factory=list,
         max_length=100,
@@ -110,10 +116,13 @@ class Agreement(_Strict):
     def document(self) -> dict[str, object]:
         """The JSON document the parties sign (defaults filled in, so everyone signs the same bytes).
 
-        ``surveillance_providers`` is left out while empty: versions signed before the field existed
-        keep their exact bytes, so their signatures and hashes still verify.
+        Fields added after the first release (``surveillance_providers``, ``auto_end_after_s``) are
+        left out while they hold their defaults: versions signed before they existed keep their
+        exact bytes, so their signatures and hashes still verify.
         """
         document = self.model_dump(mode="json")
         if not self.surveillance_providers:
             del document["surveillance_providers"]
+        if not self.auto_end_after_s:
+            del document["auto_end_after_s"]
         return document

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from deconline.core.agreement import Agreement
 from deconline.record.canonical import canonical_json
 from deconline.record.signing import SignatureError, verify_document
+from deconline.service import notices
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import Line
 from deconline.service.parties import Actor
@@ -112,7 +113,11 @@ def propose(line: Line, actor: Actor, document: object) -> AgreementState:
 def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementState:
     """Verify and store one party's signature; the version takes effect with the last one."""
     party_id = actor.require_party()
-    with line.db.write() as session:
+    # Under the filing lock: the last signature may put new rules in force, and the plans already
+    # accepted are checked under them in the same transaction.
+    with line.strategic_change() as change:
+        session = change.session
+        previous = current_version(session)
         row = session.get(AgreementVersion, version, options=[selectinload(AgreementVersion.signatures)])
         if row is None:
             raise NotFound(f"no agreement version {version}")
@@ -136,7 +141,10 @@ def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementSta
         session.flush()
         event = {"version": version, "signature": signature, "in_force": row.in_force_at is not None}
         line.append(session, party_id, "agreement.signed", event, agreement.parties)
-        return _state(row, current_version(session))
+        current = current_version(session)
+        if current == version and previous is not None and previous != version:
+            notices.recheck_all(line, session, agreement.strategic_rules, "service", "agreement.in_force")
+        return _state(row, current)
 
 
 def get(line: Line, version: int | None = None) -> AgreementState:

@@ -114,8 +114,10 @@ def request_from_notice(
         op = session.get(Operation, op_id)
         if op is None or op.party_id != party or notice is None or notice.operation_id != op_id:
             raise NotFound(f"no notice '{notice_id}' on an operation '{op_id}' of yours")
-        if notice.kind != "operation" or not notice.other_party_id:
+        if notice.other_operation_id is None or not notice.other_party_id:
             raise Conflict("a hazard notice has no other party to ask: talk to whoever declared it")
+        if notice.state != "open":
+            raise Conflict(f"notice '{notice_id}' is resolved ({notice.resolution}): there is nothing left to ask")
         other = notice.other_party_id
     message = {
         "recipients": [other],
@@ -273,8 +275,10 @@ def _from_service(
     kind: str,
     text: str,
     references: list[dict[str, str]],
+    subjects: dict[str, list[str]] | None = None,
 ) -> Message:
-    """A message the service itself sends (comm checks, safety alerts), recorded in the caller's transaction."""
+    """A message the service itself sends (comm checks, safety alerts, conflict notices), recorded in
+    the caller's transaction."""
     message = Message(
         id=new_id("ms"),
         sender=SERVICE,
@@ -282,7 +286,7 @@ def _from_service(
         kind=kind,
         references=references,
         proposal=None,
-        subjects={},
+        subjects=subjects or {},
         text=text,
         requires_ack=True,
         deadline_s=now + _deadline(in_force(session), kind),
@@ -292,6 +296,34 @@ def _from_service(
     session.add(message)
     session.flush()
     line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
+    return message
+
+
+_CAUSES = {
+    "operation.filed": "an operation filed by {others} conflicts with",
+    "operation.revised": "an operation revised by {others} conflicts with",
+    "operation.checked": "an operation checked again by {others} conflicts with",
+    "hazard.declared": "a hazard declared by {others} covers",
+    "hazard.changed": "a hazard changed by {others} now covers",
+    "agreement.in_force": "under the agreement now in force, {others} conflicts with",
+}
+NOTICE_REFERENCES = 20  # a message names at most this many notices; the rest are in GET /v1/notices
+
+
+def notices_message(line: Line, session: Session, party: str, notices: list[ConflictNotice], cause: str) -> Message:
+    """Tell ``party`` on the hotline of new conflicts of its own operations that another's change
+    caused, so it can start the conversation: the notices and its operations, nothing more."""
+    others = sorted({n.other_party_id or n.hazard_id or "the admin" for n in notices})
+    operations = sorted({n.operation_id for n in notices})
+    what = _CAUSES.get(cause, "{others} conflicts with").format(others=", ".join(others))
+    text = (
+        f"Conflict notice: {what} your operation{'s' if len(operations) > 1 else ''} "
+        f"{', '.join(operations[:5])}{' …' if len(operations) > 5 else ''} ({len(notices)} "
+        f"notice{'s' if len(notices) > 1 else ''}). Revise, or talk to the other party with a deconfliction request."
+    )
+    references = [{"type": "notice", "id": n.id} for n in notices[:NOTICE_REFERENCES]]
+    message = _from_service(line, session, line.clock(), [party], "notice", text, references, {party: operations})
+    _push(line, session, [message])
     return message
 
 
@@ -358,9 +390,13 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
 
 
 def tick(line: Line) -> None:
-    """One beat of the hotline's clock: overdue messages, then a communications check if due."""
+    """One beat of the line's clock: overdue messages, a communications check if due, and past
+    operations ended."""
+    from deconline.service.operations import end_past  # operations → notices → hotline
+
     sweep(line)
     comm_check(line)
+    end_past(line)
 
 
 def line_health(line: Line, actor: Actor, now: float | None = None, window_s: float = 86_400.0) -> list[dict[str, Any]]:

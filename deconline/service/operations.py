@@ -7,25 +7,24 @@ with each other can never both end ``accepted``, whichever processes they arrive
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from deconline.core.agreement import Agreement
-from deconline.core.strategic import conflict_part
 from deconline.core.volumes import Volume
-from deconline.service.agreements import require_in_force
+from deconline.service import notices
+from deconline.service.agreements import in_force, require_in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
-from deconline.service.geo import geometry_json, volume_from_row
+from deconline.service.geo import geometry_json
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import Signed
-from deconline.store.models import ConflictNotice, Hazard, Operation, OperationVolume
+from deconline.store.models import ConflictNotice, Operation, OperationVolume
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -37,6 +36,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 REVISABLE = ("proposed", "accepted")
 MAX_VOLUMES = 100
+AUTO_END_BATCH = 200  # operations ended per transaction; the rest on the next beat
+SERVICE = "service"
 
 
 @dataclass(frozen=True)
@@ -52,68 +53,6 @@ def _strategic_transaction(line: Line) -> Iterator[tuple[StrategicChange, Agreem
     """The filing lock and an up-to-date picture; no operation changes while no agreement is in force."""
     with line.strategic_change() as change:
         yield change, require_in_force(change.session)
-
-
-def opaque_ref(secret: bytes, viewer: str, operation_id: str) -> str:
-    """A stable reference to another party's operation that reveals nothing about it."""
-    digest = hmac.new(secret, f"{viewer}\x00{operation_id}".encode(), hashlib.sha256).hexdigest()
-    return f"ref_{digest[:24]}"
-
-
-def _notices(
-    line: Line,
-    session: Session,
-    party_id: str,
-    side: set[str],
-    op_id: str,
-    op_version: int,
-    volumes: Sequence[Volume],
-    agreement: Agreement,
-) -> list[ConflictNotice]:
-    rules = agreement.strategic_rules
-    secret = line.secret(session)
-    now = line.clock()
-    notices: list[ConflictNotice] = []
-    for ordinal, volume in enumerate(volumes):
-        for hit in line.picture.index.conflicts(volume, rules, exclude_owners=side):
-            kind, other_id = str(hit.key[0]), str(hit.key[1])  # type: ignore[index]
-            part = conflict_part(volume, hit.volume, rules)
-            common = dict(
-                id=new_id("cn"),
-                operation_id=op_id,
-                operation_version=op_version,
-                volume_ordinal=ordinal,
-                footprint=geometry_json(part.footprint),
-                lower_m=part.lower_m,
-                upper_m=part.upper_m,
-                start_s=part.start_s,
-                end_s=part.end_s,
-                created_at=now,
-            )
-            if kind == "hz":
-                hazard = session.get(Hazard, other_id)
-                notices.append(
-                    ConflictNotice(
-                        kind="hazard",
-                        other_party_id=hazard.party_id if hazard else None,
-                        other_operation_id=None,
-                        other_ref=other_id,
-                        hazard_id=other_id,
-                        **common,
-                    )
-                )
-            else:
-                notices.append(
-                    ConflictNotice(
-                        kind="operation",
-                        other_party_id=hit.owner,
-                        other_operation_id=other_id,
-                        other_ref=opaque_ref(secret, party_id, other_id),
-                        hazard_id=None,
-                        **common,
-                    )
-                )
-    return notices
 
 
 def _volume_rows(volumes: Sequence[Volume]) -> list[OperationVolume]:
@@ -155,20 +94,38 @@ def _expect_version(op: Operation, version: int) -> None:
         raise Conflict(f"operation '{op.id}' is at version {op.version}, not {version}: reload it and try again")
 
 
-def _recheck(
-    line: Line, session: Session, actor: Actor, op: Operation, volumes: Sequence[Volume], agreement: Agreement
+def _examine(
+    line: Line,
+    change: StrategicChange,
+    actor: Actor,
+    op: Operation,
+    agreement: Agreement,
+    what: str,
+    gone: bool = False,
+) -> tuple[notices.Outcome, bool]:
+    """Re-examine the operation's notices and other parties' notices about it, with its volumes as
+    stored (so a later re-check finds exactly the same parts), or as ``gone`` (cancelled, ended);
+    whether something live conflicts with it."""
+    session = change.session
+    finder = notices.Finder(line, session, agreement.strategic_rules)
+    scope = notices.open_in_scope(session, notices.about_operation(op.id))
+    subject = None if gone else notices.Subject.of_operation(op)
+    pairs = notices.pairs_for(finder, subject, scope, own_side(session, op.party_id, actor.group))
+    wanted = notices.wanted(line, session, pairs, "operation", agreement.strategic_rules, line.clock())
+
+    def reason(notice: ConflictNotice) -> str:
+        return f"own_{what}" if notice.operation_id == op.id else f"other_{what}"
+
+    outcome = notices.reconcile(session, scope, wanted, reason, line.clock(), {op.id: op.version})
+    set_committed_value(op, "notices", outcome.open_notices(op.id))
+    return outcome, any(other.live for _, _, other, _ in pairs)
+
+
+def _record(
+    line: Line, session: Session, op: Operation, kind: str, signed: Signed | None, automatic: bool = False
 ) -> None:
-    if op.notices:
-        op.notices.clear()
-        session.flush()
-    side = own_side(session, op.party_id, actor.group)
-    op.notices.extend(_notices(line, session, op.party_id, side, op.id, op.version, volumes, agreement))
-    op.agreement_version = agreement.version
-
-
-def _record(line: Line, session: Session, op: Operation, kind: str, signed: Signed | None) -> None:
     """The operation as its owner sees it, notices included; only the owner's side may read it."""
-    event = {
+    event: dict[str, object] = {
         "operation": op.id,
         "version": op.version,
         "state": op.state,
@@ -196,11 +153,14 @@ def _record(line: Line, session: Session, op: Operation, kind: str, signed: Sign
             for n in op.notices
         ],
     }
-    line.append(session, op.party_id, kind, event, [op.party_id], signed)
+    if automatic:
+        event["automatic"] = True  # the service ended it: its last window had closed
+    line.append(session, SERVICE if automatic else op.party_id, kind, event, [op.party_id], signed)
 
 
 def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -> Operation:
-    """File a new operation: ``accepted`` if it conflicts with nothing, else ``proposed`` with notices."""
+    """File a new operation: ``accepted`` if it conflicts with nothing live, else ``proposed``; the
+    owners of the operations it conflicts with are told too."""
     party_id = actor.require_party()
     _check_draft(draft)
     with _strategic_transaction(line) as (change, agreement):
@@ -216,14 +176,17 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
             created_at=now,
             updated_at=now,
             change_seq=seq,
+            ends_at=max(v.end_s for v in draft.volumes),
         )
         op.volumes = _volume_rows(draft.volumes)
-        side = own_side(session, party_id, actor.group)
-        op.notices = _notices(line, session, party_id, side, op.id, op.version, draft.volumes, agreement)
-        op.state = "proposed" if op.notices else "accepted"
         _insert(session, op)
+        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
+        if not blocked:
+            op.state = "accepted"
+            session.connection().execute(update(Operation).where(Operation.id == op.id).values(state="accepted"))
         change.operations.append(op)
         _record(line, session, op, "operation.filed", signed)
+        notices.publish(line, session, outcome, party_id, party_id, "operation.filed")
         return op
 
 
@@ -232,22 +195,18 @@ def _insert(session: Session, op: Operation) -> None:
     costs more than the statements. ``op`` stays a detached object that the caller shows."""
     connection = session.connection()
 
-    def columns(row: Operation | OperationVolume | ConflictNotice) -> dict[str, object]:
+    def columns(row: Operation | OperationVolume) -> dict[str, object]:
         return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
     for volume in op.volumes:
         volume.operation_id = op.id
-    for notice in op.notices:
-        notice.operation_id = op.id
     connection.execute(insert(Operation), [columns(op)])
     connection.execute(insert(OperationVolume), [columns(v) for v in op.volumes])
-    if op.notices:
-        connection.execute(insert(ConflictNotice), [columns(n) for n in op.notices])
 
 
 def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, signed: Signed | None = None) -> Operation:
     """Replace the volumes (optimistic concurrency on ``version``) and check again."""
-    actor.require_party()
+    party_id = actor.require_party()
     _check_draft(draft)
     with _strategic_transaction(line) as (change, agreement):
         session, seq = change.session, change.seq
@@ -259,19 +218,22 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
         op.version += 1
         op.name = draft.name or op.name
         op.volumes = _volume_rows(draft.volumes)
+        op.ends_at = max(v.end_s for v in draft.volumes)
         op.updated_at = line.clock()
         op.change_seq = seq
+        op.agreement_version = agreement.version
         session.flush()
-        _recheck(line, session, actor, op, draft.volumes, agreement)
-        op.state = "proposed" if op.notices else "accepted"
+        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
+        op.state = "proposed" if blocked else "accepted"
         session.flush()
         _record(line, session, op, "operation.revised", signed)
+        notices.publish(line, session, outcome, party_id, party_id, "operation.revised")
         return op
 
 
 def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | None = None) -> Operation:
     """Check a ``proposed`` operation again (the other side may have moved) and accept it if clear."""
-    actor.require_party()
+    party_id = actor.require_party()
     with _strategic_transaction(line) as (change, agreement):
         session, seq = change.session, change.seq
         op = _load_own(session, actor, op_id)
@@ -279,22 +241,23 @@ def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | N
         _expect_version(op, version)
         if op.state != "proposed":
             raise Conflict(f"only a proposed operation is checked again; '{op.id}' is {op.state}")
-        volumes = [volume_from_row(v) for v in op.volumes]
         op.version += 1
-        _recheck(line, session, actor, op, volumes, agreement)
-        if not op.notices:
+        op.agreement_version = agreement.version
+        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
+        if not blocked:
             op.state = "accepted"
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
         _record(line, session, op, "operation.checked", signed)
+        notices.publish(line, session, outcome, party_id, party_id, "operation.checked")
         return op
 
 
 def change_state(
     line: Line, actor: Actor, op_id: str, version: int, state: str, signed: Signed | None = None
 ) -> Operation:
-    actor.require_party()
+    party_id = actor.require_party()
     if state not in STATES:
         raise Invalid(["body", "state"], f"state must be one of {', '.join(STATES)}")
     with _strategic_transaction(line) as (change, agreement):
@@ -305,21 +268,66 @@ def change_state(
         if state not in TRANSITIONS[op.state]:
             allowed = ", ".join(TRANSITIONS[op.state]) or "none (it is final)"
             raise Conflict(f"operation '{op.id}' is {op.state}; it can move to: {allowed}")
+        op.version += 1
+        outcome = notices.Outcome()
         if state == "accepted":
-            volumes = [volume_from_row(v) for v in op.volumes]
-            _recheck(line, session, actor, op, volumes, agreement)
-            if op.notices:
+            outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
+            if blocked:
                 raise Conflict(
                     f"operation '{op.id}' still conflicts ({len(op.notices)} notices): "
                     "revise it or check it again once the other side has moved"
                 )
+        elif state in ("cancelled", "ended"):
+            outcome, _ = _examine(line, change, actor, op, agreement, state, gone=True)
         op.state = state
-        op.version += 1
         op.updated_at = line.clock()
         op.change_seq = seq
         session.flush()
         _record(line, session, op, f"operation.{state}", signed)
+        notices.publish(line, session, outcome, party_id, party_id, f"operation.{state}")
         return op
+
+
+def end_past(line: Line, now: float | None = None) -> list[str]:
+    """End every operation whose last window closed more than the agreement's
+    ``auto_end_after_s`` ago, so the picture does not fill with past plans; its notices, and the
+    notices of others about it, are resolved. Checked in a read transaction first: most seconds
+    nothing is due."""
+    now = line.clock() if now is None else now
+    due = select(Operation.id).where(Operation.state.in_(notices.PENDING_STATES)).order_by(Operation.ends_at)
+    with line.db.read() as session:
+        agreement = in_force(session)
+        if agreement is None:
+            return []
+        cutoff = now - agreement.auto_end_after_s
+        if session.scalar(due.where(Operation.ends_at < cutoff).limit(1)) is None:
+            return []
+    ended: list[str] = []
+    with _strategic_transaction(line) as (change, agreement):
+        session, seq = change.session, change.seq
+        cutoff = now - agreement.auto_end_after_s
+        for op in session.scalars(
+            select(Operation)
+            .where(Operation.state.in_(notices.PENDING_STATES), Operation.ends_at < cutoff)
+            .options(selectinload(Operation.volumes))
+            .order_by(Operation.ends_at, Operation.id)
+            .limit(AUTO_END_BATCH)
+        ):
+            actor = Actor("party", op.party_id)
+            op.version += 1
+            outcome, _ = _examine(line, change, actor, op, agreement, "ended", gone=True)
+            op.state = "ended"
+            op.updated_at = now
+            op.change_seq = seq
+            change.operations.append(op)
+            session.flush()
+            _record(line, session, op, "operation.ended", None, automatic=True)
+            notices.publish(line, session, outcome, SERVICE, None, "operation.ended")
+            line.emit(
+                session, op.party_id, {"type": "operation", "operation": op.id, "state": "ended", "automatic": True}
+            )
+            ended.append(op.id)
+    return ended
 
 
 def get(line: Line, actor: Actor, op_id: str) -> Operation:

@@ -83,15 +83,16 @@ class Operation(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    ends_at: Mapped[float] = mapped_column(Float, index=True)  # end of the last window: when it may end on its own
     volumes: Mapped[list[OperationVolume]] = relationship(
         back_populates="operation", order_by="OperationVolume.ordinal", cascade="all, delete-orphan"
     )
     notices: Mapped[list[ConflictNotice]] = relationship(
-        back_populates="operation",
+        primaryjoin="and_(Operation.id == ConflictNotice.operation_id, ConflictNotice.state == 'open')",
         order_by="ConflictNotice.id",
-        cascade="all, delete-orphan",
+        viewonly=True,
         foreign_keys="ConflictNotice.operation_id",
-    )
+    )  # the open ones: resolved notices stay in the table as history
 
 
 class OperationVolume(Base):
@@ -122,28 +123,35 @@ class Hazard(Base):
     end_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 class ConflictNotice(Base):
-    """What the filer of ``operation_id`` is told; ``other_operation_id`` never leaves the service."""
+    """What the owner of ``operation_id`` (``party_id``) is told about a conflict of its own operation
+    with another party's operation or a hazard: ``open`` until the cause goes away, then
+    ``resolved`` with the reason. ``other_operation_id`` never leaves the service."""
 
     __tablename__ = "conflict_notices"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     operation_id: Mapped[str] = mapped_column(ForeignKey("operations.id"), index=True)
+    party_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open, resolved
+    resolved_at: Mapped[float | None] = mapped_column(Float)
+    resolution: Mapped[str | None] = mapped_column(String(32))
     operation_version: Mapped[int] = mapped_column(Integer)
     volume_ordinal: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     other_party_id: Mapped[str | None] = mapped_column(String(64))
-    other_operation_id: Mapped[str | None] = mapped_column(String(40))
+    other_operation_id: Mapped[str | None] = mapped_column(String(40), index=True)
     other_ref: Mapped[str] = mapped_column(String(64))
-    hazard_id: Mapped[str | None] = mapped_column(String(40))
+    hazard_id: Mapped[str | None] = mapped_column(String(40), index=True)
     footprint: Mapped[dict[str, object]] = mapped_column(JSON)
     lower_m: Mapped[float] = mapped_column(Float)
     upper_m: Mapped[float] = mapped_column(Float)
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
-    operation: Mapped[Operation] = relationship(back_populates="notices", foreign_keys=[operation_id])
 
 
 Index("ix_hazards_state", Hazard.state)

@@ -27,7 +27,9 @@ def _request(world: World) -> tuple[dict[str, object], dict[str, object]]:
 def test_send_read_acknowledge(world: World) -> None:
     message, _ = _request(world)
     assert message["status"] == "sent" and message["deadline"] is not None
-    assert [m["id"] for m in world.get("charlie", "/v1/messages", params={"box": "in"}).json()] == [message["id"]]
+    inbox = world.get("charlie", "/v1/messages", params={"box": "in"}).json()
+    assert [m["id"] for m in inbox if m["sender"] != "service"] == [message["id"]]
+    assert [m["kind"] for m in inbox if m["sender"] == "service"] == ["notice"]  # told of alpha's filing
     assert [m["id"] for m in world.get("bravo", "/v1/messages", params={"box": "out"}).json()] == [message["id"]]
     assert world.post("alpha", f"/v1/messages/{message['id']}/ack", {}).status_code == 403  # not a recipient
     acked = world.post("charlie", f"/v1/messages/{message['id']}/ack", {})
@@ -62,7 +64,7 @@ def test_bad_messages_change_nothing(world: World) -> None:
         assert response.status_code == 422, (bad, response.text)
     unsigned = world.post("alpha", "/v1/messages", body, sign=False)
     assert unsigned.status_code == 401
-    assert len(world.get("charlie", "/v1/messages").json()) == 1
+    assert len([m for m in world.get("charlie", "/v1/messages").json() if m["sender"] != "service"]) == 1
 
 
 def test_messages_and_acknowledgements_are_recorded(world: World) -> None:

@@ -13,6 +13,7 @@ def test_conflict_request_answer_resolve_and_prove(world: World) -> None:
     mine = world.file("alpha", box(10.0, 50.0, 5, lower=1200), name="patrol")
     assert mine["state"] == "proposed"
     notice = mine["notices"][0]
+    world.clock.now += 1
 
     # alpha asks charlie, in one call, from its notice.
     body = {"proposal": {"action": "shift_time", "shift_s": 7200}, "text": "Can you move two hours later?"}
@@ -22,7 +23,10 @@ def test_conflict_request_answer_resolve_and_prove(world: World) -> None:
     assert request["recipients"] == ["charlie"] and request["your_operations"] == [mine["id"]]
 
     # charlie sees which of its own operations is concerned, and nothing of alpha's.
-    [received] = world.get("charlie", "/v1/messages").json()
+    inbox = world.get("charlie", "/v1/messages").json()
+    [told] = [m for m in inbox if m["sender"] == "service"]
+    [received] = [m for m in inbox if m["sender"] != "service"]
+    assert told["kind"] == "notice" and told["your_operations"] == [theirs["id"]]  # told of alpha's filing
     assert received["your_operations"] == [theirs["id"]]
     assert theirs["id"] not in str(world.get("alpha", f"/v1/messages/{request['id']}").json())
 
@@ -50,6 +54,7 @@ def test_conflict_request_answer_resolve_and_prove(world: World) -> None:
         "response",
     ]
     assert [m["kind"] for m in world.get("charlie", f"/v1/operations/{theirs['id']}/messages").json()] == [
+        "notice",
         "deconfliction_request",
         "response",
     ]

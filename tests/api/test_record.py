@@ -75,7 +75,7 @@ def test_checkpoints_stay_consistent(world: World) -> None:
                     "alt_m": 900,
                     "gs_mps": 100,
                     "track_deg": 0,
-                    "time": "2026-11-23T06:00:00Z",
+                    "time": "2036-11-23T06:00:00Z",
                 }
             ]
         },

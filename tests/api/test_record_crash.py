@@ -12,6 +12,7 @@ import httpx
 
 from deconline.record.checkpoint import open_checkpoint, parse_verifier_key
 from deconline.record.merkle import verify_consistency
+from deconline.service.geo import iso
 from deconline.service.line import Line
 from deconline.store.db import Database
 from deconline.store.models import CheckpointRow, RecordEntry
@@ -37,7 +38,7 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
                 "alt_m": 1000,
                 "gs_mps": 100,
                 "track_deg": 0,
-                "time": "2026-11-23T06:00:00Z",
+                "time": iso(time.time()),  # the server runs on the real clock
             }
             body = {"tracks": [report]}
             try:

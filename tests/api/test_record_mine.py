@@ -34,4 +34,4 @@ def test_the_checkpoint_says_when_it_was_published(world: World) -> None:
         record_service.publish_checkpoint(world.line.record, session, world.clock.now)
     response = world.get("alpha", "/v1/record/checkpoint")
     assert response.status_code == 200
-    assert response.headers["x-deconline-checkpoint-time"].startswith("2026-11-23T06:00:00")
+    assert response.headers["x-deconline-checkpoint-time"].startswith("2036-11-23T06:00:00")

@@ -29,7 +29,7 @@ def test_unsigned_or_badly_signed_submissions_are_refused(world: World) -> None:
                 "alt_m": 900,
                 "gs_mps": 90,
                 "track_deg": 0,
-                "time": "2026-11-23T06:00:00Z",
+                "time": "2036-11-23T06:00:00Z",
             }
         ]
     }

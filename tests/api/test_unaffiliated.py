@@ -15,14 +15,15 @@ from deconline.store.models import Message, RecordEntry, TrackState, Unaffiliate
 from tests.api.test_tactical import iso, report, send
 from tests.helpers import AGREEMENT, World
 
-# What ``tracks.batch`` recorded for BATCH before unaffiliated traffic existed (computed on that code).
-BATCH_DIGEST = "2b0c6bc5b68e9e334a0e1b43488a9c69ac50e47a647dadd34acca7a9e32f3caa"
+# What ``tracks.batch`` recorded for BATCH before unaffiliated traffic existed (computed on that code;
+# recomputed when the test clock moved ten years on, the digest code unchanged).
+BATCH_DIGEST = "430b3b5e7a320fa443735a8349bad06ba352d68a33b6df5dd991a96b758adadc"
 BATCH: dict[str, Any] = {
     "tracks": [
         {"id": "A2", "lat": 50.1, "lon": 10.2, "alt_m": 9000.0, "gs_mps": 200.0, "track_deg": 90.0,
-         "vrate_mps": 0.0, "time": "2026-11-23T05:59:58Z"},
+         "vrate_mps": 0.0, "time": "2036-11-23T05:59:58Z"},
         {"id": "A1", "lat": 50.0, "lon": 10.0, "alt_m": 8000.5, "gs_mps": 150.0, "track_deg": 360.0,
-         "vrate_mps": -2.5, "time": "2026-11-23T05:59:59Z"},
+         "vrate_mps": -2.5, "time": "2036-11-23T05:59:59Z"},
     ]
 }  # fmt: skip
 # The exact bytes of the test agreement (version 1, no providers) as signed before the field existed.

@@ -52,7 +52,9 @@ def test_demo_loads_twelve_operations_two_in_conflict(tmp_path: Path) -> None:
         hazards = list(s.scalars(select(Hazard)))
     assert len(ops) == 12
     assert sorted(o.state for o in ops).count("proposed") == 1
-    assert len(notices) == 1 and notices[0].kind == "operation"
+    # one conflict, one notice to each side, about its own operation
+    assert len(notices) == 2 and {n.kind for n in notices} == {"operation"}
+    assert len({n.party_id for n in notices}) == 2
     assert len(hazards) == 1
     for who in ("admin", "blue-af", "green-af", "orange-af"):
         assert who in result.output

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from deconline.api.convert import hazard_out, to_volume
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
-from deconline.api.schemas import HazardIn, HazardOut
+from deconline.api.schemas import HazardChange, HazardIn, HazardOut
 from deconline.service import hazards
 from deconline.service.errors import Forbidden
 
@@ -41,6 +41,18 @@ def get_hazard(hazard_id: str, line: LineDep, actor: ActorDep) -> HazardOut:
     return hazard_out(hazards.get(line, hazard_id))
 
 
+@router.put("/{hazard_id}", response_model=HazardOut)
+def change_hazard(
+    hazard_id: str, body: HazardChange, line: LineDep, actor: ActorDep, signed: SubmissionDep
+) -> HazardOut:
+    """Move, resize or re-time your active hazard. Owners of accepted and active operations it now
+    touches get `hazard` notices; notices it no longer justifies are resolved (`hazard_changed`)."""
+    volume = to_volume(body.volume, line.limits, ["body", "volume"])
+    hazard = hazards.change(line, actor, hazard_id, body.version, body.kind, volume, body.name, signed.require())
+    return hazard_out(hazard)
+
+
 @router.delete("/{hazard_id}", response_model=HazardOut)
 def withdraw_hazard(hazard_id: str, line: LineDep, actor: ActorDep) -> HazardOut:
+    """Withdraw your hazard: every notice it caused is resolved (`hazard_withdrawn`)."""
     return hazard_out(hazards.withdraw(line, actor, hazard_id))
