@@ -327,6 +327,26 @@ def op_list(state: Annotated[str | None, typer.Option(help="only this state")] =
         out.print(table)
 
 
+@op_app.command("notices")
+def op_notices(
+    state: Annotated[str | None, typer.Option(help="open or resolved")] = None,
+    operation: Annotated[str | None, typer.Option(help="only notices about this operation of yours")] = None,
+) -> None:
+    """Conflict notices about your side's operations: open until the cause goes away, then
+    resolved with the reason (own_/other_ revised, cancelled, ended; hazard_changed or
+    hazard_withdrawn; rules_changed; superseded)."""
+    with _client() as c:
+        table = Table()
+        for name in ("id", "operation"):
+            table.add_column(name, overflow="fold")  # folded, never cut: ids are copied into other commands
+        for name in ("kind", "other", "state", "since", "resolution"):
+            table.add_column(name)
+        for n in _api(c.notices, state, operation):
+            other = n.hazard_id or f"{n.other_party} {n.other_ref}"
+            table.add_row(n.id, n.operation, n.kind, other, n.state, n.created_at, n.resolution or "")
+        out.print(table)
+
+
 @op_app.command("show")
 def op_show(op_id: str) -> None:
     """Show one operation with its notices."""
@@ -384,6 +404,18 @@ def hazard_list() -> None:
                 h.id, h.kind, h.name, h.declared_by or "", f"{v.lower_m:g}–{v.upper_m:g}", f"{v.start} – {v.end}"
             )
         out.print(table)
+
+
+@hazard_app.command("change")
+def hazard_change(hazard_id: str, version: int, file: Path) -> None:
+    """Replace HAZARD_ID (at VERSION) with the hazard in a file: {"kind": …, "name": …, "volume": {...}}.
+    Owners of accepted and active operations it now touches are told."""
+    body = _read_document(file)
+    if not isinstance(body, dict):
+        _fail(f"{file} must hold an object with kind, name and volume", 2)
+    with _client() as c:
+        hz = _api(c.change_hazard, hazard_id, version, body.get("kind"), body.get("volume"), body.get("name", ""))
+        out.print(f"{hz.id}: {hz.kind} changed (version {hz.version})")
 
 
 @hazard_app.command("withdraw")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deconline.api.schemas import AgreementOut, HazardOut, OperationOut, PartyCreated, PartyOut, WhoAmI
+from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
 from deconline.record.signing import read_private_key, sign_document
 
 SIGNATURE_HEADER = "X-Deconline-Signature"
@@ -165,6 +165,17 @@ class Client:
         body = {"version": version, "state": state}
         return OperationOut.model_validate(self._call("POST", f"/v1/operations/{op_id}/state", json=body))
 
+    def notices(
+        self, state: str | None = None, operation: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[NoticeOut]:
+        """Notices about your side's operations, open and resolved, oldest first."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if state:
+            params["state"] = state
+        if operation:
+            params["operation"] = operation
+        return [NoticeOut.model_validate(n) for n in self._call("GET", "/v1/notices", params=params)]
+
     # --- hazards ---
     def declare_hazard(self, kind: str, volume: dict[str, Any], name: str = "") -> HazardOut:
         body = {"kind": kind, "name": name, "volume": volume}
@@ -173,6 +184,12 @@ class Client:
     def hazards(self, include_withdrawn: bool = False) -> list[HazardOut]:
         params = {"include_withdrawn": include_withdrawn}
         return [HazardOut.model_validate(h) for h in self._call("GET", "/v1/hazards", params=params)]
+
+    def change_hazard(
+        self, hazard_id: str, version: int, kind: str, volume: dict[str, Any], name: str = ""
+    ) -> HazardOut:
+        body = {"version": version, "kind": kind, "name": name, "volume": volume}
+        return HazardOut.model_validate(self._call("PUT", f"/v1/hazards/{hazard_id}", json=body))
 
     def withdraw_hazard(self, hazard_id: str) -> HazardOut:
         return HazardOut.model_validate(self._call("DELETE", f"/v1/hazards/{hazard_id}"))

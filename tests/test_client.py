@@ -41,8 +41,10 @@ def test_client_end_to_end(tmp_path: Path) -> None:
         with pytest.raises(ApiError) as stale:
             charlie.revise_operation(theirs.id, 9, [box(12, 50)])
         assert stale.value.status == 409
+        assert [n.operation for n in alpha.notices(state="open")] == [mine.id]  # alpha was told too
         moved = charlie.revise_operation(theirs.id, 1, [box(12, 50)])
         assert moved.state == "accepted"
+        assert [n.resolution for n in alpha.notices(operation=mine.id)] == ["other_revised"]
         assert charlie.set_state(moved.id, moved.version, "active").state == "active"
         with pytest.raises(ApiError) as hidden:
             charlie.operation(mine.id)
@@ -50,6 +52,8 @@ def test_client_end_to_end(tmp_path: Path) -> None:
         assert [o.id for o in clients["bravo"].operations()] == [mine.id]
         hazard = charlie.declare_hazard("live_fire", box(20, 50), "range")
         assert [h.id for h in alpha.hazards()] == [hazard.id]
+        changed = charlie.change_hazard(hazard.id, 1, "live_fire", box(21, 50), "range")
+        assert changed.version == 2 and changed.volume.footprint != hazard.volume.footprint
         assert charlie.withdraw_hazard(hazard.id).state == "withdrawn"
         with pytest.raises(ApiError) as bad:
             alpha.file_operation([dict(box(), lower_m=5000)])
@@ -70,6 +74,7 @@ def test_cli_api_commands(tmp_path: Path) -> None:
             "DECONLINE_URL": url,
             "DECONLINE_TOKEN": world.tokens["alpha"],
             "DECONLINE_KEY": str(tmp_path / "alpha.key"),
+            "COLUMNS": "200",  # wide enough that tables hold ids on one line
         }
         filed = runner.invoke(app, ["op", "file", str(op_file)], env=env)
         assert filed.exit_code == 0 and "accepted" in filed.output, filed.output
@@ -78,6 +83,19 @@ def test_cli_api_commands(tmp_path: Path) -> None:
         assert op_id in listed.output
         shown = runner.invoke(app, ["op", "show", op_id], env=env)
         assert '"state": "accepted"' in shown.output
+        told = runner.invoke(app, ["op", "notices", "--state", "open"], env=env)
+        assert told.exit_code == 0 and "id" in told.output, told.output
+        hazard_file = tmp_path / "hazard.json"
+        hazard_file.write_text(json.dumps({"kind": "live_fire", "name": "range", "volume": box()}))
+        declared = runner.invoke(app, ["hazard", "declare", str(hazard_file)], env=env)
+        hazard_id = declared.output.split(":")[0].strip()
+        told = runner.invoke(app, ["op", "notices", "--operation", op_id], env=env)
+        assert hazard_id in told.output and "open" in told.output, told.output
+        hazard_file.write_text(json.dumps({"kind": "live_fire", "name": "range", "volume": box(20, 50)}))
+        changed = runner.invoke(app, ["hazard", "change", hazard_id, "1", str(hazard_file)], env=env)
+        assert changed.exit_code == 0 and "version 2" in changed.output, changed.output
+        told = runner.invoke(app, ["op", "notices", "--state", "resolved"], env=env)
+        assert "hazard_changed" in told.output, told.output
         state = runner.invoke(app, ["op", "state", op_id, "1", "active"], env=env)
         assert "active" in state.output
         wrong = runner.invoke(app, ["op", "state", op_id, "1", "ended"], env=env)

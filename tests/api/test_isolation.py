@@ -90,3 +90,18 @@ def test_only_named_surveillance_providers_post_unaffiliated_traffic(world: Worl
         response = world.post(who, "/v1/tracks", body)
         assert response.status_code == 403 and "surveillance provider" in response.json()["detail"]
     assert all(t["id"] != "U1" for who in ("alpha", "charlie") for t in world.get(who, "/v1/tracks").json())
+
+
+def test_notices_and_hazard_changes_stay_on_their_side(world: World) -> None:
+    theirs = world.file("charlie", box(10.0, 50.0, 10), name="range day")
+    mine = world.file("alpha", box(10.05, 50.0, 3, lower=1500), name="patrol")
+    told = world.get("charlie", "/v1/notices")
+    assert told.status_code == 200 and {n["operation"] for n in told.json()} == {theirs["id"]}
+    assert mine["id"] not in told.text and "patrol" not in told.text
+    assert world.get("charlie", "/v1/notices", params={"operation": mine["id"]}).json() == []
+    assert {n["operation"] for n in world.get("bravo", "/v1/notices").json()} == {mine["id"]}
+    hazard = world.post("alpha", "/v1/hazards", {"kind": "other", "volume": box(30, 50)}).json()
+    body = {"kind": "other", "volume": box(31, 50), "version": 1}
+    assert world.put("charlie", f"/v1/hazards/{hazard['id']}", body).status_code == 403
+    assert world.put("bravo", f"/v1/hazards/{hazard['id']}", body).status_code == 403  # group member: not its own
+    assert world.get("alpha", f"/v1/hazards/{hazard['id']}").json()["version"] == 1

@@ -175,10 +175,12 @@ export function mount(root, ctx) {
         { class: 'notice', 'data-notice-id': n.id },
         el('span', { class: 'notice-mark', 'aria-hidden': 'true', text: '▨' }),
         el('span', {
-          text: n.kind === 'hazard' ? ` hazard ${n.hazard_id}` : ` conflict with ${n.other_party} (${short(n.other_ref)})`,
+          text:
+            (n.hazard_id ? ` hazard ${n.hazard_id}` : ` conflict with ${n.other_party} (${short(n.other_ref)})`) +
+            (n.kind === 'rules_changed' ? ' under the new agreement' : ''),
         }),
         el('span', { class: 'hint', text: ` ${Math.round(n.conflict.lower_m)}–${Math.round(n.conflict.upper_m)} m, ${utc(n.conflict.start)}–${utc(n.conflict.end)}` }),
-        n.kind === 'operation' && op.party === ctx.me.party
+        !n.hazard_id && op.party === ctx.me.party
           ? el('button', { type: 'button', text: 'Request deconfliction', onclick: () => ctx.bus.emit('compose-request', { operation: op, notice: n }) })
           : null,
       ),
@@ -214,6 +216,17 @@ export function mount(root, ctx) {
 
   root.append(el('div', { class: 'panel-head' }, el('h2', { text: 'Plans' })), form, problem, el('h3', { text: 'Your side’s operations' }), list);
   ctx.bus.on('resync', refresh);
+  // Another party's filing, a hazard or new rules told us of a conflict (or one went away), or the
+  // line ended a past operation: the list is stale.
+  ctx.bus.on('notice', ({ notice }) => {
+    const known = operations.find((o) => o.id === notice.operation);
+    // The filer has its answer on screen already; tell the owner of an accepted or active plan.
+    if (notice.state === 'open' && known && known.state !== 'proposed') {
+      ctx.toast(`New conflict notice on your operation ${known.name || short(known.id)}`, 'warning');
+    }
+    refresh();
+  });
+  ctx.bus.on('operation', refresh);
   setInterval(() => root.offsetParent !== null && refresh(), 30_000);
   return { refresh };
 }
