@@ -142,7 +142,7 @@ def test_a_revision_by_the_accepted_owner_resolves_the_filers_notice(world: Worl
 
 
 def test_cancellation_resolves_both_sides(world: World) -> None:
-    theirs, mine = conflicting_pair(world)
+    _, mine = conflicting_pair(world)
     cancelled = world.post("alpha", f"/v1/operations/{mine['id']}/state", {"version": 1, "state": "cancelled"})
     assert cancelled.status_code == 200, cancelled.text
     assert [n["resolution"] for n in notices(world, "alpha")] == ["own_cancelled"]
@@ -150,7 +150,7 @@ def test_cancellation_resolves_both_sides(world: World) -> None:
 
 
 def test_the_end_of_the_accepted_operation_resolves_the_filers_notice(world: World) -> None:
-    theirs, mine = conflicting_pair(world)
+    theirs, _ = conflicting_pair(world)
     assert world.post("charlie", f"/v1/operations/{theirs['id']}/state", {"version": 1, "state": "active"}).is_success
     ended = world.post("charlie", f"/v1/operations/{theirs['id']}/state", {"version": 2, "state": "ended"})
     assert ended.status_code == 200, ended.text
