@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -94,31 +94,51 @@ def _expect_version(op: Operation, version: int) -> None:
         raise Conflict(f"operation '{op.id}' is at version {op.version}, not {version}: reload it and try again")
 
 
+@dataclass
+class _Examination:
+    """The conflicts of one operation now, and the notices in question, before anything is told."""
+
+    op: Operation
+    scope: list[ConflictNotice]
+    pairs: list[notices.Pair]
+
+    @property
+    def blocked(self) -> bool:
+        """Something live conflicts with it: it cannot be (or stay) accepted."""
+        return any(other.live for _, _, other, _ in self.pairs)
+
+
 def _examine(
     line: Line,
     change: StrategicChange,
     actor: Actor,
     op: Operation,
     agreement: Agreement,
-    what: str,
     gone: bool = False,
-) -> tuple[notices.Outcome, bool]:
-    """Re-examine the operation's notices and other parties' notices about it, with its volumes as
-    stored (so a later re-check finds exactly the same parts), or as ``gone`` (cancelled, ended);
-    whether something live conflicts with it."""
+    new: bool = False,
+) -> _Examination:
+    """The operation's conflicts with its volumes as stored (so a later re-check finds exactly the
+    same parts), or none when it is ``gone`` (cancelled, ended); with the open notices on it and
+    of others about it (none for a new operation)."""
     session = change.session
     finder = notices.Finder(line, session, agreement.strategic_rules)
-    scope = notices.open_in_scope(session, notices.about_operation(op.id))
+    scope = [] if new else notices.open_in_scope(session, notices.about_operation(op.id))
     subject = None if gone else notices.Subject.of_operation(op)
     pairs = notices.pairs_for(finder, subject, scope, own_side(session, op.party_id, actor.group))
-    wanted = notices.wanted(line, session, pairs, "operation", agreement.strategic_rules, line.clock())
+    return _Examination(op, scope, pairs)
+
+
+def _tell(line: Line, change: StrategicChange, found: _Examination, agreement: Agreement, what: str) -> notices.Outcome:
+    """Resolve what no longer holds (``own_``/``other_`` + ``what``), open what is new."""
+    op, session = found.op, change.session
+    wanted = notices.wanted(line, session, found.pairs, "operation", agreement.strategic_rules, line.clock())
 
     def reason(notice: ConflictNotice) -> str:
         return f"own_{what}" if notice.operation_id == op.id else f"other_{what}"
 
-    outcome = notices.reconcile(session, scope, wanted, reason, line.clock(), {op.id: op.version})
+    outcome = notices.reconcile(session, found.scope, wanted, reason, line.clock(), {op.id: op.version})
     set_committed_value(op, "notices", outcome.open_notices(op.id))
-    return outcome, any(other.live for _, _, other, _ in pairs)
+    return outcome
 
 
 def _record(
@@ -179,11 +199,10 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
             ends_at=max(v.end_s for v in draft.volumes),
         )
         op.volumes = _volume_rows(draft.volumes)
+        found = _examine(line, change, actor, op, agreement, new=True)
+        op.state = "proposed" if found.blocked else "accepted"
         _insert(session, op)
-        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
-        if not blocked:
-            op.state = "accepted"
-            session.connection().execute(update(Operation).where(Operation.id == op.id).values(state="accepted"))
+        outcome = _tell(line, change, found, agreement, "revised")
         change.operations.append(op)
         _record(line, session, op, "operation.filed", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.filed")
@@ -223,8 +242,9 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
         op.change_seq = seq
         op.agreement_version = agreement.version
         session.flush()
-        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
-        op.state = "proposed" if blocked else "accepted"
+        found = _examine(line, change, actor, op, agreement)
+        outcome = _tell(line, change, found, agreement, "revised")
+        op.state = "proposed" if found.blocked else "accepted"
         session.flush()
         _record(line, session, op, "operation.revised", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.revised")
@@ -243,8 +263,9 @@ def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | N
             raise Conflict(f"only a proposed operation is checked again; '{op.id}' is {op.state}")
         op.version += 1
         op.agreement_version = agreement.version
-        outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
-        if not blocked:
+        found = _examine(line, change, actor, op, agreement)
+        outcome = _tell(line, change, found, agreement, "revised")
+        if not found.blocked:
             op.state = "accepted"
         op.updated_at = line.clock()
         op.change_seq = seq
@@ -271,14 +292,15 @@ def change_state(
         op.version += 1
         outcome = notices.Outcome()
         if state == "accepted":
-            outcome, blocked = _examine(line, change, actor, op, agreement, "revised")
-            if blocked:
+            found = _examine(line, change, actor, op, agreement)
+            outcome = _tell(line, change, found, agreement, "revised")
+            if found.blocked:
                 raise Conflict(
                     f"operation '{op.id}' still conflicts ({len(op.notices)} notices): "
                     "revise it or check it again once the other side has moved"
                 )
         elif state in ("cancelled", "ended"):
-            outcome, _ = _examine(line, change, actor, op, agreement, state, gone=True)
+            outcome = _tell(line, change, _examine(line, change, actor, op, agreement, gone=True), agreement, state)
         op.state = state
         op.updated_at = line.clock()
         op.change_seq = seq
@@ -315,7 +337,7 @@ def end_past(line: Line, now: float | None = None) -> list[str]:
         ):
             actor = Actor("party", op.party_id)
             op.version += 1
-            outcome, _ = _examine(line, change, actor, op, agreement, "ended", gone=True)
+            outcome = _tell(line, change, _examine(line, change, actor, op, agreement, gone=True), agreement, "ended")
             op.state = "ended"
             op.updated_at = now
             op.change_seq = seq

@@ -239,9 +239,15 @@ def test_wider_minima_tell_both_owners_and_revoke_nothing(world: World) -> None:
         assert world.get(who, f"/v1/operations/{op['id']}").json()["state"] == "accepted"
         assert [m["kind"] for m in inbox(world, who)] == ["notice"]
     assert west["id"] not in json.dumps(notices(world, "charlie"))
+    opened = recorded(world, "notice.opened")
+    assert sorted((r[0], e["cause"]) for r, e in opened) == [
+        ("alpha", "agreement.in_force"),
+        ("charlie", "agreement.in_force"),
+    ]
     adopt(world, 3, h_strategic_m=5_000.0)  # and back: the rules no longer justify them
     assert [n["resolution"] for n in notices(world, "alpha")] == ["rules_changed"]
     assert [n["resolution"] for n in notices(world, "charlie")] == ["rules_changed"]
+    assert sorted(e["resolution"] for _, e in recorded(world, "notice.resolved")) == ["rules_changed"] * 2
 
 
 def test_an_agreement_that_changes_nothing_tells_nobody(world: World) -> None:
