@@ -263,6 +263,11 @@ class StrategicIndex:
         self._owners.append(owner)
         self._slot[key] = slot
 
+    def volume(self, key: Hashable) -> Volume | None:
+        """The volume indexed under ``key``, if any."""
+        slot = self._slot.get(key)
+        return self._volumes[slot] if slot is not None else None
+
     def remove(self, key: Hashable) -> None:
         """Forget ``key`` (a tombstone until the next rebuild); absent keys are ignored."""
         slot = self._slot.pop(key, None)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, event, func, select
+from sqlalchemy import CursorResult, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from deconline.store.models import PartyEvent, Setting
@@ -74,12 +74,14 @@ def _offer(subscription: Subscription, event_id: int, data: str) -> None:
         subscription.queue.put_nowait((event_id, data))
 
 
+_INSERT_EVENT = insert(PartyEvent).returning(PartyEvent.id)
+
+
 def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event) -> None:
     """Persist ``payload`` for ``party`` in the caller's transaction; push it once that commits."""
     data = json.dumps(payload, separators=(",", ":"))
-    row = PartyEvent(party_id=party, type=str(payload["type"]), data=data, created_at=now)
-    session.add(row)
-    session.flush()
+    values = {"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now}
+    event_id = int(session.connection().execute(_INSERT_EVENT, values).scalar_one())  # Core: no unit of work
     pending: list[tuple[str, int, str]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
@@ -93,7 +95,7 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
         def _forget(rolled_back: Session) -> None:
             rolled_back.info.pop(_PENDING, None)
 
-    pending.append((party, row.id, data))
+    pending.append((party, event_id, data))
 
 
 def latest_id(session: Session, party: str) -> int:

@@ -59,24 +59,37 @@ class StrategicPicture:
     index: StrategicIndex = field(default_factory=StrategicIndex)
     last_seq: int = 0
     keys_of: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    facts: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # id -> (party or declarer, version)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _replace(self, owner_id: str, entries: list[tuple[tuple[str, str, int], Volume, str]]) -> None:
+    def _replace(
+        self, owner_id: str, entries: list[tuple[tuple[str, str, int], Volume, str]], facts: tuple[str | None, int]
+    ) -> None:
         for key in self.keys_of.pop(owner_id, []):
             self.index.remove(key)
+        self.facts.pop(owner_id, None)
         for key, volume, owner in entries:
             self.index.add(key, volume, owner)
         if entries:
             self.keys_of[owner_id] = [key for key, _, _ in entries]
+            self.facts[owner_id] = facts
 
     def _apply_operation(self, op: Operation) -> None:
         live = op.state in LIVE_STATES
         entries = [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
-        self._replace(op.id, entries if live else [])
+        self._replace(op.id, entries if live else [], (op.party_id, op.version))
 
     def _apply_hazard(self, hz: Hazard) -> None:
         entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))]
-        self._replace(hz.id, entries if hz.state == "active" else [])
+        self._replace(hz.id, entries if hz.state == "active" else [], (hz.party_id, hz.version))
+
+    def volumes_of(self, subject_id: str) -> tuple[Volume, ...] | None:
+        """The volumes of a live operation or an active hazard, in order, as the picture holds them."""
+        keys = self.keys_of.get(subject_id)
+        if keys is None:
+            return None
+        volumes = tuple(self.index.volume(key) for key in keys)
+        return volumes if all(v is not None for v in volumes) else None  # type: ignore[return-value]
 
     def sync(self, session: Session, upto: int) -> None:
         """Apply every change with ``last_seq < change_seq <= upto`` from the database."""

@@ -103,7 +103,12 @@ class Finder:
         """An operation that may still conflict (proposed, accepted, active) or an active hazard."""
         if subject_id not in self._subjects:
             found: Subject | None = None
-            if kind == "op":
+            picture = self.line.picture
+            in_picture = picture.volumes_of(subject_id)
+            if in_picture is not None and subject_id in picture.facts:  # live: no need to ask the database
+                owner, version = picture.facts[subject_id]
+                found = Subject(kind, subject_id, owner, version, in_picture, True)
+            elif kind == "op":
                 op = self.session.get(Operation, subject_id, options=[selectinload(Operation.volumes)])
                 if op is not None and op.state in PENDING_STATES:
                     found = Subject.of_operation(op)

@@ -89,6 +89,9 @@ _NEXT_SEQ = (
 )
 
 
+_INSERT_ENTRY = insert(RecordEntry)
+
+
 def append(
     record: RecordTree,
     session: Session,
@@ -111,17 +114,18 @@ def append(
     canonical = entry_bytes(seq, now, author, {"kind": kind, **event}, to)
     salt = os.urandom(32)
     connection.execute(
-        insert(RecordEntry).values(
-            seq=seq,
-            time_s=now,
-            author=author,
-            kind=kind,
-            readers=to,
-            canonical=canonical.decode(),
-            salt=salt.hex(),
-            leaf_hash=entry_leaf_hash(salt, canonical).hex(),
-            signature=base64.b64decode(signed.signature).hex() if signed is not None else None,
-        )
+        _INSERT_ENTRY,  # parameters bound, not built into a new statement each time
+        {
+            "seq": seq,
+            "time_s": now,
+            "author": author,
+            "kind": kind,
+            "readers": to,
+            "canonical": canonical.decode(),
+            "salt": salt.hex(),
+            "leaf_hash": entry_leaf_hash(salt, canonical).hex(),
+            "signature": base64.b64decode(signed.signature).hex() if signed is not None else None,
+        },
     )
     return seq
 
