@@ -85,6 +85,9 @@ def test_file_by_drawing_request_acknowledge_answer_live(browser: Any, site: Sit
     notice = page.locator("[data-notice-id]").first
     assert "conflict with alpha" in (notice.text_content() or "")
     assert page.evaluate("window.deconline.ctx.map.notices.getFeatures().length") == 1  # hatched on the map
+    # alpha, whose patrol was there first, is told at once, about its own patrol
+    alpha.page.get_by_text("New conflict notice on your operation").first.wait_for(timeout=5000)
+    alpha.page.locator("#panel-hotline [data-message-id]", has_text="from service").first.wait_for(timeout=5000)
 
     # charlie asks alpha from the notice
     notice.get_by_role("button", name="Request deconfliction").click()
