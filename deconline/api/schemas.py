@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from deconline.core.agreement import PARTY_ID_PATTERN
+from deconline.core.notices import RESOLUTIONS
 
 
 class Strict(BaseModel):
@@ -169,18 +170,6 @@ class ConflictPartOut(BaseModel):
 
 
 NoticeKind = Literal["operation", "hazard", "rules_changed"]
-Resolution = Literal[
-    "own_revised",
-    "own_cancelled",
-    "own_ended",
-    "other_revised",
-    "other_cancelled",
-    "other_ended",
-    "hazard_changed",
-    "hazard_withdrawn",
-    "rules_changed",
-    "superseded",
-]
 
 
 class NoticeOut(BaseModel):
@@ -199,10 +188,11 @@ class NoticeOut(BaseModel):
     state: Literal["open", "resolved"]
     created_at: str
     resolved_at: str | None = None
-    resolution: Resolution | None = Field(
+    resolution: str | None = Field(
         None,
         description="why it was resolved: own_/other_ revised, cancelled or ended; hazard_changed or "
         "hazard_withdrawn; rules_changed; superseded (the same pair told anew, by a newer notice)",
+        json_schema_extra={"enum": [*RESOLUTIONS, None]},
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from deconline.core.notices import RESOLUTIONS
 from deconline.core.strategic import StrategicRules, conflict_part, volumes_conflict
 from deconline.core.volumes import Volume
 from deconline.service.geo import geometry_json, iso, volume_from_row
@@ -31,19 +32,6 @@ from deconline.service.line import LIVE_STATES, Line, new_id
 from deconline.service.parties import Actor, own_side
 from deconline.store.models import ConflictNotice, Hazard, Operation, Party
 
-KINDS = ("operation", "hazard", "rules_changed")
-RESOLUTIONS = (
-    "own_revised",
-    "own_cancelled",
-    "own_ended",
-    "other_revised",
-    "other_cancelled",
-    "other_ended",
-    "hazard_changed",
-    "hazard_withdrawn",
-    "rules_changed",
-    "superseded",
-)
 PENDING_STATES = ("proposed", *LIVE_STATES)  # operations that can still be in a conflict
 
 
@@ -288,6 +276,7 @@ def reconcile(
         else:
             notice.state, notice.resolved_at = "resolved", now
             notice.resolution = "superseded" if _pair_key(notice) in told_again else reason(notice)
+            assert notice.resolution in RESOLUTIONS, notice.resolution
             outcome.resolved.append(notice)
     opened = [n for group in fresh.values() for n in group]
     connection = session.connection()
