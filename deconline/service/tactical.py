@@ -13,6 +13,7 @@ against itself, and an alert with it goes to the party whose aircraft is involve
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,6 +175,8 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         changed = _apply(session, agreement, found, now)
         by_key = {(s.party_id, s.track_id): s for s in [*states, *unaffiliated]}
         for alert in changed:
+            if alert.state != "cleared":
+                _place(alert, by_key, now)
             sides = [(alert.a_party, (alert.b_party, alert.b_track))]
             if alert.kind == "separation":
                 sides.append((alert.b_party, (alert.a_party, alert.a_track)))
@@ -185,6 +188,21 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
 
     safety_alerts(line, changed)
     return changed
+
+
+def _place(alert: Alert, by_key: dict[tuple[str, str], State], now: float) -> None:
+    """Where each side's aircraft is predicted at the closest approach, for its owner's review map
+    (a hazard or nonconformance alert has an aircraft on the ``a`` side only)."""
+    for side, key in (("a", (alert.a_party, alert.a_track)), ("b", (alert.b_party, alert.b_track))):
+        state = by_key.get(key)
+        if state is None:
+            continue
+        ahead = extrapolate(_tracks([state]), now + max(alert.t_cpa, 0.0), math.inf)
+        lat, lon = math.degrees(float(ahead.lat[0])), (math.degrees(float(ahead.lon[0])) + 180.0) % 360.0 - 180.0
+        if side == "a":
+            alert.a_lat, alert.a_lon = lat, lon
+        else:
+            alert.b_lat, alert.b_lon = lat, lon
 
 
 def _anything_to_evaluate(line: Line, now: float) -> bool:

@@ -220,6 +220,12 @@ class Alert(Base):
     raised_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     cleared_at: Mapped[float | None] = mapped_column(Float)
+    # Each side's aircraft at the predicted closest approach, as of the last raise or level change
+    # (for the owner's periodic review map); never shown to the other side.
+    a_lat: Mapped[float | None] = mapped_column(Float)
+    a_lon: Mapped[float | None] = mapped_column(Float)
+    b_lat: Mapped[float | None] = mapped_column(Float)
+    b_lon: Mapped[float | None] = mapped_column(Float)
 
 
 class RecordEntry(Base):
