@@ -21,6 +21,7 @@ from rich.table import Table
 from deconline.cli_feed import feed
 from deconline.cli_hotline import line_app, msg_app
 from deconline.cli_record import record_app
+from deconline.cli_review import review
 from deconline.client import ApiError, Client
 from deconline.core.agreement import Agreement
 from deconline.core.strategic import StrategicRules
@@ -44,6 +45,7 @@ app.add_typer(record_app, name="record")
 app.add_typer(msg_app, name="msg")
 app.add_typer(line_app, name="line")
 app.command("feed")(feed)
+app.command("review")(review)
 
 out = Console()
 err = Console(stderr=True)

@@ -245,3 +245,9 @@ class Client:
     def line_health(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/v1/line/health")
         return result
+
+    # --- periodic review ---
+    def review(self, start: str, end: str) -> dict[str, Any]:
+        """The data of the periodic review of ``[start, end]`` (ISO 8601 with a zone) as this token may see it."""
+        result: dict[str, Any] = self._call("GET", "/v1/review", params={"from": start, "to": end})
+        return result

@@ -15,7 +15,18 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
 from deconline.api.console import mount_console
-from deconline.api.routes import agreements, events, hazards, hotline, notices, operations, parties, record, tactical
+from deconline.api.routes import (
+    agreements,
+    events,
+    hazards,
+    hotline,
+    notices,
+    operations,
+    parties,
+    record,
+    review,
+    tactical,
+)
 from deconline.service import events as events_service
 from deconline.service import hotline as hotline_service
 from deconline.service import record as record_service
@@ -126,7 +137,7 @@ def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
         """Liveness: answers without a token."""
         return {"status": "ok", "version": __version__}
 
-    for module in (parties, agreements, operations, notices, hazards, tactical, events, hotline, record):
+    for module in (parties, agreements, operations, notices, hazards, tactical, events, hotline, record, review):
         app.include_router(module.router)
     app.include_router(hotline.health_router)
     app.include_router(hotline.operations_router)
