@@ -96,7 +96,8 @@ def test_file_by_drawing_request_acknowledge_answer_live(browser: Any, site: Sit
     page.get_by_text("message sent").wait_for()
 
     # alpha sees it appear live, opens it, acknowledges by a click, answers
-    row = alpha.page.locator("#panel-hotline [data-message-id]", has_text="deconfliction request").first
+    requests = alpha.page.locator("#panel-hotline [data-message-id]", has_text="deconfliction request")
+    row = requests.filter(has_text="from charlie").first  # not the service's notice, which names the remedy
     row.wait_for(timeout=5000)
     assert "from charlie" in (row.text_content() or "")
     row.get_by_role("button").click()
