@@ -65,10 +65,15 @@ def review(
 
 
 def _through_api(start: str, end: str) -> dict[str, Any]:
-    from deconline.cli import _api, _client
+    import httpx
 
-    with _client() as client:
-        data: dict[str, Any] = _api(client.review, start, end)
+    from deconline.cli import _api, _client, _fail, settings
+
+    try:
+        with _client() as client:
+            data: dict[str, Any] = _api(client.review, start, end)
+    except httpx.HTTPError as exc:  # _api knows OSError; httpx's connection errors are not one
+        _fail(f"cannot reach {settings.url}: {exc}")
     return data
 
 
@@ -83,6 +88,7 @@ def _on_database(party: str | None, role: str | None, start_s: float, end_s: flo
     from deconline.store.db import Database
     from deconline.store.models import Party
 
+    _check_exists(settings.db_url)
     line = Line(Database(settings.db_url))
     try:
         if party is not None:
@@ -103,6 +109,20 @@ def _on_database(party: str | None, role: str | None, start_s: float, end_s: flo
         _usage(f"cannot read the database {settings.db_url}: {type(exc).__name__}: {first}")
     finally:
         line.db.dispose()
+
+
+def _check_exists(db_url: str) -> None:
+    """A review only reads: a SQLite file that is not there is a mistake, not a database to create."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(db_url)
+    except ArgumentError:
+        _usage(f"--db {db_url!r} is not a database URL (sqlite:///FILE or postgresql+psycopg://…)")
+    local = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if local and not Path(url.database or "").is_file():
+        _usage(f"no database at {url.database} (give --db, or DECONLINE_DB)")
 
 
 def summary(data: dict[str, Any]) -> str:
