@@ -152,7 +152,8 @@ def ack_delays(hotline: dict[str, Any]) -> bytes | None:
             values = sorted(groups[key])
             if len(values) >= 5:
                 ax.boxplot(values, positions=[row], orientation="horizontal", widths=0.5, showfliers=False)
-            offsets = [((k % 5) - 2) * 0.07 for k in range(len(values))]  # spread, no randomness
+            spread = min(len(values), 5)
+            offsets = [((k % 5) - (spread - 1) / 2) * 0.07 for k in range(len(values))]  # no randomness
             colours = ["#d9480f" if v > 100 else "#1c7ed6" for v in values]
             ax.scatter(values, [row + o for o in offsets], s=18, c=colours, zorder=3, linewidths=0)
         ax.axvline(100, color="#c92a2a", linewidth=1.2)
