@@ -23,8 +23,8 @@ def data_for(s: Scenario, actor: Actor) -> dict[str, Any]:
     return review_data(s.world.line, actor, START, END)
 
 
-def test_the_admin_review_counts_what_happened(scenario: Scenario) -> None:
-    data = data_for(scenario, Actor("admin"))
+def test_the_admin_review_counts_what_happened(shared: Scenario) -> None:
+    data = data_for(shared, Actor("admin"))
     assert {k: data["operations"][k] for k in ("filed", "accepted", "in_conflict")} == {
         "filed": 4,  # patrol, tanker, far sortie, secret sortie
         "accepted": 3,  # all but the secret sortie (cancelled while proposed)
@@ -68,8 +68,8 @@ def test_the_admin_review_counts_what_happened(scenario: Scenario) -> None:
     assert record["consistency"]["first"]["size"] < record["consistency"]["last"]["size"] == record["size_at_end"]
 
 
-def test_a_party_review_is_its_own_side_and_its_own_aircraft(scenario: Scenario) -> None:
-    alpha = data_for(scenario, ALPHA)
+def test_a_party_review_is_its_own_side_and_its_own_aircraft(shared: Scenario) -> None:
+    alpha = data_for(shared, ALPHA)
     assert sorted(o["name"] for o in alpha["operations"]["items"]) == ["alpha patrol", "bravo tanker"]  # group's too
     assert [
         (n["kind"], n["other_party"], n["resolution"], n["after_request"]) for n in alpha["conflicts"]["items"]
@@ -82,14 +82,14 @@ def test_a_party_review_is_its_own_side_and_its_own_aircraft(scenario: Scenario)
     assert {p["kind"] for p in alpha["map"]["encounters"]} == {"separation", "nonconformance"}
     assert alpha["hotline"]["messages"] == 5 and alpha["hotline"]["escalations"] == 0
 
-    charlie = data_for(scenario, CHARLIE)
+    charlie = data_for(shared, CHARLIE)
     assert sorted(o["name"] for o in charlie["operations"]["items"]) == ["charlie far sortie", SECRET_NAME]
     assert charlie["alerts"]["by_kind"] == {"separation": 1}  # alpha's nonconformance is alpha's
     assert [p["kind"] for p in charlie["map"]["encounters"]] == ["separation"]
     assert charlie["hotline"]["by_kind"] == {"comm_check": 1, "deconfliction_request": 1, "safety_alert": 1}
     assert charlie["conflicts"]["outcomes"] == {"cancelled": {"resolved": 1, "after_request": 1}}
 
-    bravo = data_for(scenario, BRAVO)
+    bravo = data_for(shared, BRAVO)
     assert bravo["alerts"]["raised"] == 0  # alpha's group, but not its aircraft
     assert [e["silent"] for e in bravo["hotline"]["escalation_items"]] == ["charlie", "charlie"]
 
@@ -98,45 +98,45 @@ def _leaks(text: str, secrets: list[str]) -> list[str]:
     return [s for s in secrets if s in text]
 
 
-def test_a_party_review_holds_nothing_of_another_party_the_api_would_not_show(scenario: Scenario) -> None:
-    world, ids = scenario.world, scenario.ids
+def test_a_party_review_holds_nothing_of_another_party_the_api_would_not_show(shared: Scenario) -> None:
+    world, ids = shared.world, shared.ids
     with world.line.db.read() as session:
         others = set(
             session.scalars(select(ConflictNotice.other_operation_id).where(ConflictNotice.party_id == "alpha"))
         )
-    charlie_things = [ids["secret"], ids["far"], SECRET_NAME, "charlie far sortie", *scenario.charlie_coordinates]
+    charlie_things = [ids["secret"], ids["far"], SECRET_NAME, "charlie far sortie", *shared.charlie_coordinates]
     charlie_things += [o for o in others if o]
-    alpha = data_for(scenario, ALPHA)
+    alpha = data_for(shared, ALPHA)
     page = render(alpha).decode()
     assert _leaks(json.dumps(alpha), charlie_things) == []
     assert _leaks(page, charlie_things) == []
     assert "charlie" in page and alpha["conflicts"]["items"][0]["other_ref"] in page  # what it may see, it sees
 
-    alpha_things = [ids["patrol"], ids["tanker"], "alpha patrol", "bravo tanker", *scenario.alpha_coordinates]
-    charlie = data_for(scenario, CHARLIE)
+    alpha_things = [ids["patrol"], ids["tanker"], "alpha patrol", "bravo tanker", *shared.alpha_coordinates]
+    charlie = data_for(shared, CHARLIE)
     assert _leaks(json.dumps(charlie) + render(charlie).decode(), alpha_things) == []
 
 
-def test_admin_and_auditor_reviews_hold_counts_and_timing_only(scenario: Scenario) -> None:
-    ids = scenario.ids
+def test_admin_and_auditor_reviews_hold_counts_and_timing_only(shared: Scenario) -> None:
+    ids = shared.ids
     names = ["alpha patrol", "bravo tanker", "charlie far sortie", SECRET_NAME, "SAM"]
     for actor in (Actor("admin"), Actor("auditor")):
-        data = data_for(scenario, actor)
+        data = data_for(shared, actor)
         text = json.dumps(data)
         assert "map" not in data and "items" not in data["operations"] and "positions" not in data["alerts"]
         assert not re.search(r'"(lat|lon|footprint|coordinates|radius_m|own_track|other_track)"', text)
         page = render(data).decode()
         assert "<img" in page and "Map of" not in page
-        for leak in (*ids.values(), *names, *scenario.charlie_coordinates, *scenario.alpha_coordinates):
+        for leak in (*ids.values(), *names, *shared.charlie_coordinates, *shared.alpha_coordinates):
             assert leak not in text, (actor.role, leak)
             assert leak not in re.sub(r'src="data:image/png;base64,[^"]*"', "", page), (actor.role, leak)
-    auditor = data_for(scenario, Actor("auditor"))
+    auditor = data_for(shared, Actor("auditor"))
     assert all("rules" not in v and "title" not in v for v in auditor["agreements"])
 
 
-def test_same_data_same_bytes_and_every_text_escaped(scenario: Scenario) -> None:
-    first = data_for(scenario, ALPHA)
-    second = data_for(scenario, ALPHA)
+def test_same_data_same_bytes_and_every_text_escaped(shared: Scenario) -> None:
+    first = data_for(shared, ALPHA)
+    second = data_for(shared, ALPHA)
     assert first == second
     page = render(first)
     assert render(second) == page
@@ -165,8 +165,8 @@ def test_a_tampered_checkpoint_fails_the_consistency_check(scenario: Scenario) -
     assert "NOT CONSISTENT" in render(data_for(scenario, Actor("auditor"))).decode()
 
 
-def test_a_period_without_activity_still_renders(scenario: Scenario) -> None:
-    data = review_data(scenario.world.line, ALPHA, END + 86_400, END + 2 * 86_400)
+def test_a_period_without_activity_still_renders(shared: Scenario) -> None:
+    data = review_data(shared.world.line, ALPHA, END + 86_400, END + 2 * 86_400)
     assert data["operations"]["filed"] == 0 and data["alerts"]["series"] == []
     assert data["record"]["consistency"] == {"checked": False, "detail": "no checkpoint was published in the period"}
     page = render(data).decode()
