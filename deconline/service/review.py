@@ -16,9 +16,7 @@ Same data, same answer: every list is sorted and nothing reads the clock.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 from typing import Any
@@ -29,11 +27,12 @@ from sqlalchemy.orm import Session, selectinload
 from deconline.core.agreement import Agreement
 from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
 from deconline.record.merkle import ProofError, verify_consistency
-from deconline.service import record
+from deconline.service import record, review_activity
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 from deconline.service.line import Line
 from deconline.service.parties import Actor, own_side
+from deconline.service.review_scope import Scope, events
 from deconline.store.models import (
     AgreementVersion,
     CheckpointRow,
@@ -63,29 +62,6 @@ OUTCOMES = {
 ACCEPTED_STATES = ("accepted", "active", "ended")  # a plan in one of these was accepted once
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Who reads the review and over which period (both ends included, epoch seconds)."""
-
-    role: str
-    party: str | None
-    side: frozenset[str]
-    start: float
-    end: float
-
-    @property
-    def detailed(self) -> bool:
-        """Only a party sees items (ids, names, its own geometry); the others see counts."""
-        return self.role == "party"
-
-    def during(self, t: float | None) -> bool:
-        return t is not None and self.start <= t <= self.end
-
-    def reads(self, readers: list[str]) -> bool:
-        """The record's rule: public entries, or entries naming someone of the reader's side."""
-        return not self.detailed or record.PUBLIC in readers or bool(self.side & set(readers))
-
-
 def parse_time(text: str, name: str) -> float:
     """An ISO 8601 time with a zone (``2036-11-23T06:00:00Z``) as epoch seconds; 422 otherwise."""
     try:
@@ -109,8 +85,6 @@ def check_period(start_s: float, end_s: float) -> None:
 
 def review_data(line: Line, actor: Actor, start_s: float, end_s: float) -> dict[str, Any]:
     """Everything the review of ``[start_s, end_s]`` shows to ``actor``, as JSON-able data."""
-    from deconline.service import review_activity  # alerts and the hotline: the second half
-
     check_period(start_s, end_s)
     with line.db.read() as session:
         party = actor.require_party() if actor.role == "party" else None
@@ -132,17 +106,6 @@ def review_data(line: Line, actor: Actor, start_s: float, end_s: float) -> dict[
         if scope.detailed:
             data["map"] = review_activity.encounter_map(session, scope, data["alerts"].pop("positions"))
     return data
-
-
-def events(session: Session, scope: Scope, kind_like: str) -> list[tuple[float, dict[str, Any]]]:
-    """Record entries of the period whose kind matches ``kind_like`` (SQL LIKE), as ``(time, event)``,
-    limited to those the reader may see."""
-    rows = session.execute(
-        select(RecordEntry.time_s, RecordEntry.canonical, RecordEntry.readers)
-        .where(RecordEntry.kind.like(kind_like), RecordEntry.time_s.between(scope.start, scope.end))
-        .order_by(RecordEntry.seq)
-    )
-    return [(t, json.loads(canonical)["event"]) for t, canonical, readers in rows if scope.reads(readers)]
 
 
 def _operations(session: Session, scope: Scope) -> dict[str, Any]:

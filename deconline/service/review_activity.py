@@ -12,13 +12,14 @@ import json
 import math
 from collections import Counter
 from statistics import median
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
 from deconline.service.geo import iso
+from deconline.service.review_scope import Scope, events
 from deconline.service.tactical import LOS_LEVEL
 from deconline.store.models import (
     Acknowledgement,
@@ -30,9 +31,6 @@ from deconline.store.models import (
     Party,
     PartyEvent,
 )
-
-if TYPE_CHECKING:
-    from deconline.service.review import Scope
 
 WORST = (LOS_LEVEL, "inside_hazard")
 MAP_SHAPES = 200  # operations and hazards drawn on a party's map, at most
@@ -52,8 +50,6 @@ def _severities(session: Session) -> dict[str, float]:
 def alerts(session: Session, scope: Scope) -> dict[str, Any]:
     """Alerts alive in the period: raised (by kind and worst level), closest approaches, losses of
     separation, and the time aircraft spent outside their operations (nonconformance)."""
-    from deconline.service.review import events
-
     query = select(Alert).where(
         Alert.raised_at <= scope.end, or_(Alert.cleared_at.is_(None), Alert.cleared_at >= scope.start)
     )
@@ -155,8 +151,6 @@ def encounter_map(session: Session, scope: Scope, positions: list[dict[str, Any]
 def hotline(session: Session, scope: Scope) -> dict[str, Any]:
     """Messages by kind, acknowledgement delays against their deadlines, overdue messages,
     escalations and comm-check health per party."""
-    from deconline.service.review import events
-
     sent = list(
         session.scalars(
             select(Message)
