@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.notices import RESOLUTIONS
@@ -53,8 +53,9 @@ class Subject:
     live: bool  # in the strategic picture: an accepted or active operation, an active hazard
 
     @staticmethod
-    def of_operation(op: Operation, volumes: Sequence[Volume] | None = None) -> Subject:
-        own = tuple(volumes) if volumes is not None else tuple(volume_from_row(v) for v in op.volumes)
+    def of_operation(op: Operation) -> Subject:
+        """With its volumes as stored, so every later re-check computes exactly the same parts."""
+        own = tuple(volume_from_row(v) for v in op.volumes)
         return Subject("op", op.id, op.party_id, op.version, own, op.state in LIVE_STATES)
 
     @staticmethod
@@ -71,7 +72,6 @@ class Outcome:
     opened: list[ConflictNotice] = field(default_factory=list)
     resolved: list[ConflictNotice] = field(default_factory=list)
     open_on: dict[str, list[ConflictNotice]] = field(default_factory=dict)  # operation id -> its open notices
-    blocking: set[str] = field(default_factory=set)  # operations in conflict with something live
 
     def open_notices(self, operation_id: str) -> list[ConflictNotice]:
         return sorted(self.open_on.get(operation_id, []), key=lambda n: n.id)
@@ -106,10 +106,6 @@ class Finder:
                     found = Subject.of_hazard(hazard)
             self._subjects[subject_id] = found
         return self._subjects[subject_id]
-
-    def remember(self, subject: Subject) -> None:
-        """The changed subject as it is now (its rows may not be flushed yet)."""
-        self._subjects[subject.id] = subject
 
     def in_picture(self, subject: Subject, exclude_owners: Iterable[str]) -> list[Pair]:
         """Pairs with live operations of other sides and active hazards (hazards: with live operations)."""
@@ -326,7 +322,7 @@ def view(notice: ConflictNotice) -> dict[str, Any]:
 def publish(line: Line, session: Session, outcome: Outcome, author: str, changed_by: str | None, cause: str) -> None:
     """Events and record entries for every opening and resolution; a hotline message from the
     service to each party told of a new conflict by a change it did not make."""
-    from deconline.service import hotline  # hotline imports this module's views
+    from deconline.service import hotline  # hotline → agreements → this module: imported late
 
     for notice in outcome.opened:
         line.append(session, author, "notice.opened", {"notice": view(notice), "cause": cause}, [notice.party_id])
@@ -371,10 +367,10 @@ def recheck_all(line: Line, session: Session, rules: StrategicRules, author: str
         a, b = finder.subject(kind_a, id_a), finder.subject(kind_b, id_b)
         if a is None or b is None or (a.kind == b.kind == "op" and same_side(a.owner, b.owner)):
             continue
-        pairs.append((a, int(i), b, j))
+        pairs.append((a, i, b, j))
         covered.add((a.id, b.id))
         covered.add((b.id, a.id))
-    scope = open_in_scope(session, ConflictNotice.state == "open")
+    scope = open_in_scope(session, true())  # every open notice
     for notice in scope:
         kind, partner_id = _partner_of(notice, notice.operation_id)
         if (notice.operation_id, partner_id) in covered:
