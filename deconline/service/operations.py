@@ -328,13 +328,14 @@ def end_past(line: Line, now: float | None = None) -> list[str]:
     with _strategic_transaction(line) as (change, agreement):
         session, seq = change.session, change.seq
         cutoff = now - agreement.auto_end_after_s
-        for op in session.scalars(
+        past = session.scalars(
             select(Operation)
             .where(Operation.state.in_(notices.PENDING_STATES), Operation.ends_at < cutoff)
             .options(selectinload(Operation.volumes))
             .order_by(Operation.ends_at, Operation.id)
             .limit(AUTO_END_BATCH)
-        ):
+        ).all()  # read out before the loop writes
+        for op in past:
             actor = Actor("party", op.party_id)
             op.version += 1
             outcome = _tell(line, change, _examine(line, change, actor, op, agreement, gone=True), agreement, "ended")
