@@ -199,6 +199,9 @@ def serve(
     evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
     checkpoint_every: Annotated[float, typer.Option(help="seconds between record checkpoints (0: off)")] = 10.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only (no access log)")] = False,
+    log_format: Annotated[
+        str, typer.Option(help="text, or json: one JSON object a line with the request id, for log collectors")
+    ] = "text",
     demo_feed: Annotated[
         Path | None,
         typer.Option(
@@ -223,7 +226,10 @@ def serve(
 
     if evaluate_every < 0 or checkpoint_every < 0:
         _fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
+    if log_format not in ("text", "json"):
+        _fail("--log-format must be text or json", 2)
     from deconline.api.console import tile_origin
+    from deconline.logs import log_config
 
     try:
         tile_origin(tile_url)
@@ -244,15 +250,26 @@ def serve(
     base = f"http://{host}:{port}"
     out.print(f"deconline on {base}/  (API docs: {base}/docs, database {settings.db_url})", soft_wrap=True)
     log_level = "warning" if quiet else "info"
+    logging_config = log_config("json" if log_format == "json" else "text", log_level)
     if feeders is None:
-        uvicorn.run(create_app(line, tile_url), host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            create_app(line, tile_url),
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=logging_config,
+            access_log=False,  # deconline.access logs each request, with its id
+        )
         return
     from deconline.demo_feed import serve_with_feed
 
     out.print(f"console: {base}/ (sign in with a party's token and key file)", soft_wrap=True)
     for who in feeders:
         out.print(f"  {who.party:<10} {who.token}  {who.key.resolve()}", soft_wrap=True, markup=False, highlight=False)
-    config = uvicorn.Config(create_app(line, tile_url), host=host, port=port, log_level=log_level, access_log=False)
+    quiet_access = log_config("json" if log_format == "json" else "text", log_level, access=False)
+    config = uvicorn.Config(
+        create_app(line, tile_url), host=host, port=port, log_level=log_level, log_config=quiet_access, access_log=False
+    )
 
     def say(message: str) -> None:
         err.print(f"{time.strftime('%H:%M:%S')} {message}", soft_wrap=True, markup=False, highlight=False)

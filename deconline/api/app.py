@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,11 +16,13 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from deconline import __version__
 from deconline.api.console import mount_console
+from deconline.api.metrics import Metrics, Observed
 from deconline.api.routes import (
     agreements,
     events,
     hazards,
     hotline,
+    monitoring,
     notices,
     operations,
     parties,
@@ -92,12 +95,19 @@ def _publish_checkpoint(line: Line) -> None:
         events_service.prune(session, line.clock() - line.event_retention_s)
 
 
+def _evaluate(line: Line, metrics: Metrics) -> None:
+    started = time.perf_counter()
+    tactical_service.evaluate(line)
+    metrics.evaluated(time.perf_counter() - started)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     line: Line = app.state.line
+    metrics: Metrics = app.state.metrics
     stop = threading.Event()
     loops = [
-        (line.evaluate_every_s, lambda: tactical_service.evaluate(line), "tactical evaluation"),
+        (line.evaluate_every_s, lambda: _evaluate(line, metrics), "tactical evaluation"),
         (line.checkpoint_every_s, lambda: _publish_checkpoint(line), "checkpoint publication"),
         (line.evaluate_every_s, lambda: hotline_service.tick(line), "hotline deadlines and checks"),
     ]
@@ -127,6 +137,8 @@ def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.line = line
+    app.state.metrics = Metrics(line)
+    app.add_middleware(Observed, metrics=app.state.metrics)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _busy)
@@ -139,6 +151,7 @@ def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
 
     for module in (parties, agreements, operations, notices, hazards, tactical, events, hotline, record, review):
         app.include_router(module.router)
+    app.include_router(monitoring.router)
     app.include_router(hotline.health_router)
     app.include_router(hotline.operations_router)
     mount_console(app, tile_url)

@@ -145,6 +145,19 @@ def bump_strategic_counter(session: Session) -> int:
     return int(value)
 
 
+def _ignore(*_: object) -> None:
+    return None
+
+
+@dataclass
+class Probes:
+    """Where the service reports what it measures (the API wires these to its metrics); by default
+    nowhere, so the core of the service knows nothing of any monitoring system."""
+
+    lock_wait: Callable[[float], None] = _ignore  # seconds spent waiting for the filing lock
+    decision: Callable[[str, str], None] = _ignore  # (what: operation.filed…, outcome: the state after)
+
+
 @dataclass
 class Line:
     db: Database
@@ -156,6 +169,7 @@ class Line:
     evaluate_every_s: float = 1.0
     checkpoint_every_s: float = 10.0
     event_retention_s: float = 7 * 86_400.0
+    probes: Probes = field(default_factory=Probes)
 
     def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
         """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""
@@ -183,9 +197,11 @@ class Line:
     def strategic_change(self) -> Iterator[StrategicChange]:
         """The filing lock (the counter row, taken first), a picture synchronised under it, and,
         after the commit, the picture brought up to date with the change itself."""
+        asked = time.perf_counter()
         with self.picture.lock:
             with self.db.write() as session:
                 change = StrategicChange(session, bump_strategic_counter(session))
+                self.probes.lock_wait(time.perf_counter() - asked)
                 self.picture.sync(session, change.seq - 1)
                 yield change
             self.picture.apply_committed(change)

@@ -176,6 +176,7 @@ def _record(
     if automatic:
         event["automatic"] = True  # the service ended it: its last window had closed
     line.append(session, SERVICE if automatic else op.party_id, kind, event, [op.party_id], signed)
+    line.probes.decision(kind, op.state)
 
 
 def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -> Operation:

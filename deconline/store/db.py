@@ -81,5 +81,20 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def migrations_pending(self) -> list[str]:
+        """Revisions between the database's and the newest this code knows (empty: up to date)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        script = ScriptDirectory.from_config(config)
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        head = script.get_current_head()
+        if current == head:
+            return []
+        return [r.revision for r in script.iterate_revisions(head, current)]
+
     def dispose(self) -> None:
         self.engine.dispose()

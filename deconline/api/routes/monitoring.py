@@ -1,0 +1,41 @@
+"""For the operator's monitoring: readiness (no token) and Prometheus metrics (admin or auditor)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from deconline.api.deps import ActorDep, LineDep
+from deconline.api.metrics import Metrics, readiness
+from deconline.service.errors import Forbidden
+
+router = APIRouter(tags=["service"])
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+@router.get("/readyz", responses={503: {"description": "not ready: the checks say why"}})
+def readyz(request: Request, line: LineDep) -> JSONResponse:
+    """Readiness, without a token: the database answers, its migrations are current and the live
+    evaluator of this instance is beating (or switched off). `503` with the failing checks otherwise."""
+    ready, checks = readiness(line, _metrics(request))
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request, actor: ActorDep) -> Response:
+    """Prometheus text format, for an admin or auditor token (give Prometheus an auditor token: it
+    reads nothing else but the record). Counts and timings only: no party's data."""
+    if actor.role not in ("admin", "auditor"):
+        raise Forbidden("metrics are for the operator: use an admin or auditor token")
+    try:
+        body = generate_latest(_metrics(request).registry)
+    except Exception:  # the database is away: say so, do not fail the scrape with a 500
+        return Response("the database did not answer; try again\n", status_code=503, headers={"Retry-After": "1"})
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

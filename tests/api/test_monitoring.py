@@ -1,0 +1,120 @@
+"""The operator's view: readiness, Prometheus metrics, request ids and JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from sqlalchemy import text
+
+from deconline.logs import JsonFormatter
+from tests.helpers import World, box, make_world
+from tests.helpers import _free_port as free_port
+
+
+def metric(body: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus text format."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in body.splitlines():
+        if line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        if key == (f"{name}{{{wanted}}}" if labels else name):
+            return float(value)
+    return None
+
+
+def test_ready_when_the_database_answers_and_migrations_are_current(world: World) -> None:
+    response = world.client.get("/readyz")  # no token needed
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "evaluator": "off"},
+    }
+
+
+def test_not_ready_with_migrations_pending(world: World) -> None:
+    with world.line.db.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    response = world.client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["migrations"].startswith("2 pending")
+
+
+def test_metrics_for_the_operator_only(world: World) -> None:
+    assert world.client.get("/metrics").status_code == 401
+    assert world.get("alpha", "/metrics").status_code == 403
+    assert world.get("auditor", "/metrics").status_code == 200
+    response = world.get("admin", "/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+
+
+def test_metrics_count_requests_by_route_template_and_decisions(world: World) -> None:
+    theirs = world.file("charlie", box(10.0, 50.0, 10))
+    world.file("alpha", box(10.05, 50.0, 3, lower=1500))
+    assert world.get("charlie", f"/v1/operations/{theirs['id']}").status_code == 200
+    body = world.get("admin", "/metrics").text
+    assert theirs["id"] not in body  # ids never become labels
+    route = "/v1/operations/{op_id}"
+    assert metric(body, "deconline_http_requests_total", method="GET", route=route, status="200") == 1
+    assert metric(body, "deconline_http_requests_total", method="POST", route="/v1/operations", status="201") == 2
+    assert metric(body, "deconline_decisions_total", kind="operation.filed", state="accepted") == 1
+    assert metric(body, "deconline_decisions_total", kind="operation.filed", state="proposed") == 1
+    assert (metric(body, "deconline_strategic_lock_wait_seconds_count") or 0) >= 2
+    assert metric(body, "deconline_open_notices") == 2  # one to each side
+    assert metric(body, "deconline_operations", state="accepted") == 1
+    assert metric(body, "deconline_live_tracks", owner="party") == 0
+    assert metric(body, "deconline_active_alerts", kind="separation") == 0
+    assert metric(body, "deconline_event_streams") == 0
+    assert (metric(body, "deconline_record_entries") or 0) > 0
+
+
+def test_every_response_carries_a_request_id(world: World) -> None:
+    given = world.client.get("/healthz", headers={"X-Request-ID": "probe-42"})
+    assert given.headers["X-Request-ID"] == "probe-42"
+    made = world.client.get("/v1/operations")  # a 401 too
+    assert made.status_code == 401 and len(made.headers["X-Request-ID"]) == 16
+    odd = world.client.get("/healthz", headers={"X-Request-ID": "x" * 65})
+    assert odd.headers["X-Request-ID"] != "x" * 65  # not echoed: too long to be an id
+
+
+def test_the_json_formatter_keeps_the_request_fields() -> None:
+    record = logging.LogRecord("deconline.access", logging.INFO, __file__, 1, "GET %s", ("/healthz",), None)
+    record.request_id, record.status = "abc", 200
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "GET /healthz" and line["request_id"] == "abc" and line["status"] == 200
+    assert line["level"] == "info" and line["time"].endswith("Z")
+
+
+def test_serve_writes_json_logs_with_request_ids(tmp_path: object) -> None:
+    db_url = f"sqlite:///{tmp_path}/line.db"
+    make_world(db_url).line.db.dispose()
+    port = free_port()
+    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--log-format", "json"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/healthz", headers={"X-Request-ID": "from-the-proxy"}).status_code == 200
+        time.sleep(0.3)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("request_id") == "from-the-proxy"]
+    assert access and access[0]["route"] == "/healthz" and access[0]["status"] == 200, lines[-5:]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
