@@ -37,7 +37,12 @@ party_app = typer.Typer(help="Register and list parties (admin, on the database)
 agreement_app = typer.Typer(help="Propose, sign and read the agreement (through the API).", no_args_is_help=True)
 op_app = typer.Typer(help="File and manage your operations (through the API).", no_args_is_help=True)
 hazard_app = typer.Typer(help="Declare, list and withdraw hazards (through the API).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Issue, list and revoke API tokens (admin, on the database): token auditor|admin|party, list, revoke.",
+    no_args_is_help=True,
+)
 app.add_typer(party_app, name="party")
+app.add_typer(token_app, name="token")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(op_app, name="op")
 app.add_typer(hazard_app, name="hazard")
@@ -160,17 +165,90 @@ def party_list() -> None:
     out.print(table)
 
 
-@app.command()
-def token(
-    role: Annotated[str, typer.Argument(help="admin, party or auditor")],
-    party: Annotated[str | None, typer.Option(help="the party, for a party token")] = None,
-) -> None:
-    """Issue another token (e.g. for an auditor); printed once."""
+def _lifetime(text: str | None) -> float | None:
+    """'90d', '12h', '30m' or '3600s' (or plain seconds) as seconds."""
+    if text is None:
+        return None
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
     try:
-        value = parties.issue_token(_line(), role, party)  # type: ignore[arg-type]
+        value = float(number) * units[unit]
+    except ValueError:
+        _fail(f"--expires-in: '{text}' is not a lifetime like 90d, 12h, 30m or 3600s", 2)
+    return value
+
+
+ExpiresIn = Annotated[
+    str | None, typer.Option(help="refuse the token after this long: 90d, 12h, 30m, 3600s (default: never)")
+]
+Label = Annotated[str, typer.Option(help="what the token is for (shown by 'token list')")]
+
+
+def _issue(role: str, party: str | None, label: str, expires_in: str | None) -> None:
+    try:
+        value = parties.issue_token(_line(), role, party, label, _lifetime(expires_in))  # type: ignore[arg-type]
     except ServiceError as exc:
         _fail(exc.message, 2)
     out.print(f"{role} token (shown once): [bold]{value}[/bold]")
+
+
+@token_app.command("auditor")
+def token_auditor(label: Label = "", expires_in: ExpiresIn = None) -> None:
+    """Issue an auditor token (reads the record; give one to Prometheus for /metrics); printed once."""
+    _issue("auditor", None, label, expires_in)
+
+
+@token_app.command("admin")
+def token_admin(label: Label = "", expires_in: ExpiresIn = None) -> None:
+    """Issue another admin token; printed once."""
+    _issue("admin", None, label, expires_in)
+
+
+@token_app.command("party")
+def token_party(
+    party: Annotated[str, typer.Option(help="the party")], label: Label = "", expires_in: ExpiresIn = None
+) -> None:
+    """Issue another token for a party (e.g. for a second feeder); printed once."""
+    _issue("party", party, label, expires_in)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token issued: its id (the start of its hash; the token itself is never stored), role,
+    party, label, when it was made, when it expires, whether it was revoked."""
+    from deconline.service.geo import iso
+
+    try:
+        tokens = parties.list_tokens(_line())
+    except ServiceError as exc:
+        _fail(exc.message, 2)
+    table = Table()
+    table.add_column("id", overflow="fold")  # never cut: it is what 'token revoke' takes
+    for name in ("role", "party", "label", "created", "expires", "revoked"):
+        table.add_column(name)
+    for t in tokens:
+        table.add_row(
+            t.token_id,
+            t.role,
+            t.party_id or "",
+            t.label,
+            iso(t.created_at),
+            iso(t.expires_at) if t.expires_at else "never",
+            iso(t.revoked_at) if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the id from 'token list', or the token itself")],
+) -> None:
+    """Refuse a token from now on, on every instance of the service."""
+    try:
+        row = parties.revoke_token(_line(), token_id)
+    except ServiceError as exc:
+        _fail(exc.message, 2)
+    out.print(f"token {row.token_id} ({row.role}{' ' + row.party_id if row.party_id else ''}) revoked")
 
 
 @app.command()

@@ -45,9 +45,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _new_token(session: Session, role: Role, party_id: str | None, label: str, now: float) -> str:
+def _new_token(
+    session: Session, role: Role, party_id: str | None, label: str, now: float, expires_at: float | None = None
+) -> str:
     token = f"dl_{secrets.token_urlsafe(32)}"
-    session.add(Token(token_hash=hash_token(token), role=role, party_id=party_id, label=label, created_at=now))
+    session.add(
+        Token(
+            token_hash=hash_token(token),
+            role=role,
+            party_id=party_id,
+            label=label,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
     return token
 
 
@@ -65,15 +76,46 @@ def initialise(line: Line) -> str | None:
     return None
 
 
-def issue_token(line: Line, role: Role, party_id: str | None = None, label: str = "") -> str:
+def issue_token(
+    line: Line, role: Role, party_id: str | None = None, label: str = "", expires_in_s: float | None = None
+) -> str:
     if role not in ROLES:
         raise Invalid(["role"], f"role must be one of {', '.join(ROLES)}")
+    if expires_in_s is not None and not 0 < expires_in_s <= 10 * 366 * 86_400:
+        raise Invalid(["expires_in"], "a token's lifetime must be positive and at most ten years")
     with line.db.write() as session:
         if party_id is not None and session.get(Party, party_id) is None:
             raise NotFound(f"no party '{party_id}'")
         if role == "party" and party_id is None:
             raise Invalid(["party"], "a party token needs a party")
-        return _new_token(session, role, party_id, label, line.clock())
+        now = line.clock()
+        expires_at = now + expires_in_s if expires_in_s is not None else None
+        return _new_token(session, role, party_id, label, now, expires_at)
+
+
+def list_tokens(line: Line) -> list[Token]:
+    """Every token ever issued (as hashes), oldest first."""
+    with line.db.read() as session:
+        return list(session.scalars(select(Token).order_by(Token.created_at, Token.token_hash)))
+
+
+def revoke_token(line: Line, token_id: str) -> Token:
+    """Refuse a token from now on, on every instance (each request reads its token's row). Named
+    by its id (the start of its hash, as ``list_tokens`` shows it) or by the token itself."""
+    key = hash_token(token_id) if token_id.startswith("dl_") else token_id.lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", key):
+        raise Invalid(["token"], "give a token id (8 or more hex characters, from 'deconline token list') or the token")
+    with line.db.write() as session:
+        found = list(session.scalars(select(Token).where(Token.token_hash.startswith(key)).limit(2)))
+        if not found:
+            raise NotFound(f"no token '{token_id}'")
+        if len(found) > 1:
+            raise Invalid(["token"], f"'{token_id}' names more than one token: give more of its id")
+        row = found[0]
+        if row.revoked_at is not None:
+            raise Conflict(f"token {row.token_id} is already revoked")
+        row.revoked_at = line.clock()
+        return row
 
 
 def add_party(line: Line, party_id: str, public_key: str, group: str | None = None) -> str:
@@ -97,7 +139,7 @@ def add_party(line: Line, party_id: str, public_key: str, group: str | None = No
 
 
 _WHO = (
-    select(Token.role, Token.party_id, Party.group, Party.public_key)
+    select(Token.role, Token.party_id, Party.group, Party.public_key, Token.expires_at, Token.revoked_at)
     .outerjoin(Party, Party.id == Token.party_id)
     .where(Token.token_hash == bindparam("token_hash"))
 )
@@ -109,8 +151,12 @@ def authenticate(line: Line, token: str | None) -> Actor:
     with line.db.read() as session:
         row = session.connection().execute(_WHO, {"token_hash": hash_token(token)}).first()
     if row is None:
-        raise Unauthorized("unknown or revoked token")
-    role, party_id, group, public_key = row
+        raise Unauthorized("unknown token")
+    role, party_id, group, public_key, expires_at, revoked_at = row
+    if revoked_at is not None:
+        raise Unauthorized("this token was revoked: ask the operator for a new one")
+    if expires_at is not None and expires_at <= line.clock():
+        raise Unauthorized("this token has expired: ask the operator for a new one")
     if role == "party":
         return Actor("party", party_id, group, public_key)
     return Actor(role)  # type: ignore[arg-type]

@@ -49,6 +49,13 @@ class Token(Base):
     party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"))
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)  # refused from then on
+    revoked_at: Mapped[float | None] = mapped_column(Float)  # refused from then on, on every instance
+
+    @property
+    def token_id(self) -> str:
+        """A short name for the token that reveals nothing: the start of its hash."""
+        return self.token_hash[:12]
 
 
 class AgreementVersion(Base):
