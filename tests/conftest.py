@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from deconline.store.db import normalise_url
+from tests.helpers import World, make_world
 
 PG_ENV = "DECONLINE_TEST_PG_URL"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -25,16 +27,16 @@ def _pg_skip_reason() -> str:
     return f"PostgreSQL tests need {PG_ENV} (make test sets it when 127.0.0.1:5432 answers)"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped afterwards."""
+@contextmanager
+def fresh_pg_database(prefix: str = "deconline_t") -> Iterator[str]:
+    """A new, empty PostgreSQL database for a test or a module, dropped afterwards (skips without one)."""
     admin = pg_admin_url()
     if admin is None:
         pytest.skip(_pg_skip_reason())
     import psycopg
 
     url = make_url(admin)
-    name = f"deconline_t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -45,6 +47,13 @@ def pg_url() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    with fresh_pg_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The same test on both databases."""
@@ -52,3 +61,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'line.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    """A line with parties and an agreement in force, on each database (see tests.helpers)."""
+    w = make_world(db_url)
+    yield w
+    w.line.db.dispose()

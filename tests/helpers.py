@@ -156,11 +156,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(db_url: str, *options: str) -> Iterator[str]:
-    """``deconline serve`` in its own process on a free port; killed with SIGKILL on exit."""
+def server(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]:
+    """``deconline serve`` in its own process on a free port; killed with SIGKILL on exit. Quiet,
+    unless ``log`` names a file for its log (stderr), access lines included."""
     port = _free_port()
-    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet", *options]
-    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
+    quiet = [] if log else ["--quiet"]
+    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), *quiet, *options]
+    stderr = log.open("wb") if log else None
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -178,3 +181,5 @@ def server(db_url: str, *options: str) -> Iterator[str]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if stderr is not None:
+            stderr.close()

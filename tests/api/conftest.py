@@ -8,13 +8,6 @@ from tests.helpers import World, make_world
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
-    w = make_world(db_url)
-    yield w
-    w.line.db.dispose()
-
-
-@pytest.fixture
 def bare_world(db_url: str) -> Iterator[World]:
     """Parties registered, no agreement yet."""
     w = make_world(db_url, with_agreement=False)
