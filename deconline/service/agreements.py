@@ -35,13 +35,13 @@ class AgreementState:
 
 
 @lru_cache(maxsize=64)
-def _parse(document: str) -> Agreement:
+def parse_document(document: str) -> Agreement:
     """Stored documents never change, so each is parsed once."""
     return Agreement.model_validate_json(document)
 
 
 def _load(row: AgreementVersion) -> Agreement:
-    return _parse(row.document)
+    return parse_document(row.document)
 
 
 def current_version(session: Session) -> int | None:
@@ -57,7 +57,7 @@ _IN_FORCE = select(AgreementVersion.document).where(
 def in_force(session: Session) -> Agreement | None:
     """The newest fully signed version, in one query."""
     document = session.connection().scalar(_IN_FORCE)  # Core: the ORM path costs more than the query
-    return _parse(document) if document is not None else None
+    return parse_document(document) if document is not None else None
 
 
 def require_in_force(session: Session) -> Agreement:

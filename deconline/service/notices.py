@@ -325,8 +325,9 @@ def publish(line: Line, session: Session, outcome: Outcome, author: str, changed
     from deconline.service import hotline  # hotline → agreements → this module: imported late
 
     for notice in outcome.opened:
-        line.append(session, author, "notice.opened", {"notice": view(notice), "cause": cause}, [notice.party_id])
-        line.emit(session, notice.party_id, {"type": "notice", "notice": view(notice)})
+        seen = view(notice)
+        line.append(session, author, "notice.opened", {"notice": seen, "cause": cause}, [notice.party_id])
+        line.emit(session, notice.party_id, {"type": "notice", "notice": seen})
     for notice in outcome.resolved:
         event = {"notice": notice.id, "operation": notice.operation_id, "resolution": notice.resolution}
         line.append(session, author, "notice.resolved", event, [notice.party_id])

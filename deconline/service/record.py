@@ -13,6 +13,7 @@ import base64
 import os
 import secrets
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +189,11 @@ def consistency(record: RecordTree, session: Session, first: int, second: int) -
     return {"first": first, "second": second, "hashes": record.tree.consistency_proof(first, second)}
 
 
+def readable(side: Collection[str], readers: list[str]) -> bool:
+    """The record's rule: a public entry, or one naming a party of the reader's side."""
+    return PUBLIC in readers or not set(side).isdisjoint(readers)
+
+
 def entitled(session: Session, actor: Actor, readers: list[str]) -> bool:
     """Public events to every token; others to a party among the readers or in a reader's group."""
     if PUBLIC in readers:
@@ -196,7 +202,7 @@ def entitled(session: Session, actor: Actor, readers: list[str]) -> bool:
         return False
     from deconline.service.parties import own_side  # parties sets the record up, so import late
 
-    return bool(own_side(session, actor.party_id, actor.group) & set(readers))
+    return readable(own_side(session, actor.party_id, actor.group), readers)
 
 
 def entry(session: Session, actor: Actor, index: int) -> RecordEntry:

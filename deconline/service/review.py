@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from deconline.core.agreement import Agreement
 from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
 from deconline.record.merkle import ProofError, verify_consistency
 from deconline.service import record, review_activity
+from deconline.service.agreements import parse_document
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 from deconline.service.line import Line
@@ -278,7 +278,7 @@ def _agreements(session: Session, scope: Scope) -> list[dict[str, Any]]:
             "signatures": [{"party": s.party_id, "signed_at": iso(s.signed_at)} for s in row.signatures],
         }
         if scope.role != "auditor":
-            agreement = Agreement.model_validate_json(row.document)
+            agreement = parse_document(row.document)
             item["title"] = agreement.title
             item["rules"] = {
                 "h_strategic_m": agreement.h_strategic_m,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from deconline.core.agreement import Agreement
+from deconline.service.agreements import parse_document
 from deconline.service.geo import iso
 from deconline.service.review_scope import Scope, events
 from deconline.service.tactical import LOS_LEVEL
@@ -42,7 +42,7 @@ def _severities(session: Session) -> dict[str, float]:
     """Higher is worse: the agreements' levels by their horizon (a shorter one is more urgent)."""
     ranks: dict[str, float] = {name: math.inf for name in WORST}
     for document in session.scalars(select(AgreementVersion.document)):
-        for level in Agreement.model_validate_json(document).alert_levels:
+        for level in parse_document(document).alert_levels:
             ranks[level.name] = max(ranks.get(level.name, -math.inf), -level.within_s)
     return ranks
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deconline.service.record import PUBLIC
+from deconline.service.record import readable
 from deconline.store.models import RecordEntry
 
 
@@ -32,8 +32,8 @@ class Scope:
         return t is not None and self.start <= t <= self.end
 
     def reads(self, readers: list[str]) -> bool:
-        """The record's rule: public entries, or entries naming someone of the reader's side."""
-        return not self.detailed or PUBLIC in readers or bool(self.side & set(readers))
+        """The record's rule for a party; the admin and auditor count every entry."""
+        return not self.detailed or readable(self.side, readers)
 
 
 def events(session: Session, scope: Scope, kind_like: str) -> list[tuple[float, dict[str, Any]]]:
