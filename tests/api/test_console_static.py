@@ -61,6 +61,15 @@ def test_no_module_sets_a_token_in_a_url_or_loads_from_elsewhere() -> None:
         assert "eval(" not in text and "new Function" not in text, path.name
 
 
+def test_the_sign_in_form_cannot_put_the_token_in_a_url() -> None:
+    """Submitted before its script is ready, a form would go as a GET with its named fields: the
+    fields have no names, and the button is enabled only once the script handles the submission."""
+    page = (WEB / "index.html").read_text(encoding="utf-8")
+    form = page[page.index('<form id="signin-form"') : page.index("</form>")]
+    assert " name=" not in form
+    assert re.search(r'<button type="submit" id="signin-submit" disabled>', form)
+
+
 def test_every_vendored_asset_has_its_licence_and_origin() -> None:
     vendor = WEB / "vendor"
     readme = (vendor / "README.md").read_text(encoding="utf-8")

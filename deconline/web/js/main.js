@@ -276,18 +276,25 @@ async function start(api, me, config) {
   $('signout').addEventListener('click', () => window.location.reload());
 }
 
-async function boot() {
-  startClock();
-  let config = { tile_url: null };
+async function loadConfig() {
   try {
     const response = await fetch('/console/config.json', { cache: 'no-store' });
-    if (response.ok) config = await response.json();
+    if (response.ok) return await response.json();
   } catch {
     /* the defaults do */
   }
+  return { tile_url: null };
+}
+
+function boot() {
+  startClock();
+  const configured = loadConfig();
   const form = $('signin-form');
+  // The handler is in place before the button is enabled: a form submitted natively would put
+  // the token in the page's URL.
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    const config = await configured;
     const error = $('signin-error');
     const submit = $('signin-submit');
     error.textContent = '';
@@ -304,6 +311,7 @@ async function boot() {
       submit.textContent = 'Sign in';
     }
   });
+  $('signin-submit').disabled = false;
   $('signin-token').focus();
 }
 
