@@ -296,6 +296,15 @@ def serve(
             "(the console's security policy allows that origin; the offline basemap stays the default)",
         ),
     ] = None,
+    rate_limit: Annotated[
+        str,
+        typer.Option(
+            envvar="DECONLINE_RATE_LIMIT",
+            metavar="RATE[/BURST]|off",
+            help="requests a second per API token (per address without one) and how many at once, per instance; "
+            "over it: 429 with Retry-After. off: no limit",
+        ),
+    ] = "50/100",
 ) -> None:
     """Run the API server and the console (OpenAPI documentation at /docs)."""
     import uvicorn
@@ -307,10 +316,12 @@ def serve(
     if log_format not in ("text", "json"):
         _fail("--log-format must be text or json", 2)
     from deconline.api.console import tile_origin
+    from deconline.api.ratelimit import RateLimit
     from deconline.logs import log_config
 
     try:
         tile_origin(tile_url)
+        limit = RateLimit.parse(rate_limit)
     except ValueError as exc:
         _fail(str(exc), 2)
     feeders = None
@@ -331,7 +342,7 @@ def serve(
     logging_config = log_config("json" if log_format == "json" else "text", log_level)
     if feeders is None:
         uvicorn.run(
-            create_app(line, tile_url),
+            create_app(line, tile_url, limit),
             host=host,
             port=port,
             log_level=log_level,
@@ -346,7 +357,12 @@ def serve(
         out.print(f"  {who.party:<10} {who.token}  {who.key.resolve()}", soft_wrap=True, markup=False, highlight=False)
     quiet_access = log_config("json" if log_format == "json" else "text", log_level, access=False)
     config = uvicorn.Config(
-        create_app(line, tile_url), host=host, port=port, log_level=log_level, log_config=quiet_access, access_log=False
+        create_app(line, tile_url, limit),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=quiet_access,
+        access_log=False,
     )
 
     def say(message: str) -> None:

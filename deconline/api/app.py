@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from deconline import __version__
 from deconline.api.console import mount_console
 from deconline.api.metrics import Metrics, Observed
+from deconline.api.ratelimit import DEFAULT_LIMIT, RateLimit, RateLimited
 from deconline.api.routes import (
     agreements,
     events,
@@ -126,8 +127,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.join(timeout=10)
 
 
-def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
-    """``tile_url``: a site's own XYZ tile server the console may load (allowed by its CSP)."""
+def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | None = DEFAULT_LIMIT) -> FastAPI:
+    """``tile_url``: a site's own XYZ tile server the console may load (allowed by its CSP);
+    ``rate_limit``: per token, in this process (None: off; see deconline.api.ratelimit)."""
     app = FastAPIOffline(
         title="deconline",
         version=__version__,
@@ -138,6 +140,8 @@ def create_app(line: Line, tile_url: str | None = None) -> FastAPI:
     )
     app.state.line = line
     app.state.metrics = Metrics(line)
+    if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count
+        app.add_middleware(RateLimited, limit=rate_limit, metrics=app.state.metrics)
     app.add_middleware(Observed, metrics=app.state.metrics)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(DataError, _data_error)

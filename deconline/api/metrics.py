@@ -77,6 +77,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "deconline_rate_limited",
+            "requests refused with 429: a token (or an address without one) over its rate limit",
+            registry=self.registry,
+        )
         self.last_cycle_at: float | None = None
         self.registry.register(LiveFigures(line, self))
         line.probes.lock_wait = self.lock_wait.observe
