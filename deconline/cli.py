@@ -20,6 +20,7 @@ from rich.table import Table
 
 from deconline.cli_feed import feed
 from deconline.cli_hotline import line_app, msg_app
+from deconline.cli_keys import rotate_key
 from deconline.cli_record import record_app
 from deconline.cli_review import review
 from deconline.client import ApiError, Client
@@ -33,7 +34,10 @@ from deconline.service.line import Line
 from deconline.store.db import DEFAULT_URL, Database
 
 app = typer.Typer(help="deconline: a deconfliction line for shared airspace.", no_args_is_help=True)
-party_app = typer.Typer(help="Register and list parties (admin, on the database).", no_args_is_help=True)
+party_app = typer.Typer(
+    help="Register and list parties (admin, on the database); rotate your own key (party, through the API).",
+    no_args_is_help=True,
+)
 agreement_app = typer.Typer(help="Propose, sign and read the agreement (through the API).", no_args_is_help=True)
 op_app = typer.Typer(help="File and manage your operations (through the API).", no_args_is_help=True)
 hazard_app = typer.Typer(help="Declare, list and withdraw hazards (through the API).", no_args_is_help=True)
@@ -42,6 +46,7 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(party_app, name="party")
+party_app.command("rotate-key")(rotate_key)
 app.add_typer(token_app, name="token")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(op_app, name="op")

@@ -62,7 +62,7 @@ def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) ->
     try:
         return verify_bundle(bundle, verifier, None, older)
     except BundleError as exc:
-        err.print(f"[red]FAILED[/red] {exc}")
+        err.print(f"[red]FAILED[/red] {exc}", soft_wrap=True, highlight=False)  # one line, to read or to grep
         raise typer.Exit(1) from exc
 
 

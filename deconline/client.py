@@ -10,14 +10,16 @@ Errors come back as :class:`ApiError` carrying the status and the service's mess
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconline.api.key_schemas import PartyKeyOut
 from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
-from deconline.record.signing import read_private_key, sign_document
+from deconline.record.signing import public_key_b64, read_private_key, sign_document
 
 SIGNATURE_HEADER = "X-Deconline-Signature"
 
@@ -82,8 +84,8 @@ class Client:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         if self._key is not None and "json" in kwargs:
-            headers = {**kwargs.pop("headers", {}), SIGNATURE_HEADER: sign_document(self._key, kwargs["json"])}
-            kwargs["headers"] = headers
+            given = kwargs.pop("headers", {})  # a signature given by the caller wins (a key rotation's)
+            kwargs["headers"] = {SIGNATURE_HEADER: sign_document(self._key, kwargs["json"]), **given}
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
@@ -117,6 +119,32 @@ class Client:
     def add_party(self, party_id: str, public_key: str, group: str | None = None) -> PartyCreated:
         body = {"id": party_id, "public_key": public_key, "group": group}
         return PartyCreated.model_validate(self._call("POST", "/v1/parties", json=body))
+
+    def rotate_key(
+        self, new_key: Path | Ed25519PrivateKey, *, current_key: Path | Ed25519PrivateKey | None = None
+    ) -> PartyKeyOut:
+        """Replace your party's key with ``new_key``: the rotation is signed with the current key
+        (this client's own unless given), and from then on this client signs with the new one."""
+        current = read_private_key(current_key) if isinstance(current_key, Path) else current_key or self._key
+        if current is None:
+            raise ValueError("a key rotation is signed with your current private key: give current_key or key")
+        new = read_private_key(new_key) if isinstance(new_key, Path) else new_key
+        party = self.whoami().party
+        body = {
+            "kind": "key_rotation",
+            "party": party,
+            "previous_key": public_key_b64(current),
+            "public_key": public_key_b64(new),
+            "signed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        headers = {SIGNATURE_HEADER: sign_document(current, body)}
+        result = PartyKeyOut.model_validate(self._call("POST", f"/v1/parties/{party}/keys", json=body, headers=headers))
+        self._key = new
+        return result
+
+    def key_history(self, party: str) -> list[PartyKeyOut]:
+        """Every key ``party`` has held, oldest first."""
+        return [PartyKeyOut.model_validate(k) for k in self._call("GET", f"/v1/parties/{party}/keys")]
 
     # --- agreement ---
     def propose_agreement(self, document: dict[str, Any]) -> AgreementOut:

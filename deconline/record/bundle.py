@@ -14,13 +14,24 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from deconline.record.canonical import canonical_json
 from deconline.record.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint
+from deconline.record.key_history import (
+    KeyHistory,
+    KeyHistoryError,
+    KeySpan,
+    check_key_history,
+    key_text,
+    keys_at,
+    legacy_keys,
+    pin,
+    when,
+)
 from deconline.record.merkle import MerkleTree, ProofError, leaf_hash, node_hash, verify_consistency
 
 FORMAT = "deconline-bundle/1"
@@ -139,8 +150,9 @@ def _seq_of(raw: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> bytes:
-    """Position, salt and (for a party's submission) signature; returns the leaf commitment."""
+def check_entry(index: int, item: dict[str, Any], keys: KeyHistory | dict[str, Ed25519PublicKey]) -> bytes:
+    """Position, salt and (for a party's submission) signature; returns the leaf commitment.
+    ``keys``: each party's keys over time (or one key per party, valid at any time)."""
     raw = item.get("entry")
     if not isinstance(raw, str):
         raise BundleError(f"entry {index}", "no entry text")
@@ -148,7 +160,7 @@ def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicK
         raise BundleError(f"entry {index}", "the entry's own number is not its index")
     canonical = raw.encode()  # the commitment binds these exact bytes
     if "signature" in item or "signer" in item:  # a party's own signature; the checkpoint covers the rest
-        _check_signature(index, item, raw, keys)
+        _check_signature(index, item, raw, _spans(keys))
     salt_text = item.get("salt")
     try:
         salt = base64.b64decode(salt_text, validate=True)  # type: ignore[arg-type]
@@ -159,22 +171,41 @@ def check_entry(index: int, item: dict[str, Any], keys: dict[str, Ed25519PublicK
     return hashlib.sha256(salt + canonical).digest()
 
 
-def _check_signature(index: int, item: dict[str, Any], raw: str, keys: dict[str, Ed25519PublicKey]) -> None:
-    """A party's signature covers the canonical JSON of the submission the entry embeds."""
+def _spans(keys: KeyHistory | dict[str, Ed25519PublicKey]) -> KeyHistory:
+    """Keys over time as they are, or one key per party valid at any time (the shape before histories)."""
+    if all(isinstance(k, list) for k in keys.values()):
+        return cast(KeyHistory, keys)
+    return {p: k if isinstance(k, list) else [KeySpan(key_text(k), k, None, None)] for p, k in keys.items()}
+
+
+def _check_signature(index: int, item: dict[str, Any], raw: str, keys: KeyHistory) -> None:
+    """A party's signature covers the canonical JSON of the submission the entry embeds, and is by
+    the key the party held at the entry's time."""
     step = f"entry {index}"
     try:
         parsed = json.loads(raw)
         submission = parsed["event"]["submission"]
+        time_s = float(parsed["time"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(step, "a signed entry must embed the party's submission") from exc
+        raise BundleError(step, "a signed entry must embed the party's submission and its time") from exc
     signer = item.get("signer")
-    key = keys.get(signer) if isinstance(signer, str) else None
-    if key is None or signer != parsed.get("author"):
+    if not isinstance(signer, str) or signer not in keys or signer != parsed.get("author"):
         raise BundleError(step, f"no key for signer {signer!r}, or the signer is not the entry's author")
-    try:
-        key.verify(_b64(item.get("signature", ""), "the signature", step), canonical_json(submission))
-    except InvalidSignature as exc:
-        raise BundleError(step, f"the signature by {signer} does not verify") from exc
+    valid = keys_at(keys, signer, time_s)
+    if not valid:
+        raise BundleError(step, f"no key of {signer} is valid at the entry's time {when(time_s)}")
+    signature = _b64(item.get("signature", ""), "the signature", step)
+    message = canonical_json(submission)
+    for span in valid:
+        try:
+            span.key.verify(signature, message)
+            return
+        except InvalidSignature:
+            continue
+    held = "; ".join(span.describe() for span in valid)
+    raise BundleError(
+        step, f"the signature by {signer} does not match the key valid at the entry's time {when(time_s)}: {held}"
+    )
 
 
 def check_range(leaves: list[bytes], start: int, bundle: dict[str, Any], checkpoint: Checkpoint) -> None:
@@ -220,6 +251,23 @@ def check_party_keys(bundle: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+def check_keys(bundle: dict[str, Any], checkpoint: Checkpoint) -> KeyHistory:
+    """The parties' keys over time: the history when the bundle has one (every rotation checked
+    against the checkpoint, and the old ``party_keys`` field agreeing with it), else ``party_keys``."""
+    given = bundle.get("key_history")
+    try:
+        if given is None:
+            return legacy_keys(bundle.get("party_keys") or {})
+        history = check_key_history(given, checkpoint)
+        legacy = legacy_keys(bundle.get("party_keys") or {})
+    except KeyHistoryError as exc:
+        raise BundleError("party keys", str(exc)) from exc
+    for party, spans in legacy.items():
+        if party not in history or history[party][-1].text != spans[0].text:
+            raise BundleError("party keys", f"party_keys gives {party} a key that is not the last of its key history")
+    return history
+
+
 def verify_bundle(
     bundle: dict[str, Any],
     verifier: Verifier,
@@ -227,14 +275,19 @@ def verify_bundle(
     older: Checkpoint | None = None,
 ) -> Verified:
     """All steps; raises :class:`BundleError` at the first failure. Party keys default to the
-    bundle's own (the parties' registered keys when it was exported); pass them to pin them."""
+    bundle's own (its key history, each rotation signed by the key before it, from the key each
+    party was registered with); pass keys to pin them: a chain is then trusted from that key on."""
     if bundle.get("format") != FORMAT:
         raise BundleError("format", f"not a {FORMAT} bundle")
-    if party_keys is None:
-        party_keys = check_party_keys(bundle)
     checkpoint = check_checkpoint(bundle, verifier)
+    history = check_keys(bundle, checkpoint)
+    if party_keys is not None:
+        try:
+            history = pin(history, party_keys)
+        except KeyHistoryError as exc:
+            raise BundleError("party keys", str(exc)) from exc
     start, end, disclosed, withheld = check_complete(bundle, checkpoint)
-    keys = {"service": verifier.key, **party_keys}
+    keys = {**_spans({"service": verifier.key}), **history}
     result = Verified(checkpoint, start, end)
     leaves = []
     for index in range(start, end + 1):

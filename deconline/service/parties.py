@@ -16,7 +16,7 @@ from deconline.record.signing import SignatureError, load_public_key
 from deconline.service import record
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import STRATEGIC_COUNTER, TACTICAL_COUNTER, Line
-from deconline.store.models import Counter, Party, Setting, Token
+from deconline.store.models import Counter, Party, PartyKey, Setting, Token
 
 Role = Literal["admin", "party", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "party", "auditor")
@@ -133,9 +133,21 @@ def add_party(line: Line, party_id: str, public_key: str, group: str | None = No
     with line.db.write() as session:
         if session.get(Party, party_id) is not None:
             raise Conflict(f"party '{party_id}' already exists")
-        session.add(Party(id=party_id, group=group, public_key=public_key, created_at=line.clock()))
+        if key_in_use(session, public_key):
+            raise Conflict("this public key is, or was, another party's: each party needs a key pair of its own")
+        now = line.clock()
+        session.add(Party(id=party_id, group=group, public_key=public_key, created_at=now))
         session.flush()
-        return _new_token(session, "party", party_id, f"party {party_id}", line.clock())
+        session.add(PartyKey(party_id=party_id, public_key=public_key, valid_from=now))  # the start of its history
+        return _new_token(session, "party", party_id, f"party {party_id}", now)
+
+
+def key_in_use(session: Session, public_key: str) -> bool:
+    """Has any party ever held this key? A key names one party for good, so an old signature
+    can never be read as another party's."""
+    held = select(PartyKey.id).where(PartyKey.public_key == public_key).limit(1)
+    current = select(Party.id).where(Party.public_key == public_key).limit(1)
+    return session.scalar(held) is not None or session.scalar(current) is not None
 
 
 _WHO = (

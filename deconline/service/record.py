@@ -28,6 +28,7 @@ from deconline.record.entries import entry_bytes, entry_leaf_hash
 from deconline.record.merkle import MerkleTree
 from deconline.record.signing import generate_key, private_key_pem
 from deconline.service.errors import Forbidden, Invalid, NotFound
+from deconline.service.key_validity import check_signed
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def append(
     to = sorted(set(readers))
     if signed is not None:
         event = {**event, "submission": signed.document}
+        check_signed(connection, [(author, now, signed.document, base64.b64decode(signed.signature).hex())])
     canonical = entry_bytes(seq, now, author, {"kind": kind, **event}, to)
     salt = os.urandom(32)
     connection.execute(
@@ -229,6 +231,7 @@ def export(
 
     from deconline.record.bundle import FORMAT, range_proof
     from deconline.record.entries import commitment
+    from deconline.service import party_keys
     from deconline.service.parties import own_side
     from deconline.store.models import Party
 
@@ -263,11 +266,12 @@ def export(
         select(CheckpointRow.size).where(CheckpointRow.size < row.size).order_by(CheckpointRow.size.desc()).limit(1000)
     )
     tree = line_record.tree
-    signers = {e["signer"] for e in entries if "signer" in e}
-    keys = {p.id: p.public_key for p in session.scalars(select(Party).where(Party.id.in_(signers)))}
+    signers = {str(e["signer"]) for e in entries if "signer" in e}
+    history, keys = party_keys.export_history(session, tree, signers, row.size)
     return {
         "format": FORMAT,
-        "party_keys": keys,
+        "party_keys": keys,  # each signer's last key, for verifiers that predate the history
+        "key_history": history,
         "from": start,
         "to": end,
         "checkpoint": row.note,

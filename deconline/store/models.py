@@ -36,8 +36,24 @@ class Party(Base):
     __tablename__ = "parties"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     group: Mapped[str | None] = mapped_column(String(64), index=True)
-    public_key: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64))  # the current key: the last row of its party_keys
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class PartyKey(Base):
+    """Every key a party has held, so its old signatures keep verifying: the current one has no
+    ``valid_until``. A rotation keeps the document the party signed with its previous key and the
+    index of the record entry that made it public, so anyone can follow the chain."""
+
+    __tablename__ = "party_keys"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64), index=True)
+    valid_from: Mapped[float] = mapped_column(Float)
+    valid_until: Mapped[float | None] = mapped_column(Float)
+    document: Mapped[str | None] = mapped_column(Text)  # canonical JSON of the rotation, as signed
+    signature: Mapped[str | None] = mapped_column(String(128))  # base64, by the previous key
+    record_index: Mapped[int | None] = mapped_column(BigInteger)  # the party.key_rotated entry
 
 
 class Token(Base):

@@ -1,0 +1,45 @@
+"""``deconline party rotate-key``: a party replaces its own key, through the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from deconline.client import ApiError
+from deconline.record.signing import SignatureError, generate_key, read_private_key, write_private_key
+
+out = Console()
+
+
+def rotate_key(
+    new_key: Annotated[
+        Path,
+        typer.Option(help="the new private key file; made (mode 0600, with a .pub beside it) if it does not exist"),
+    ],
+    key: Annotated[
+        Path | None, typer.Option(help="your current private key file (default: the global --key / DECONLINE_KEY)")
+    ] = None,
+) -> None:
+    """Replace your party's key: signed with the current key, recorded publicly; then sign with the new one."""
+    from deconline.cli import _client, _fail, settings  # the main CLI holds the global options
+
+    current = key or settings.key
+    if current is None or not current.is_file():
+        _fail("give your current private key file: --key FILE (the key the rotation is signed with)", 2)
+    with _client() as client:
+        made = not new_key.exists()
+        if made:
+            write_private_key(generate_key(), new_key)
+        try:
+            rotated = client.rotate_key(read_private_key(new_key), current_key=current)
+        except (SignatureError, ApiError, OSError, ValueError) as exc:
+            if made:
+                new_key.unlink(missing_ok=True)  # never used: no stray key to mistake for the party's
+            _fail(str(exc))
+    if made:
+        new_key.with_suffix(".pub").write_text(rotated.public_key + "\n")
+    out.print(f"key of {rotated.party} rotated: {rotated.public_key} from {rotated.valid_from}")
+    out.print(f"record entry {rotated.record_index}; sign with {new_key} from now on (--key / DECONLINE_KEY)")

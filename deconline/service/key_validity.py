@@ -1,0 +1,58 @@
+"""The last check of a party's signature, as its entry is numbered: by a key valid at its time.
+
+A submission is verified on arrival with the key its token's party held then. If the party
+rotates its key before the submission's transaction commits, that key may no longer be valid at
+the entry's time, and a bundle would then fail to verify it. The record calls this with its
+counter row locked (a rotation holds that row to its commit), so the keys read here are the
+committed ones. It costs one indexed read per commit; a signature is verified again only in the
+minutes after a rotation, the longest any request can be on its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import Connection, bindparam, or_, select
+
+from deconline.record.canonical import canonical_json
+from deconline.record.signing import SignatureError, load_public_key
+from deconline.service.errors import Unauthorized
+from deconline.store.models import PartyKey
+
+KEY_CHANGE_WINDOW_S = 300.0  # longer than any request can be on its way (clients time out at 30 s)
+
+_RECENT_KEYS = select(PartyKey.public_key, PartyKey.valid_from, PartyKey.valid_until, PartyKey.record_index).where(
+    PartyKey.party_id == bindparam("party"),
+    or_(PartyKey.valid_until.is_(None), PartyKey.valid_until >= bindparam("since")),
+)
+
+
+def check_signed(connection: Connection, entries: Iterable[tuple[str, float, Any, str]]) -> None:
+    """``entries``: (author, time, submission, signature as hex) of each signed entry to be written;
+    raises :class:`Unauthorized` for one whose signature no key valid at its time verifies."""
+    for author, time_s, submission, signature_hex in entries:
+        since = time_s - KEY_CHANGE_WINDOW_S
+        keys = connection.execute(_RECENT_KEYS, {"party": author, "since": since}).all()
+        if not any(k.record_index is not None and k.valid_from >= since for k in keys):
+            continue  # no rotation lately: the key checked on arrival is still the party's
+        valid = [k.public_key for k in keys if _covers(k.valid_from, k.valid_until, k.record_index is None, time_s)]
+        message, signature = canonical_json(submission), bytes.fromhex(signature_hex)
+        for key in valid:
+            try:
+                load_public_key(key).verify(signature, message)
+                break
+            except (InvalidSignature, SignatureError):
+                continue
+        else:
+            raise Unauthorized(
+                f"signature rejected: {author}'s key was rotated while this submission was on its way; "
+                "sign it again with the new key"
+            )
+
+
+def _covers(valid_from: float, valid_until: float | None, first: bool, time_s: float) -> bool:
+    """As a bundle's verifier reads a key history: bounds included; the registered key from any
+    time (nothing is signed by a party before it exists, and instances' clocks differ a little)."""
+    return (first or valid_from <= time_s) and (valid_until is None or time_s <= valid_until)
