@@ -1,10 +1,23 @@
-"""Filing over HTTP on SQLite: a real uvicorn process, real sockets, N operations from K clients.
+"""Signed filings over HTTP: real uvicorn processes, real sockets, N operations from K clients.
 
-    .venv/bin/python bench/bench_filing.py [--n 2000] [--clients 4] [--pairs]
+    .venv/bin/python bench/bench_filing.py [--n 2000] [--clients 8] [--pairs]
+        [--db sqlite|postgresql] [--instances 1] [--area spread|one|disjoint] [--compare]
 
-Prints operations per second (and latency percentiles) and writes bench/out/filing.json.
-``--pairs`` files every volume twice, by two parties: half the filings conflict, and each
-conflict tells both sides (two notices, two events, two record entries, a hotline message).
+Prints filings per second and latency percentiles and writes bench/out/filing*.json.
+
+``--pairs`` files every volume twice, by two parties of different sides: half the filings
+conflict, and each conflict tells both sides (two notices, two events, two record entries, a
+hotline message). ``--area one`` puts every volume in one 20 km area (every decision waits for
+the same cells); ``--area disjoint`` gives each pair of clients its own 20 km area, 300 km from
+the next (decisions in different areas do not wait for each other); ``spread`` scatters volumes
+over western Europe. ``--instances N`` runs N service processes on the one database, the
+clients spread over them. After every run the database is checked: no two accepted operations
+of different parties may conflict ("double accepts").
+
+``--compare`` runs, in one go on PostgreSQL with pairs: one area on one instance, one area on
+two, disjoint areas on two; and prints the ratios. To measure other code with this script, put
+its checkout first on ``PYTHONPATH`` (the service processes inherit it) and set
+``BENCH_SERVE_ARGS`` to the serve options it knows (default ``--rate-limit off``).
 """
 
 from __future__ import annotations
@@ -20,26 +33,48 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import selectinload
 
 from deconline.client import SIGNATURE_HEADER
+from deconline.core.strategic import conflicting_pairs
 from deconline.demo import AGREEMENT as DEMO_AGREEMENT
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties
+from deconline.service.agreements import in_force
+from deconline.service.geo import volume_from_row
 from deconline.service.line import Line
 from deconline.service.parties import Actor
 from deconline.store.db import Database
+from deconline.store.models import Operation
 
 OUT = Path(__file__).parent / "out"
+PG_ADMIN = os.environ.get("DECONLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+AREA_KM = 20.0
 
 
-def volume(rng: random.Random, t0: float) -> dict[str, object]:
-    lat = 45.5 + rng.uniform(0, 9.0)
-    lon = 5.0 + rng.uniform(0, 13.0)
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def volume(rng: random.Random, t0: float, centre: tuple[float, float] | None) -> dict[str, object]:
+    """A box 2-10 km across, 100-1000 m deep, 30 min-3 h long within 22 h; in ``centre``'s 20 km area if given."""
+    if centre is None:
+        lat, lon = 45.5 + rng.uniform(0, 9.0), 5.0 + rng.uniform(0, 13.0)
+    else:
+        spread = (AREA_KM / 2) / 111.32
+        lat = centre[1] + rng.uniform(-spread, spread)
+        lon = centre[0] + rng.uniform(-spread, spread) / math.cos(math.radians(centre[1]))
     half = rng.uniform(1.0, 5.0)
     dlat, dlon = half / 111.32, half / (111.32 * math.cos(math.radians(lat)))
     start = t0 + rng.uniform(0, 22 * 3600)
@@ -49,9 +84,17 @@ def volume(rng: random.Random, t0: float) -> dict[str, object]:
         "footprint": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
         "lower_m": lower,
         "upper_m": lower + rng.uniform(100, 1000),
-        "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
-        "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + rng.uniform(1800, 3 * 3600))),
+        "start": _iso(start),
+        "end": _iso(start + rng.uniform(1800, 3 * 3600)),
     }
+
+
+def area_centre(area: str, client: int) -> tuple[float, float] | None:
+    if area == "one":
+        return (10.0, 50.0)
+    if area == "disjoint":  # one area per pair of clients, ~300 km apart
+        return (2.0 + 4.0 * (client // 2), 48.0)
+    return None
 
 
 def setup(db_url: str, n_parties: int) -> list[tuple[str, Any]]:
@@ -70,77 +113,189 @@ def setup(db_url: str, n_parties: int) -> list[tuple[str, Any]]:
     return [(token, keys[pid]) for token, pid in zip(tokens, ids, strict=True)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--pairs", action="store_true", help="every volume filed twice, by two parties")
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        db_url = f"sqlite:///{tmp}/bench.db"
-        tokens = setup(db_url, args.clients)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"]
-        proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            t0 = time.time() + 3600
-            bodies = [{"volumes": [volume(rng, t0)]} for _ in range(args.n)]
-            if args.pairs:  # the next client (another party) files the same volume
-                bodies = [bodies[i - i % 2] for i in range(args.n)]
-            clients = [httpx.Client(base_url=url, headers={"Authorization": f"Bearer {t}"}) for t, _ in tokens]
-            signatures = [sign_document(tokens[i % len(tokens)][1], body) for i, body in enumerate(bodies)]
-            latencies: list[float] = []
-            states: dict[str, int] = {}
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A new database of that kind, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    import psycopg
 
-            def file(i: int) -> None:
-                start = time.perf_counter()
-                response = clients[i % len(clients)].post(
-                    "/v1/operations", json=bodies[i], headers={SIGNATURE_HEADER: signatures[i]}
-                )
-                latencies.append(time.perf_counter() - start)
-                if response.status_code != 201:
-                    raise RuntimeError(response.text)
-                state = response.json()["state"]
-                states[state] = states.get(state, 0) + 1
+    admin = make_url(PG_ADMIN)
+    name = f"deconline_bench_{uuid.uuid4().hex[:10]}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-            began = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                for done, _ in enumerate(pool.map(file, range(args.n)), 1):
-                    if done % 500 == 0:
-                        print(f"  {done}/{args.n} filed", file=sys.stderr)
-            elapsed = time.perf_counter() - began
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def instance(db_url: str) -> Iterator[str]:
+    """``deconline serve`` in its own process (no per-token limit: the service's throughput is measured)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"]
+    command += os.environ.get("BENCH_SERVE_ARGS", "--rate-limit off").split()
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def double_accepts(db_url: str) -> int:
+    """Pairs of accepted operations of different parties that conflict: must be 0."""
+    line = Line(Database(db_url))
+    with line.db.read() as session:
+        agreement = in_force(session)
+        assert agreement is not None
+        ops = session.scalars(
+            select(Operation).where(Operation.state == "accepted").options(selectinload(Operation.volumes))
+        ).all()
+        items = [(op.id, volume_from_row(v), op.party_id) for op in ops for v in op.volumes]
+    line.db.dispose()
+    pairs = conflicting_pairs(items, agreement.strategic_rules)
+    return sum(1 for i, j in pairs if items[i][2] != items[j][2])
+
+
+@dataclass
+class Run:
+    db: str
+    instances: int
+    area: str
+    pairs: bool
+    n: int
+    clients: int
+    seed: int
+
+    @property
+    def label(self) -> str:
+        what = {"one": "one area", "disjoint": "disjoint areas", "spread": "spread"}[self.area]
+        return f"{self.db}, {self.instances} instance{'s' if self.instances > 1 else ''}, {what}"
+
+
+def run(config: Run) -> dict[str, Any]:
+    rng = random.Random(config.seed)
+    with database(config.db) as db_url, ExitStack() as stack:
+        tokens = setup(db_url, config.clients)
+        urls = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
+        t0 = time.time() + 3600
+        bodies = []
+        for i in range(config.n):
+            client = i % config.clients
+            if config.pairs and i % 2 == 1:  # the next client (another party) files the same volume
+                bodies.append(bodies[-1])
+            else:
+                bodies.append({"volumes": [volume(rng, t0, area_centre(config.area, client))]})
+        signatures = [sign_document(tokens[i % len(tokens)][1], body) for i, body in enumerate(bodies)]
+        clients = [
+            httpx.Client(base_url=urls[c % len(urls)], headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            for c, (token, _) in enumerate(tokens)
+        ]
+        latencies: list[float] = []
+        states: dict[str, int] = {}
+
+        def file(i: int) -> None:
+            start = time.perf_counter()
+            response = clients[i % len(clients)].post(
+                "/v1/operations", json=bodies[i], headers={SIGNATURE_HEADER: signatures[i]}
+            )
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 201:
+                raise RuntimeError(response.text)
+            state = response.json()["state"]
+            states[state] = states.get(state, 0) + 1
+
+        print(f"  {config.label}: {config.n} filings from {config.clients} clients", file=sys.stderr)
+        began = time.perf_counter()
+        with ThreadPoolExecutor(config.clients) as pool:
+            for done, _ in enumerate(pool.map(file, range(config.n)), 1):
+                if done % 1000 == 0:
+                    print(f"    {done}/{config.n} filed", file=sys.stderr)
+        elapsed = time.perf_counter() - began
+        for c in clients:
+            c.close()
+        doubles = double_accepts(db_url)
     latencies.sort()
-    result = {
-        "operations": args.n,
-        "clients": args.clients,
+    return {
+        "label": config.label,
+        "db": config.db,
+        "instances": config.instances,
+        "area": config.area,
+        "pairs": config.pairs,
+        "operations": config.n,
+        "clients": config.clients,
         "seconds": round(elapsed, 3),
-        "ops_per_s": round(args.n / elapsed, 1),
+        "ops_per_s": round(config.n / elapsed, 1),
         "latency_ms_p50": round(1000 * latencies[len(latencies) // 2], 2),
         "latency_ms_p99": round(1000 * latencies[int(len(latencies) * 0.99)], 2),
         "states": states,
+        "double_accepts": doubles,
     }
+
+
+def _table(results: list[dict[str, Any]]) -> None:
+    print("| signed filings over HTTP | filings | clients | filings/s | p50 ms | p99 ms | double accepts |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        row = [r["operations"], r["clients"], r["ops_per_s"], r["latency_ms_p50"], r["latency_ms_p99"]]
+        print(f"| {r['label']} | " + " | ".join(str(x) for x in row) + f" | {r['double_accepts']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pairs", action="store_true", help="every volume filed twice, by two parties")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--area", choices=["spread", "one", "disjoint"], default="spread")
+    parser.add_argument("--compare", action="store_true", help="one area on 1 and 2 instances, disjoint on 2 (PG)")
+    args = parser.parse_args()
+    if args.compare:
+        configs = [
+            Run("postgresql", 1, "one", True, args.n, args.clients, args.seed),
+            Run("postgresql", 2, "one", True, args.n, args.clients, args.seed),
+            Run("postgresql", 2, "disjoint", True, args.n, args.clients, args.seed),
+        ]
+    else:
+        configs = [Run(args.db, args.instances, args.area, args.pairs, args.n, args.clients, args.seed)]
+    results = [run(c) for c in configs]
     OUT.mkdir(exist_ok=True)
-    (OUT / ("filing_pairs.json" if args.pairs else "filing.json")).write_text(json.dumps(result, indent=2))
-    label = "filing over HTTP (SQLite)" + (", half in conflict" if args.pairs else "")
-    print(f"| {label} | operations | clients | ops/s | p50 ms | p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    row = [args.n, args.clients, result["ops_per_s"], result["latency_ms_p50"], result["latency_ms_p99"]]
-    print("| ours | " + " | ".join(str(x) for x in row) + " |")
-    print(f"states: {states}")
+    if args.compare:
+        name = "filing_instances.json"
+    else:
+        name = "filing_pairs.json" if args.pairs and args.area == "spread" else "filing.json"
+        if args.db != "sqlite" or args.instances > 1 or args.area != "spread":
+            name = f"filing_{args.db}_{args.instances}x_{args.area}{'_pairs' if args.pairs else ''}.json"
+    (OUT / name).write_text(json.dumps(results, indent=2))
+    _table(results)
+    for r in results:
+        print(f"{r['label']}: states {r['states']}")
+    if args.compare:
+        one, two, apart = (r["ops_per_s"] for r in results)
+        print(f"two instances / one, one area: {two / one:.2f}x; disjoint / one area (2 instances): {apart / two:.2f}x")
+    if any(r["double_accepts"] for r in results):
+        sys.exit("double accepts found: two conflicting operations of different parties are both accepted")
 
 
 if __name__ == "__main__":

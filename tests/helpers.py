@@ -132,8 +132,7 @@ class World:
 def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
     clock = Clock()
     line = Line(Database(db_url), clock=clock, evaluate_every_s=0)
-    admin = parties.initialise(line)
-    assert admin is not None
+    admin = parties.initialise(line) or parties.issue_token(line, "admin")  # or initialised by a server before
     world = World(line, clock, TestClient(create_app(line), raise_server_exceptions=False))
     world.tokens["admin"] = admin
     for party_id, group in (("alpha", "allies"), ("bravo", "allies"), ("charlie", None)):
@@ -159,6 +158,15 @@ def _free_port() -> int:
 def server(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]:
     """``deconline serve`` in its own process on a free port; killed with SIGKILL on exit. Quiet,
     unless ``log`` names a file for its log (stderr), access lines included."""
+    with server_process(db_url, *options, log=log) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(
+    db_url: str, *options: str, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`server`, with its process (to kill it with ``os.killpg(proc.pid, SIGKILL)``)."""
     port = _free_port()
     quiet = [] if log else ["--quiet"]
     command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), *quiet, *options]
@@ -176,7 +184,7 @@ def server(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -33,10 +33,12 @@ from deconline.api.routes import (
 )
 from deconline.service import events as events_service
 from deconline.service import hotline as hotline_service
+from deconline.service import leader
 from deconline.service import record as record_service
 from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
+from deconline.service.relay import EventRelay
 
 log = logging.getLogger("deconline.api")
 MAX_BODY_BYTES = 1024 * 1024
@@ -100,23 +102,39 @@ def _evaluate(line: Line, metrics: Metrics) -> None:
     started = time.perf_counter()
     tactical_service.evaluate(line)
     metrics.evaluated(time.perf_counter() - started)
+    leader.beat(line.db, time.time())
+
+
+def _led(leadership: leader.Leadership, work: Callable[[], object]) -> Callable[[], object]:
+    """``work`` on the leading instance only: the others stand by."""
+    return lambda: work() if leadership.held else None
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     line: Line = app.state.line
     metrics: Metrics = app.state.metrics
+    leadership: leader.Leadership = app.state.leadership
     stop = threading.Event()
     loops = [
-        (line.evaluate_every_s, lambda: _evaluate(line, metrics), "tactical evaluation"),
-        (line.checkpoint_every_s, lambda: _publish_checkpoint(line), "checkpoint publication"),
-        (line.evaluate_every_s, lambda: hotline_service.tick(line), "hotline deadlines and checks"),
+        (line.evaluate_every_s, _led(leadership, lambda: _evaluate(line, metrics)), "tactical evaluation"),
+        (line.checkpoint_every_s, _led(leadership, lambda: _publish_checkpoint(line)), "checkpoint publication"),
+        (line.evaluate_every_s, _led(leadership, lambda: hotline_service.tick(line)), "hotline deadlines and checks"),
     ]
     workers = [
         threading.Thread(target=_every, args=(period, work, what, stop), name=what, daemon=True)
         for period, work, what in loops
         if period > 0
     ]
+    if workers:
+        leadership.hold()  # before the first beat, so a lone instance leads at once
+        workers.append(
+            threading.Thread(
+                target=_every, args=(leader.HOLD_EVERY_S, leadership.hold, "leadership", stop), daemon=True
+            )
+        )
+    relay = EventRelay(line.db, line.events)
+    relay.start()
     for worker in workers:
         worker.start()
     try:
@@ -125,6 +143,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         for worker in workers:
             worker.join(timeout=10)
+        relay.stop()
+        leadership.release()
 
 
 def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | None = DEFAULT_LIMIT) -> FastAPI:
@@ -139,7 +159,8 @@ def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | 
         lifespan=_lifespan,
     )
     app.state.line = line
-    app.state.metrics = Metrics(line)
+    app.state.leadership = leader.Leadership(line.db)
+    app.state.metrics = Metrics(line, app.state.leadership)
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count
         app.add_middleware(RateLimited, limit=rate_limit, metrics=app.state.metrics)
     app.add_middleware(Observed, metrics=app.state.metrics)

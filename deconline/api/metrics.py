@@ -24,6 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconline.service.agreements import in_force
+from deconline.service.leader import Leadership, last_beat
 from deconline.service.line import Line
 from deconline.store.models import (
     Alert,
@@ -46,8 +47,8 @@ access_log = logging.getLogger("deconline.access")
 class Metrics:
     """The application's registry and the instruments the service and the middleware feed."""
 
-    def __init__(self, line: Line) -> None:
-        self.line = line
+    def __init__(self, line: Line, leadership: Leadership | None = None) -> None:
+        self.line, self.leadership = line, leadership
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "deconline_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
@@ -150,6 +151,29 @@ class LiveFigures(Collector):
             yield GaugeMetricFamily(
                 "deconline_checkpoint_age_seconds", "time since the newest checkpoint", value=now - checkpoint
             )
+        if self.metrics.leadership is not None:
+            yield GaugeMetricFamily(
+                "deconline_leader",
+                "1 on the instance running the evaluator, checkpoints and hotline deadlines",
+                value=1.0 if self.metrics.leadership.held else 0.0,
+            )
+
+
+def _evaluator(line: Line, metrics: Metrics) -> str:
+    """Alive somewhere: the leading instance (this one or another) beat recently."""
+    period = line.evaluate_every_s
+    if period <= 0:
+        return "off"
+    try:
+        with line.db.read() as session:
+            beat = last_beat(session)
+    except Exception:  # reported under "database"
+        return "unknown"
+    where = "here" if metrics.leadership is not None and metrics.leadership.held else "on another instance"
+    if beat is None:
+        return "not started"
+    late = time.time() - beat
+    return f"ok ({where})" if late <= max(3 * period, 5.0) else f"last cycle {late:.0f} s ago"
 
 
 def readiness(line: Line, metrics: Metrics) -> tuple[bool, dict[str, str]]:
@@ -164,15 +188,8 @@ def readiness(line: Line, metrics: Metrics) -> tuple[bool, dict[str, str]]:
     except Exception as exc:  # any failure to reach the database is the answer, not an error
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
-    period = line.evaluate_every_s
-    if period <= 0:
-        checks["evaluator"] = "off"
-    elif metrics.last_cycle_at is None:
-        checks["evaluator"] = "not started"
-    else:
-        late = time.time() - metrics.last_cycle_at
-        checks["evaluator"] = "ok" if late <= max(3 * period, 5.0) else f"last cycle {late:.0f} s ago"
-    ready = all(v in ("ok", "off") for v in checks.values())
+    checks["evaluator"] = _evaluator(line, metrics)
+    ready = all(v == "off" or v.startswith("ok") for v in checks.values())
     return ready, checks
 
 

@@ -197,7 +197,7 @@ W, S, E, N, CX, CY, R, LO, HI, T0, T1 = range(11)
 _ROWS = 11
 
 
-def _index_box(volume: Volume) -> tuple[float, float, float, float]:
+def index_box(volume: Volume) -> tuple[float, float, float, float]:
     """A box holding the footprint as the exact test sees it: discs padded, bowed edges allowed for."""
     bounds: tuple[float, float, float, float] = volume.footprint.bounds
     if volume.is_circle:
@@ -247,7 +247,7 @@ class StrategicIndex:
         if slot == self._cols.shape[1]:
             self._resize(2 * slot, np.arange(slot))
         self._cols[:, slot] = (
-            *_index_box(volume),
+            *index_box(volume),
             *_centre(volume),
             volume.radius_m,
             volume.lower_m,
@@ -330,7 +330,7 @@ class StrategicIndex:
         Sorted by distance, then by ``str(key)``, so answers are reproducible.
         """
         self._maybe_rebuild()
-        slots = self._candidates(pad_bounds(_index_box(volume), rules.h_m))
+        slots = self._candidates(pad_bounds(index_box(volume), rules.h_m))
         if not len(slots):
             return []
         c = self._cols[:, slots]

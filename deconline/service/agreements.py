@@ -115,7 +115,7 @@ def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementSta
     party_id = actor.require_party()
     # Under the filing lock: the last signature may put new rules in force, and the plans already
     # accepted are checked under them in the same transaction.
-    with line.strategic_change() as change:
+    with line.strategic_change(None) as change:
         session = change.session
         previous = current_version(session)
         row = session.get(AgreementVersion, version, options=[selectinload(AgreementVersion.signatures)])

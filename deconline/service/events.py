@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,20 @@ class EventHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = {}
+        self.origin = secrets.token_hex(6)  # this process, in notifications to the others
+
+    def parties(self) -> set[str]:
+        """The parties with an open stream here."""
+        with self._lock:
+            return {party for party, subs in self._subscribers.items() if subs}
+
+    def nudge(self) -> None:
+        """Some events may not have been pushed (a relay reconnected): every stream re-reads the table."""
+        with self._lock:
+            targets = [s for subs in self._subscribers.values() for s in subs]
+        for subscription in targets:
+            subscription.lagged = True
+            subscription.loop.call_soon_threadsafe(_offer, subscription, 0, "")  # wakes it; id 0 is never sent
 
     def subscribe(self, party: str) -> Subscription:
         """A subscription for the calling event loop, live until unsubscribed."""
@@ -86,16 +101,65 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
     if pending is None:
         pending = session.info[_PENDING] = []
 
-        @event.listens_for(session, "after_commit", once=True)
-        def _push_after_commit(committed: Session) -> None:
-            for item in committed.info.pop(_PENDING, []):
-                hub.push(*item)
+        @event.listens_for(session, "before_commit")
+        def _tell_other_processes(committing: Session) -> None:
+            if not committing.in_nested_transaction():
+                notify(committing, hub.origin, committing.info.get(_PENDING, []))
 
-        @event.listens_for(session, "after_rollback", once=True)
+        @event.listens_for(session, "after_commit")
+        def _push_after_commit(committed: Session) -> None:
+            if not committed.in_nested_transaction():
+                for item in committed.info.pop(_PENDING, []):
+                    hub.push(*item)
+
+        @event.listens_for(session, "after_rollback")
         def _forget(rolled_back: Session) -> None:
-            rolled_back.info.pop(_PENDING, None)
+            if not rolled_back.in_nested_transaction():
+                rolled_back.info.pop(_PENDING, None)
 
     pending.append((party, event_id, data))
+
+
+CHANNEL = "deconline_events"
+NOTIFY_LIMIT = 7000  # bytes of one payload (PostgreSQL's limit is 8000)
+
+
+def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -> None:
+    """On PostgreSQL, tell the other processes which events this transaction adds; delivered by
+    the server at the commit, and only if it commits. ``origin`` lets this process skip its own."""
+    if not pending or session.get_bind().dialect.name != "postgresql":
+        return
+    payloads, current = [], [origin]
+    for party, event_id, _ in pending:
+        item = f"{party}:{event_id}"
+        if sum(len(x) + 1 for x in current) + len(item) > NOTIFY_LIMIT:
+            payloads.append(" ".join(current))
+            current = [origin]
+        current.append(item)
+    payloads.append(" ".join(current))
+    connection = session.connection()
+    for payload in payloads:
+        connection.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+def by_ids(session: Session, ids: list[int]) -> list[tuple[int, str, str]]:
+    columns = select(PartyEvent.id, PartyEvent.party_id, PartyEvent.data)
+    rows = session.execute(columns.where(PartyEvent.id.in_(ids)).order_by(PartyEvent.id))
+    return [(int(i), str(p), str(d)) for i, p, d in rows]
+
+
+def after(session: Session, parties: set[str], after_id: int, limit: int = REPLAY_BATCH) -> list[tuple[int, str, str]]:
+    rows = session.execute(
+        select(PartyEvent.id, PartyEvent.party_id, PartyEvent.data)
+        .where(PartyEvent.id > after_id, PartyEvent.party_id.in_(sorted(parties)))
+        .order_by(PartyEvent.id)
+        .limit(limit)
+    )
+    return [(int(i), str(p), str(d)) for i, p, d in rows]
+
+
+def latest(session: Session) -> int:
+    return int(session.scalar(select(func.max(PartyEvent.id))) or 0)
 
 
 def latest_id(session: Session, party: str) -> int:

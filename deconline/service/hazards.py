@@ -9,7 +9,7 @@ from deconline.core.volumes import Volume
 from deconline.service import notices
 from deconline.service.agreements import in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
-from deconline.service.geo import geometry_json
+from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor
 from deconline.service.record import Signed
@@ -48,8 +48,8 @@ def declare(
 ) -> Hazard:
     """Any party (or the admin) may declare a hazard; it is public to all parties at once."""
     _check_kind(actor, kind)
-    with line.strategic_change() as change:
-        session, seq = change.session, change.seq
+    with line.strategic_change([volume]) as change:
+        session = change.session
         hazard = Hazard(
             id=new_id("hz"),
             party_id=actor.party_id,
@@ -65,14 +65,20 @@ def declare(
             created_at=line.clock(),
             updated_at=line.clock(),
             version=1,
-            change_seq=seq,
         )
         session.add(hazard)
-        change.hazards.append(hazard)
+        change.track(hazard)
         session.flush()
         _record(line, session, actor, "hazard.declared", hazard, signed)
         _examine(line, change, actor, hazard, "hazard.declared")
         return hazard
+
+
+def _volumes_now(line: Line, hazard_id: str) -> list[Volume]:
+    """Where the hazard is before its area is locked (the lock checks it has not moved since)."""
+    with line.db.read() as session:
+        hazard = session.get(Hazard, hazard_id)
+        return [volume_from_row(hazard)] if hazard is not None else []
 
 
 def _load_own(session: Session, actor: Actor, hazard_id: str, doing: str) -> Hazard:
@@ -99,13 +105,14 @@ def change(
     """Move, resize or re-time an active hazard (optimistic concurrency on ``version``); the
     operations it touches now are told, and notices it no longer justifies are resolved."""
     _check_kind(actor, kind)
-    with line.strategic_change() as strategic:
+    with line.strategic_change([*_volumes_now(line, hazard_id), volume]) as strategic:
         session = strategic.session
         hazard = _load_own(session, actor, hazard_id, "change")
         if hazard.version != version:
             raise Conflict(
                 f"hazard '{hazard_id}' is at version {hazard.version}, not {version}: reload it and try again"
             )
+        strategic.track(hazard)
         hazard.kind, hazard.name = kind, name or hazard.name
         hazard.footprint, hazard.radius_m = geometry_json(volume.footprint), volume.radius_m
         hazard.lower_m, hazard.upper_m, hazard.start_s, hazard.end_s = (
@@ -116,8 +123,6 @@ def change(
         )
         hazard.version += 1
         hazard.updated_at = line.clock()
-        hazard.change_seq = strategic.seq
-        strategic.hazards.append(hazard)
         session.flush()
         _record(line, session, actor, "hazard.changed", hazard, signed)
         _examine(line, strategic, actor, hazard, "hazard.changed")
@@ -126,14 +131,13 @@ def change(
 
 def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
     """Withdrawal resolves every notice the hazard caused."""
-    with line.strategic_change() as change:
-        session, seq = change.session, change.seq
+    with line.strategic_change(_volumes_now(line, hazard_id)) as change:
+        session = change.session
         hazard = _load_own(session, actor, hazard_id, "withdraw")
+        change.track(hazard)
         hazard.state = "withdrawn"
         hazard.version += 1
         hazard.updated_at = line.clock()
-        hazard.change_seq = seq
-        change.hazards.append(hazard)
         session.flush()
         _record(line, session, actor, "hazard.withdrawn", hazard, None)
         _examine(line, change, actor, hazard, "hazard.withdrawn")

@@ -5,27 +5,42 @@ There is no global state: the API builds one ``Line`` per process and hands it t
 
 from __future__ import annotations
 
+import math
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from deconline.core.strategic import StrategicIndex
+from deconline.core.cells import GRID_ID, Cells, reach_cells, registered_cells
 from deconline.core.volumes import Limits, Volume
+from deconline.service.errors import Conflict
 from deconline.service.events import EventHub
 from deconline.service.geo import volume_from_row
+from deconline.service.picture import (
+    LIVE_STATES,
+    StrategicPicture,
+    all_cells,
+    hazard_key,
+    hazard_owner,
+    operation_key,
+)
 from deconline.service.record import RecordTree, Signed
 from deconline.store.db import Database
-from deconline.store.models import Counter, Hazard, Operation, Setting
+from deconline.store.models import Counter, Hazard, Operation, Setting, StrategicCell, StrategicCellMember
+
+if TYPE_CHECKING:
+    from deconline.core.agreement import Agreement
+
+__all__ = ["LIVE_STATES", "hazard_key", "hazard_owner", "operation_key"]
 
 Clock = Callable[[], float]
-LIVE_STATES = ("accepted", "active")
 STRATEGIC_COUNTER = "strategic"
 TACTICAL_COUNTER = "tactical"
 
@@ -34,115 +49,96 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-def operation_key(operation_id: str, ordinal: int) -> tuple[str, str, int]:
-    return ("op", operation_id, ordinal)
+GRID_SETTING = "strategic_grid"
 
 
-def hazard_key(hazard_id: str) -> tuple[str, str, int]:
-    return ("hz", hazard_id, 0)
+class ChangedMeanwhile(Conflict):
+    """A subject was changed by someone else between the look before locking and the lock."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(f"'{subject_id}' was changed by another request while this one waited: send it again")
 
 
-def hazard_owner(hazard_id: str) -> str:
-    """Index owner label of a hazard: never one of the parties, so never excluded as 'own side'."""
-    return f"hazard:{hazard_id}"
+class _WiderReach(Exception):
+    """The rules in force reach further than the cells locked: lock again, wider."""
 
 
-@dataclass
-class StrategicPicture:
-    """The index of every live operation volume and active hazard, as of ``last_seq``.
+_LOCK_ALL = (
+    update(Counter).where(Counter.name == STRATEGIC_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+)
+_SHARE_ALL = select(Counter.value).where(Counter.name == STRATEGIC_COUNTER).with_for_update(read=True)
 
-    It is brought up to date from the database inside the filing transaction, after the
-    strategic counter has been bumped, so several processes sharing one database decide on the
-    same picture.
-    """
 
-    index: StrategicIndex = field(default_factory=StrategicIndex)
-    last_seq: int = 0
-    keys_of: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
-    facts: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # id -> (party or declarer, version)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+def _upsert(session: Session, table: Any) -> Any:
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
 
-    def _replace(
-        self, owner_id: str, entries: list[tuple[tuple[str, str, int], Volume, str]], facts: tuple[str | None, int]
-    ) -> None:
-        for key in self.keys_of.pop(owner_id, []):
-            self.index.remove(key)
-        self.facts.pop(owner_id, None)
-        for key, volume, owner in entries:
-            self.index.add(key, volume, owner)
-        if entries:
-            self.keys_of[owner_id] = [key for key, _, _ in entries]
-            self.facts[owner_id] = facts
 
-    def _apply_operation(self, op: Operation) -> None:
-        live = op.state in LIVE_STATES
-        entries = [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
-        self._replace(op.id, entries if live else [], (op.party_id, op.version))
+def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
+    """Lock the cells' rows in ascending order (one statement) and number this change in each."""
+    rows = [{"cell": cell, "seq": 1} for cell in sorted(cells)]
+    if not rows:
+        return {}
+    statement = _upsert(session, StrategicCell).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[StrategicCell.cell], set_={"seq": StrategicCell.seq + 1}
+    ).returning(StrategicCell.cell, StrategicCell.seq)
+    return {int(cell): int(seq) for cell, seq in session.connection().execute(statement)}
 
-    def _apply_hazard(self, hz: Hazard) -> None:
-        entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))]
-        self._replace(hz.id, entries if hz.state == "active" else [], (hz.party_id, hz.version))
 
-    def volumes_of(self, subject_id: str) -> tuple[Volume, ...] | None:
-        """The volumes of a live operation or an active hazard, in order, as the picture holds them."""
-        keys = self.keys_of.get(subject_id)
-        if keys is None:
-            return None
-        volumes = tuple(self.index.volume(key) for key in keys)
-        return volumes if all(v is not None for v in volumes) else None  # type: ignore[return-value]
-
-    def sync(self, session: Session, upto: int) -> None:
-        """Apply every change with ``last_seq < change_seq <= upto`` from the database."""
-        if self.last_seq == upto:
-            return
-        operations = session.scalars(
-            select(Operation)
-            .where(Operation.change_seq > self.last_seq, Operation.change_seq <= upto)
-            .options(selectinload(Operation.volumes))
+def _register(session: Session, members: dict[str, Cells], seqs: dict[int, int]) -> None:
+    rows = [
+        {"cell": cell, "subject_id": subject_id, "seq": seqs[cell]}
+        for subject_id, cells in sorted(members.items())
+        for cell in sorted(cells)
+    ]
+    if rows:
+        statement = _upsert(session, StrategicCellMember).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[StrategicCellMember.cell, StrategicCellMember.subject_id],
+            set_={"seq": statement.excluded.seq},
         )
-        for op in operations:
-            self._apply_operation(op)
-        hazards = session.scalars(select(Hazard).where(Hazard.change_seq > self.last_seq, Hazard.change_seq <= upto))
-        for hz in hazards:
-            self._apply_hazard(hz)
-        self.last_seq = upto
+        session.connection().execute(statement)
 
-    def apply_committed(self, change: StrategicChange) -> None:
-        """After a commit, apply this process's own change without reading it back.
 
-        Only when nothing happened in between (no other process took a number); otherwise the
-        next ``sync`` reads everything from the database.
-        """
-        if self.last_seq != change.seq - 1:
-            return
-        for op in change.operations:
-            self._apply_operation(op)
-        for hz in change.hazards:
-            self._apply_hazard(hz)
-        self.last_seq = change.seq
+def _volumes_of(subject: Operation | Hazard) -> list[Volume]:
+    if isinstance(subject, Operation):
+        return [volume_from_row(v) for v in subject.volumes]
+    return [volume_from_row(subject)]
 
 
 @dataclass
 class StrategicChange:
-    """One change to the strategic picture: its transaction, its number, what it touched."""
+    """One strategic decision: its transaction, the cells it holds (None: all of them), the rules
+    in force, and the subjects it changes with where each was registered before."""
 
     session: Session
-    seq: int
+    cells: dict[int, int] | None  # locked cell -> the number of this change in it
+    reach_m: float
+    agreement: Agreement | None
     operations: list[Operation] = field(default_factory=list)
     hazards: list[Hazard] = field(default_factory=list)
+    before: dict[str, Cells] = field(default_factory=dict)
 
+    def track(self, subject: Operation | Hazard) -> None:
+        """Call before changing a subject: where it was is registered again with the change."""
+        volumes = _volumes_of(subject)
+        if self.cells is not None:
+            needed = reach_cells(volumes, self.reach_m)
+            if needed is None or not needed <= self.cells.keys():
+                raise ChangedMeanwhile(subject.id)
+        self.before[subject.id] = registered_cells(volumes)
+        (self.operations if isinstance(subject, Operation) else self.hazards).append(subject)  # type: ignore[arg-type]
 
-_BUMP = (
-    update(Counter).where(Counter.name == STRATEGIC_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
-)
-
-
-def bump_strategic_counter(session: Session) -> int:
-    """Take the filing lock (the counter row) and return the sequence number for this change."""
-    value = session.connection().execute(_BUMP).scalar_one_or_none()
-    if value is None:
-        raise RuntimeError("the database is not initialised: run 'deconline init'")
-    return int(value)
+    def registrations(self) -> dict[str, Cells]:
+        """Every cell each changed subject was or is in: their holders must learn of the change."""
+        members: dict[str, Cells] = {}
+        subjects: list[Operation | Hazard] = [*self.operations, *self.hazards]
+        for subject in subjects:
+            now = registered_cells(_volumes_of(subject))
+            if self.cells is not None and not now <= self.cells.keys():
+                raise ChangedMeanwhile(subject.id)  # the caller changed it beyond the volumes it declared
+            members[subject.id] = self.before.get(subject.id, frozenset()) | now
+        return members
 
 
 def _ignore(*_: object) -> None:
@@ -185,26 +181,104 @@ class Line:
         event: dict[str, Any],
         readers: list[str],
         signed: Signed | None = None,
-    ) -> int:
+    ) -> None:
         """Record an event in the caller's transaction (see ``deconline.service.record``)."""
         from deconline.service import record
 
-        return record.append(self.record, session, self.clock(), author, kind, event, readers, signed)
+        record.append(self.record, session, self.clock(), author, kind, event, readers, signed)
 
     _secret: bytes | None = None
 
+    _reach_m: float | None = None  # the horizontal minimum last seen in force
+
     @contextmanager
-    def strategic_change(self) -> Iterator[StrategicChange]:
-        """The filing lock (the counter row, taken first), a picture synchronised under it, and,
-        after the commit, the picture brought up to date with the change itself."""
+    def strategic_change(self, volumes: Sequence[Volume] | None) -> Iterator[StrategicChange]:
+        """The lock for a decision about ``volumes`` (their old and new forms), or for one that
+        touches everything (None): the cells within the rules' reach of them, taken in order in
+        this process and in the database, the picture of those cells brought up to date, and,
+        after the commit, the change itself applied to the picture."""
+        self._check_grid()
+        while True:
+            reach = self._reach_m if self._reach_m is not None else self._read_reach()
+            cells = None if volumes is None else reach_cells(volumes, reach)
+            try:
+                with self._held(cells, reach) as change:
+                    yield change
+                return
+            except _WiderReach as wider:
+                self._reach_m = float(wider.args[0])
+
+    def _read_reach(self) -> float:
+        from deconline.service.agreements import in_force
+
+        with self.db.read() as session:
+            agreement = in_force(session)
+        self._reach_m = agreement.strategic_rules.h_m if agreement is not None else 0.0
+        return self._reach_m
+
+    @contextmanager
+    def _held(self, cells: Cells | None, reach_used: float = math.inf) -> Iterator[StrategicChange]:
+        from deconline.service.agreements import in_force
+
+        picture = self.picture
         asked = time.perf_counter()
-        with self.picture.lock:
+        gate = picture.gate.exclusive() if cells is None else picture.gate.shared()
+        with gate, picture.cells.holding(cells or ()):
             with self.db.write() as session:
-                change = StrategicChange(session, bump_strategic_counter(session))
+                connection = session.connection()
+                if cells is None:
+                    connection.execute(_LOCK_ALL)
+                else:
+                    connection.execute(_SHARE_ALL)  # new rules wait for decisions in flight, and they for it
+                agreement = in_force(session)
+                reach = agreement.strategic_rules.h_m if agreement is not None else 0.0
+                if reach > reach_used:
+                    raise _WiderReach(reach)
+                self._reach_m = reach
+                locked = lock_cells(session, cells) if cells is not None else None
                 self.probes.lock_wait(time.perf_counter() - asked)
-                self.picture.sync(session, change.seq - 1)
+                if locked is None:
+                    picture.sync(session, all_cells(session))
+                else:
+                    picture.sync(session, {cell: seq - 1 for cell, seq in locked.items()})
+                change = StrategicChange(session, locked, reach, agreement)
                 yield change
-            self.picture.apply_committed(change)
+                members = change.registrations()
+                seqs = locked if locked is not None else lock_cells(session, set().union(*members.values()))
+                _register(session, members, seqs)
+            picture.apply(change.operations, change.hazards)
+            picture.known.update(seqs)
+
+    def _check_grid(self) -> None:
+        """Once per process: registrations made on another grid (or before there was one) are
+        made again on this one, under the lock on everything."""
+        if self.picture.grid_ready:
+            return
+        with self.db.read() as session:
+            stored = session.get(Setting, GRID_SETTING)
+            if stored is not None and stored.value == GRID_ID:
+                self.picture.grid_ready = True
+                return
+        self.picture.grid_ready = True  # re-entry below must not recurse
+        try:
+            with self._held(None) as change:
+                session = change.session
+                setting = session.get(Setting, GRID_SETTING)
+                if setting is not None and setting.value == GRID_ID:
+                    return
+                session.execute(delete(StrategicCellMember))
+                change.operations.extend(
+                    session.scalars(
+                        select(Operation)
+                        .where(Operation.state.in_(LIVE_STATES))
+                        .options(selectinload(Operation.volumes))
+                    )
+                )
+                change.hazards.extend(session.scalars(select(Hazard).where(Hazard.state == "active")))
+                session.merge(Setting(key=GRID_SETTING, value=GRID_ID))
+        except BaseException:
+            self.picture.grid_ready = False
+            raise
 
     def secret(self, session: Session) -> bytes:
         """The key behind opaque references, made once by ``init``."""

@@ -91,11 +91,10 @@ class Finder:
         """An operation that may still conflict (proposed, accepted, active) or an active hazard."""
         if subject_id not in self._subjects:
             found: Subject | None = None
-            picture = self.line.picture
-            in_picture = picture.volumes_of(subject_id)
-            if in_picture is not None and subject_id in picture.facts:  # live: no need to ask the database
-                owner, version = picture.facts[subject_id]
-                found = Subject(kind, subject_id, owner, version, in_picture, True)
+            in_picture = self.line.picture.live(subject_id)
+            if in_picture is not None:  # live: no need to ask the database
+                owner, version, volumes = in_picture
+                found = Subject(kind, subject_id, owner, version, volumes, True)
             elif kind == "op":
                 op = self.session.get(Operation, subject_id, options=[selectinload(Operation.volumes)])
                 if op is not None and op.state in PENDING_STATES:
@@ -112,7 +111,7 @@ class Finder:
         pairs: list[Pair] = []
         excluded = set(exclude_owners)
         for i, volume in enumerate(subject.volumes):
-            for hit in self.line.picture.index.conflicts(volume, self.rules, exclude_owners=excluded):
+            for hit in self.line.picture.conflicts(volume, self.rules, excluded):
                 kind, other_id, j = _key(hit.key)
                 if other_id == subject.id or (subject.kind == "hz" and kind == "hz"):
                     continue
@@ -361,7 +360,7 @@ def recheck_all(line: Line, session: Session, rules: StrategicRules, author: str
     same_side = owner_sides(session)
     pairs: list[Pair] = []
     covered: set[tuple[str, str]] = set()
-    for key_a, key_b in line.picture.index.pairs(rules):
+    for key_a, key_b in line.picture.pairs(rules):
         (kind_a, id_a, i), (kind_b, id_b, j) = _key(key_a), _key(key_b)
         if kind_a == "hz" and kind_b == "hz":
             continue

@@ -20,7 +20,7 @@ from deconline.core.volumes import Volume
 from deconline.service import notices
 from deconline.service.agreements import in_force, require_in_force
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
-from deconline.service.geo import geometry_json
+from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import Signed
@@ -49,10 +49,24 @@ class Draft:
 
 
 @contextmanager
-def _strategic_transaction(line: Line) -> Iterator[tuple[StrategicChange, Agreement]]:
-    """The filing lock and an up-to-date picture; no operation changes while no agreement is in force."""
-    with line.strategic_change() as change:
-        yield change, require_in_force(change.session)
+def _strategic_transaction(line: Line, volumes: Sequence[Volume] | None) -> Iterator[tuple[StrategicChange, Agreement]]:
+    """The lock on the area of ``volumes`` (None: everywhere) and an up-to-date picture of it; no
+    operation changes while no agreement is in force."""
+    with line.strategic_change(volumes) as change:
+        if change.agreement is None:
+            require_in_force(change.session)  # raises, with the message that says what to do
+        assert change.agreement is not None
+        yield change, change.agreement
+
+
+def _volumes_now(line: Line, op_id: str) -> list[Volume]:
+    """An operation's volumes before its lock is taken (to know which area to lock); nothing is
+    shown to anyone, and the lock checks they have not moved since."""
+    with line.db.read() as session:
+        rows = session.scalars(
+            select(OperationVolume).where(OperationVolume.operation_id == op_id).order_by(OperationVolume.ordinal)
+        )
+        return [volume_from_row(row) for row in rows]
 
 
 def _volume_rows(volumes: Sequence[Volume]) -> list[OperationVolume]:
@@ -184,8 +198,8 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
     owners of the operations it conflicts with are told too."""
     party_id = actor.require_party()
     _check_draft(draft)
-    with _strategic_transaction(line) as (change, agreement):
-        session, seq = change.session, change.seq
+    with _strategic_transaction(line, draft.volumes) as (change, agreement):
+        session = change.session
         now = line.clock()
         op = Operation(
             id=new_id("op"),
@@ -196,7 +210,6 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
             agreement_version=agreement.version,
             created_at=now,
             updated_at=now,
-            change_seq=seq,
             ends_at=max(v.end_s for v in draft.volumes),
         )
         op.volumes = _volume_rows(draft.volumes)
@@ -204,7 +217,7 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
         op.state = "proposed" if found.blocked else "accepted"
         _insert(session, op)
         outcome = _tell(line, change, found, agreement, "revised")
-        change.operations.append(op)
+        change.track(op)
         _record(line, session, op, "operation.filed", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.filed")
         return op
@@ -228,11 +241,11 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
     """Replace the volumes (optimistic concurrency on ``version``) and check again."""
     party_id = actor.require_party()
     _check_draft(draft)
-    with _strategic_transaction(line) as (change, agreement):
-        session, seq = change.session, change.seq
+    with _strategic_transaction(line, [*_volumes_now(line, op_id), *draft.volumes]) as (change, agreement):
+        session = change.session
         op = _load_own(session, actor, op_id)
-        change.operations.append(op)
         _expect_version(op, version)
+        change.track(op)
         if op.state not in REVISABLE:
             raise Conflict(f"an operation in state '{op.state}' cannot be revised (only {', '.join(REVISABLE)})")
         op.version += 1
@@ -240,7 +253,6 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
         op.volumes = _volume_rows(draft.volumes)
         op.ends_at = max(v.end_s for v in draft.volumes)
         op.updated_at = line.clock()
-        op.change_seq = seq
         op.agreement_version = agreement.version
         session.flush()
         found = _examine(line, change, actor, op, agreement)
@@ -255,11 +267,11 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
 def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | None = None) -> Operation:
     """Check a ``proposed`` operation again (the other side may have moved) and accept it if clear."""
     party_id = actor.require_party()
-    with _strategic_transaction(line) as (change, agreement):
-        session, seq = change.session, change.seq
+    with _strategic_transaction(line, _volumes_now(line, op_id)) as (change, agreement):
+        session = change.session
         op = _load_own(session, actor, op_id)
-        change.operations.append(op)
         _expect_version(op, version)
+        change.track(op)
         if op.state != "proposed":
             raise Conflict(f"only a proposed operation is checked again; '{op.id}' is {op.state}")
         op.version += 1
@@ -269,7 +281,6 @@ def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | N
         if not found.blocked:
             op.state = "accepted"
         op.updated_at = line.clock()
-        op.change_seq = seq
         session.flush()
         _record(line, session, op, "operation.checked", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.checked")
@@ -282,11 +293,11 @@ def change_state(
     party_id = actor.require_party()
     if state not in STATES:
         raise Invalid(["body", "state"], f"state must be one of {', '.join(STATES)}")
-    with _strategic_transaction(line) as (change, agreement):
-        session, seq = change.session, change.seq
+    with _strategic_transaction(line, _volumes_now(line, op_id)) as (change, agreement):
+        session = change.session
         op = _load_own(session, actor, op_id)
-        change.operations.append(op)
         _expect_version(op, version)
+        change.track(op)
         if state not in TRANSITIONS[op.state]:
             allowed = ", ".join(TRANSITIONS[op.state]) or "none (it is final)"
             raise Conflict(f"operation '{op.id}' is {op.state}; it can move to: {allowed}")
@@ -304,7 +315,6 @@ def change_state(
             outcome = _tell(line, change, _examine(line, change, actor, op, agreement, gone=True), agreement, state)
         op.state = state
         op.updated_at = line.clock()
-        op.change_seq = seq
         session.flush()
         _record(line, session, op, f"operation.{state}", signed)
         notices.publish(line, session, outcome, party_id, party_id, f"operation.{state}")
@@ -314,36 +324,43 @@ def change_state(
 def end_past(line: Line, now: float | None = None) -> list[str]:
     """End every operation whose last window closed more than the agreement's
     ``auto_end_after_s`` ago, so the picture does not fill with past plans; its notices, and the
-    notices of others about it, are resolved. Checked in a read transaction first: most seconds
-    nothing is due."""
+    notices of others about it, are resolved. Found in a read transaction first (most seconds
+    nothing is due), then ended under the lock on their areas only."""
     now = line.clock() if now is None else now
-    due = select(Operation.id).where(Operation.state.in_(notices.PENDING_STATES)).order_by(Operation.ends_at)
     with line.db.read() as session:
         agreement = in_force(session)
         if agreement is None:
             return []
         cutoff = now - agreement.auto_end_after_s
-        if session.scalar(due.where(Operation.ends_at < cutoff).limit(1)) is None:
-            return []
-    ended: list[str] = []
-    with _strategic_transaction(line) as (change, agreement):
-        session, seq = change.session, change.seq
-        cutoff = now - agreement.auto_end_after_s
-        past = session.scalars(
+        due = session.scalars(
             select(Operation)
             .where(Operation.state.in_(notices.PENDING_STATES), Operation.ends_at < cutoff)
             .options(selectinload(Operation.volumes))
             .order_by(Operation.ends_at, Operation.id)
             .limit(AUTO_END_BATCH)
+        ).all()
+        seen = {op.id: op.version for op in due}
+        volumes = [volume_from_row(v) for op in due for v in op.volumes]
+    if not due:
+        return []
+    ended: list[str] = []
+    with _strategic_transaction(line, volumes) as (change, agreement):
+        session = change.session
+        past = session.scalars(
+            select(Operation)
+            .where(Operation.id.in_(sorted(seen)), Operation.state.in_(notices.PENDING_STATES))
+            .options(selectinload(Operation.volumes))
+            .order_by(Operation.ends_at, Operation.id)
         ).all()  # read out before the loop writes
         for op in past:
+            if op.version != seen[op.id]:
+                continue  # changed since: the next beat looks at it again
             actor = Actor("party", op.party_id)
+            change.track(op)
             op.version += 1
             outcome = _tell(line, change, _examine(line, change, actor, op, agreement, gone=True), agreement, "ended")
             op.state = "ended"
             op.updated_at = now
-            op.change_seq = seq
-            change.operations.append(op)
             session.flush()
             _record(line, session, op, "operation.ended", None, automatic=True)
             notices.publish(line, session, outcome, SERVICE, None, "operation.ended")

@@ -66,6 +66,7 @@ def initialise(line: Line) -> str | None:
     """Create the schema and service settings; return a new admin token on the first run only."""
     line.db.migrate()
     with line.db.write() as session:
+        line.db.serialise_setup(session.connection())  # two instances starting at once: one makes the settings
         for name in (STRATEGIC_COUNTER, TACTICAL_COUNTER):
             if session.get(Counter, name) is None:
                 session.add(Counter(name=name, value=0))

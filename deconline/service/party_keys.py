@@ -62,10 +62,9 @@ def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: 
         raise Invalid(["body", "public_key"], "the new key is the previous key: make a new key pair")
     with line.db.write() as session:
         # The record's counter row first, held to the commit: every entry before this rotation is
-        # then committed (so its time is earlier), none can come between, and this transaction's one
-        # entry takes the counter's value as its index.
+        # then committed (so its time is earlier) and none can come between.
         lock = select(Counter.value).where(Counter.name == record.RECORD_COUNTER).with_for_update()
-        index = int(session.execute(lock).scalar_one())
+        session.execute(lock)
         party = session.get(Party, party_id)  # read under that lock: the current key, as committed
         if party is None:
             raise NotFound(f"no party '{party_id}'")
@@ -88,7 +87,7 @@ def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: 
             .values(valid_until=now)
         )
         event = {"party": party_id, "previous_key": current, "public_key": new_key, "valid_from": now}
-        record.append(line.record, session, now, party_id, ROTATED, event, [record.PUBLIC], signed)
+        index = record.append_numbered(line.record, session, now, party_id, ROTATED, event, [record.PUBLIC], signed)
         row = PartyKey(
             party_id=party_id,
             public_key=new_key,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -86,12 +87,20 @@ def _service_key(record: RecordTree, session: Session) -> tuple[Ed25519PrivateKe
     return record.key, record.origin
 
 
-_NEXT_SEQ = (
-    update(Counter).where(Counter.name == RECORD_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
-)
-
-
+_TAKE_SEQS = update(Counter).where(Counter.name == RECORD_COUNTER).returning(Counter.value)
 _INSERT_ENTRY = insert(RecordEntry)
+_PENDING = "deconline_pending_entries"
+_LISTENING = "deconline_record_listening"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    time_s: float
+    author: str
+    kind: str
+    event: dict[str, Any]
+    readers: list[str]
+    signature: str | None
 
 
 def append(
@@ -103,34 +112,79 @@ def append(
     event: dict[str, Any],
     readers: list[str],
     signed: Signed | None = None,
-) -> int:
-    """Append one entry in the caller's transaction; returns its index.
+) -> None:
+    """Append one entry in the caller's transaction, numbered when it commits.
 
-    The service does not sign each entry: every signed checkpoint commits to all entries before it.
+    The numbers come from the ``record`` row, taken just before the commit (one update for all
+    the transaction's entries), so a decision holds the record's lock for the length of its
+    commit only, not of its work. The service does not sign each entry: every signed checkpoint
+    commits to all entries before it.
     """
-    connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
-    seq = int(connection.execute(_NEXT_SEQ).scalar_one()) - 1
-    to = sorted(set(readers))
     if signed is not None:
         event = {**event, "submission": signed.document}
-        check_signed(connection, [(author, now, signed.document, base64.b64decode(signed.signature).hex())])
-    canonical = entry_bytes(seq, now, author, {"kind": kind, **event}, to)
-    salt = os.urandom(32)
-    connection.execute(
-        _INSERT_ENTRY,  # parameters bound, not built into a new statement each time
-        {
-            "seq": seq,
-            "time_s": now,
-            "author": author,
-            "kind": kind,
-            "readers": to,
-            "canonical": canonical.decode(),
-            "salt": salt.hex(),
-            "leaf_hash": entry_leaf_hash(salt, canonical).hex(),
-            "signature": base64.b64decode(signed.signature).hex() if signed is not None else None,
-        },
-    )
-    return seq
+    signature = base64.b64decode(signed.signature).hex() if signed is not None else None
+    entry = _Pending(now, author, kind, event, sorted(set(readers)), signature)
+    if _LISTENING not in session.info:
+        session.info[_LISTENING] = True
+        sqlalchemy_event.listen(session, "before_commit", _on_commit)
+        sqlalchemy_event.listen(session, "after_rollback", _forget_pending)
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+def append_numbered(
+    record: RecordTree,
+    session: Session,
+    now: float,
+    author: str,
+    kind: str,
+    event: dict[str, Any],
+    readers: list[str],
+    signed: Signed | None = None,
+) -> int:
+    """Like :func:`append`, but numbered at once (the record's lock is held from here to the
+    commit), for the rare change that must store its own index; returns it."""
+    append(record, session, now, author, kind, event, readers, signed)
+    return _write_pending(session)
+
+
+def _write_pending(session: Session) -> int:
+    """Number and write the transaction's waiting entries; the index of the last one."""
+    pending: list[_Pending] = session.info.get(_PENDING, [])
+    if not pending:
+        return -1
+    session.info[_PENDING] = []  # the listener stays, for entries appended after this
+    connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
+    last = int(connection.execute(_TAKE_SEQS.values(value=Counter.value + len(pending))).scalar_one())
+    check_signed(connection, ((e.author, e.time_s, e.event["submission"], e.signature) for e in pending if e.signature))
+    rows = []
+    for seq, entry in enumerate(pending, start=last - len(pending)):
+        canonical = entry_bytes(seq, entry.time_s, entry.author, {"kind": entry.kind, **entry.event}, entry.readers)
+        salt = os.urandom(32)
+        rows.append(
+            {
+                "seq": seq,
+                "time_s": entry.time_s,
+                "author": entry.author,
+                "kind": entry.kind,
+                "readers": entry.readers,
+                "canonical": canonical.decode(),
+                "salt": salt.hex(),
+                "leaf_hash": entry_leaf_hash(salt, canonical).hex(),
+                "signature": entry.signature,
+            }
+        )
+    connection.execute(_INSERT_ENTRY, rows)
+    return last - 1
+
+
+def _on_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's commit is not the end of the transaction
+        _write_pending(session)
+
+
+def _forget_pending(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def publish_checkpoint(record: RecordTree, session: Session, now: float) -> str | None:

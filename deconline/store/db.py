@@ -14,12 +14,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///deconline.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+SETUP_LOCK = 0x64636C696E6974  # "dclinit": migrations and first-run settings, one process at a time
 
 
 def normalise_url(url: str) -> str:
@@ -74,12 +75,20 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent). On PostgreSQL, under a lock held
+        to the end of the transaction: instances started together migrate one after the other,
+        and the later ones find nothing to do."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            self.serialise_setup(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def serialise_setup(self, connection: Connection) -> None:
+        """Take the setup lock for the caller's transaction (PostgreSQL; SQLite has one writer)."""
+        if not self.is_sqlite:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
 
     def migrations_pending(self) -> list[str]:
         """Revisions between the database's and the newest this code knows (empty: up to date)."""

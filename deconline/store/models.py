@@ -25,7 +25,8 @@ class Setting(Base):
 
 
 class Counter(Base):
-    """Monotonic counters; updating the ``strategic`` row is the lock that serialises filing."""
+    """Monotonic counters; the ``strategic`` row is the lock on everything strategic (shared by
+    decisions that lock cells, exclusive for new rules), the ``record`` row numbers the record."""
 
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -105,7 +106,6 @@ class Operation(Base):
     agreement_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
-    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     ends_at: Mapped[float] = mapped_column(Float, index=True)  # end of the last window: when it may end on its own
     volumes: Mapped[list[OperationVolume]] = relationship(
         back_populates="operation", order_by="OperationVolume.ordinal", cascade="all, delete-orphan"
@@ -145,7 +145,6 @@ class Hazard(Base):
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
-    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -313,3 +312,24 @@ class PartyEvent(Base):
     created_at: Mapped[float] = mapped_column(Float, index=True)
 
     __table_args__ = (Index("ix_party_events_party_id_id", "party_id", "id"),)
+
+
+class StrategicCell(Base):
+    """One cell of the fixed grid strategic decisions lock: its row is the lock, ``seq`` counts
+    the changes made in it (so a process knows whether its picture of the cell is current)."""
+
+    __tablename__ = "strategic_cells"
+    cell: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class StrategicCellMember(Base):
+    """A subject (operation or hazard) that is, or was, in a cell, and the cell change that last
+    touched it; kept after it leaves, so a process learns it left."""
+
+    __tablename__ = "strategic_cell_members"
+    cell: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_strategic_cell_members_cell_seq", "cell", "seq"),)

@@ -32,6 +32,7 @@ def test_ready_when_the_database_answers_and_migrations_are_current(world: World
     assert response.json() == {
         "status": "ready",
         "checks": {"database": "ok", "migrations": "ok", "evaluator": "off"},
+        "leader": False,  # the test client runs no lifespan, so it never asked to lead
     }
 
 

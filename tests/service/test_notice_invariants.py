@@ -26,8 +26,10 @@ from deconline.service import agreements, hazards, operations
 from deconline.service.agreements import in_force
 from deconline.service.errors import ServiceError
 from deconline.service.geo import geometry_json, volume_from_row
+from deconline.service.line import Line
 from deconline.service.operations import Draft
 from deconline.service.parties import Actor
+from deconline.store.db import Database
 from deconline.store.models import ConflictNotice, Hazard, Operation
 from tests.helpers import AGREEMENT, T0, World, make_world
 
@@ -51,8 +53,9 @@ volumes = st.builds(
     start_h=st.sampled_from([1.0, 1.5, 4.0]),
 )
 parties = st.sampled_from(sorted(GROUP))
+filings = st.tuples(st.just("file"), parties, volumes)
 actions = st.one_of(
-    st.tuples(st.just("file"), parties, volumes),
+    filings,
     st.tuples(st.just("revise"), st.integers(0, 20), volumes),
     st.tuples(st.just("check"), st.integers(0, 20)),
     st.tuples(st.just("state"), st.integers(0, 20), st.sampled_from(["accepted", "active", "ended", "cancelled"])),
@@ -67,8 +70,8 @@ def actor(party: str) -> Actor:
     return Actor("party", party, GROUP[party])
 
 
-def run(world: World, action: tuple[Any, ...]) -> None:
-    line = world.line
+def run(world: World, action: tuple[Any, ...], line: Line | None = None) -> None:
+    line = line or world.line
     with line.db.read() as session:
         ops = list(session.scalars(select(Operation).order_by(Operation.created_at, Operation.id)))
         hzs = list(session.scalars(select(Hazard).order_by(Hazard.created_at, Hazard.id)))
@@ -172,4 +175,21 @@ def test_open_notices_are_what_the_plans_and_rules_justify(steps: list[tuple[Any
                 run(world, step)
                 check_invariants(world)
         finally:
+            world.line.db.dispose()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.tuples(st.one_of(filings, actions), st.booleans()), min_size=2, max_size=12))
+def test_two_processes_on_one_database_keep_them_too(steps: list[tuple[tuple[Any, ...], bool]]) -> None:
+    """Each step on one of two service objects, each with its own picture (as two processes have):
+    each must learn, cell by cell, what the other changed. The volumes straddle a cell edge (10.25°)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        world = make_world(f"sqlite:///{Path(tmp) / 'line.db'}")
+        other = Line(Database(world.line.db.url), clock=world.clock, evaluate_every_s=0)
+        try:
+            for step, on_other in steps:
+                run(world, step, other if on_other else None)
+                check_invariants(world)
+        finally:
+            other.db.dispose()
             world.line.db.dispose()

@@ -21,11 +21,12 @@ def _metrics(request: Request) -> Metrics:
 @router.get("/readyz", responses={503: {"description": "not ready: the checks say why"}})
 def readyz(request: Request, line: LineDep) -> JSONResponse:
     """Readiness, without a token: the database answers, its migrations are current and the live
-    evaluator of this instance is beating (or switched off). `503` with the failing checks otherwise."""
+    evaluator is beating on the leading instance, this one or another (or is switched off). `503`
+    with the failing checks otherwise. `leader` says whether this instance leads."""
+    held = request.app.state.leadership.held
     ready, checks = readiness(line, _metrics(request))
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "leader": held}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})

@@ -1,0 +1,202 @@
+"""The in-memory strategic picture, kept in step with the database one grid cell at a time.
+
+A process holds the index of every live operation volume and active hazard it has learned of.
+It knows, for each cell, the change number (``strategic_cells.seq``) its picture reflects. A
+decision locks its cells (the row of each, in ascending order) and then reads, for each cell
+changed by someone else since, the subjects registered there with a newer number, and reloads
+them. Nothing outside the locked cells needs to be current: a decision only looks inside them.
+
+Threads of one process take the same cells in the same order with in-process locks first, so
+two requests in distant areas run side by side; index reads and writes are short and guarded by
+one mutex.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from deconline.core.strategic import Hit, StrategicIndex, StrategicRules
+from deconline.core.volumes import Volume
+from deconline.service.geo import volume_from_row
+from deconline.store.models import Hazard, Operation, StrategicCell, StrategicCellMember
+
+LIVE_STATES = ("accepted", "active")
+SYNC_CHUNK = 400  # cells per membership query
+Key = tuple[str, str, int]
+
+
+def operation_key(operation_id: str, ordinal: int) -> Key:
+    return ("op", operation_id, ordinal)
+
+
+def hazard_key(hazard_id: str) -> Key:
+    return ("hz", hazard_id, 0)
+
+
+def hazard_owner(hazard_id: str) -> str:
+    """Index owner label of a hazard: never one of the parties, so never excluded as 'own side'."""
+    return f"hazard:{hazard_id}"
+
+
+class SharedExclusive:
+    """Many holders of the shared side, or one of the exclusive side (a decision that touches
+    everything, such as new rules, waits for the others and keeps them out)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._exclusive)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._shared -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._exclusive)
+            self._exclusive = True  # new shared holders wait from now on
+            self._condition.wait_for(lambda: self._shared == 0)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._exclusive = False
+                self._condition.notify_all()
+
+
+class CellLocks:
+    """One in-process lock per cell, taken in ascending order (the database's order too)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, threading.Lock] = {}
+
+    @contextmanager
+    def holding(self, cells: Iterable[int]) -> Iterator[None]:
+        with self._guard:
+            locks = [self._locks.setdefault(cell, threading.Lock()) for cell in sorted(cells)]
+        taken: list[threading.Lock] = []
+        try:
+            for lock in locks:
+                lock.acquire()
+                taken.append(lock)
+            yield
+        finally:
+            for lock in reversed(taken):
+                lock.release()
+
+
+@dataclass
+class StrategicPicture:
+    index: StrategicIndex = field(default_factory=StrategicIndex)
+    keys_of: dict[str, list[Key]] = field(default_factory=dict)
+    facts: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # id -> (party or declarer, version)
+    known: dict[int, int] = field(default_factory=dict)  # cell -> the change number the picture reflects
+    mutex: threading.Lock = field(default_factory=threading.Lock)
+    gate: SharedExclusive = field(default_factory=SharedExclusive)
+    cells: CellLocks = field(default_factory=CellLocks)
+    grid_ready: bool = False  # the stored registrations use this code's grid
+
+    # --- reading (any thread holding the cells it asks about) ----------------------------------
+
+    def conflicts(self, volume: Volume, rules: StrategicRules, exclude_owners: Collection[str]) -> list[Hit]:
+        with self.mutex:
+            return self.index.conflicts(volume, rules, exclude_owners=exclude_owners)
+
+    def pairs(self, rules: StrategicRules) -> list[tuple[Key, Key]]:
+        with self.mutex:
+            return self.index.pairs(rules)  # type: ignore[return-value]
+
+    def live(self, subject_id: str) -> tuple[str | None, int, tuple[Volume, ...]] | None:
+        """Owner, version and volumes of a live operation or active hazard, as the picture holds them."""
+        with self.mutex:
+            keys, facts = self.keys_of.get(subject_id), self.facts.get(subject_id)
+            if keys is None or facts is None:
+                return None
+            volumes = tuple(self.index.volume(key) for key in keys)
+        if any(v is None for v in volumes):
+            return None
+        return facts[0], facts[1], volumes  # type: ignore[return-value]
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _replace(self, subject_id: str, entries: list[tuple[Key, Volume, str]], facts: tuple[str | None, int]) -> None:
+        for key in self.keys_of.pop(subject_id, []):
+            self.index.remove(key)
+        self.facts.pop(subject_id, None)
+        for key, volume, owner in entries:
+            self.index.add(key, volume, owner)
+        if entries:
+            self.keys_of[subject_id] = [key for key, _, _ in entries]
+            self.facts[subject_id] = facts
+
+    def apply(self, operations: Iterable[Operation], hazards: Iterable[Hazard], gone: Iterable[str] = ()) -> None:
+        """Make the picture hold these subjects as they are now (and forget ``gone`` ids)."""
+        with self.mutex:
+            for op in operations:
+                live = op.state in LIVE_STATES
+                entries = [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
+                self._replace(op.id, entries if live else [], (op.party_id, op.version))
+            for hz in hazards:
+                entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))]
+                self._replace(hz.id, entries if hz.state == "active" else [], (hz.party_id, hz.version))
+            for subject_id in gone:
+                self._replace(subject_id, [], (None, 0))
+
+    def sync(self, session: Session, upto: dict[int, int]) -> None:
+        """Bring the given cells to the given change numbers (exclusive: each cell's number before
+        the caller's own change) by reloading every subject registered there since."""
+        stale = {cell: self.known.get(cell) for cell, seq in upto.items() if self.known.get(cell) != seq}
+        if stale:
+            self.reload(session, _changed_in(session, stale))
+        self.known.update(upto)
+
+    def reload(self, session: Session, subject_ids: set[str]) -> None:
+        if not subject_ids:
+            return
+        ops: list[Operation] = []
+        hazards: list[Hazard] = []
+        ids = sorted(subject_ids)
+        for start in range(0, len(ids), SYNC_CHUNK):
+            chunk = ids[start : start + SYNC_CHUNK]
+            ops += session.scalars(
+                select(Operation).where(Operation.id.in_(chunk)).options(selectinload(Operation.volumes))
+            )
+            hazards += session.scalars(select(Hazard).where(Hazard.id.in_(chunk)))
+        found = {op.id for op in ops} | {hz.id for hz in hazards}
+        self.apply(ops, hazards, gone=subject_ids - found)
+
+
+def _changed_in(session: Session, stale: dict[int, int | None]) -> set[str]:
+    """Subjects registered in these cells with a newer change number than the picture's."""
+    conditions = [
+        StrategicCellMember.cell == cell
+        if seq is None
+        else and_(StrategicCellMember.cell == cell, StrategicCellMember.seq > seq)
+        for cell, seq in sorted(stale.items())
+    ]
+    found: set[str] = set()
+    for start in range(0, len(conditions), SYNC_CHUNK):
+        found.update(
+            session.scalars(select(StrategicCellMember.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK])))
+        )
+    return found
+
+
+def all_cells(session: Session) -> dict[int, int]:
+    return {int(cell): int(seq) for cell, seq in session.execute(select(StrategicCell.cell, StrategicCell.seq))}

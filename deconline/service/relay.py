@@ -1,0 +1,99 @@
+"""Events raised by other processes, pushed to this process's streams.
+
+Every event is a row first (``deconline.service.events``). On PostgreSQL the transaction that
+adds events also sends a ``NOTIFY`` naming them; each process ``LISTEN``s on a connection of its
+own and pushes the ones for parties with a stream open here. Should that connection break, the
+streams re-read the table once it is back, so nothing is lost in the gap. On SQLite (one writer,
+so ids are in commit order) the table is polled instead, only while a stream is open.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.engine import make_url
+
+from deconline.service import events
+from deconline.service.events import EventHub
+from deconline.store.db import Database
+
+log = logging.getLogger("deconline.relay")
+POLL_S = 0.25
+RECONNECT_S = 1.0
+
+
+class EventRelay:
+    def __init__(self, db: Database, hub: EventHub) -> None:
+        self.db, self.hub = db, hub
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.db.is_sqlite and make_url(self.db.url).database in (None, "", ":memory:"):
+            return  # a database in memory has this one process: nobody else raises events
+        target = self._poll if self.db.is_sqlite else self._listen
+        self._thread = threading.Thread(target=target, name="event relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- PostgreSQL: LISTEN -------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        import psycopg
+
+        dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        first = True
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {events.CHANNEL}")
+                    if not first:
+                        self.hub.nudge()  # notifications sent while we were away are lost: re-read
+                    first = False
+                    while not self._stop.is_set():
+                        for note in connection.notifies(timeout=0.5):
+                            self._deliver(note.payload)
+            except Exception as exc:  # the server restarted or the network broke: listen again
+                log.warning("event relay lost its connection (%s); reconnecting", exc)
+                self._stop.wait(RECONNECT_S)
+
+    def _deliver(self, payload: str) -> None:
+        origin, *items = payload.split(" ")
+        if origin == self.hub.origin:
+            return  # this process pushed them itself, after its commit
+        wanted = self.hub.parties()
+        ids = [int(event_id) for party, event_id in (item.rsplit(":", 1) for item in items) if party in wanted]
+        if not ids:
+            return
+        with self.db.read() as session:
+            rows = events.by_ids(session, ids)
+        for event_id, party, data in rows:
+            self.hub.push(party, event_id, data)
+
+    # --- SQLite: polling ----------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        last: int | None = None
+        while not self._stop.wait(POLL_S):
+            try:
+                last = self._poll_once(last)
+            except Exception as exc:  # a busy or missing database: try again next time
+                log.debug("event relay poll failed: %s", exc)
+
+    def _poll_once(self, last: int | None) -> int:
+        with self.db.read() as session:
+            if last is None:
+                return events.latest(session)
+            wanted = self.hub.parties()
+            if not wanted:
+                return events.latest(session)
+            rows = events.after(session, wanted, last)
+        for event_id, party, data in rows:
+            self.hub.push(party, event_id, data)  # streams drop what they already have
+            last = max(last, event_id)
+        return last
