@@ -198,7 +198,7 @@ def run(config: Run) -> dict[str, Any]:
         tokens = setup(db_url, config.clients)
         urls = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
         t0 = time.time() + 3600
-        bodies = []
+        bodies: list[dict[str, Any]] = []
         for i in range(config.n):
             client = i % config.clients
             if config.pairs and i % 2 == 1:  # the next client (another party) files the same volume
