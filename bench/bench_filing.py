@@ -9,15 +9,18 @@ Prints filings per second and latency percentiles and writes bench/out/filing*.j
 conflict, and each conflict tells both sides (two notices, two events, two record entries, a
 hotline message). ``--area one`` puts every volume in one 20 km area (every decision waits for
 the same cells); ``--area disjoint`` gives each pair of clients its own 20 km area, 300 km from
-the next (decisions in different areas do not wait for each other); ``spread`` scatters volumes
-over western Europe. ``--instances N`` runs N service processes on the one database, the
-clients spread over them. After every run the database is checked: no two accepted operations
-of different parties may conflict ("double accepts").
+the next (decisions in different areas do not wait for each other); in both, each volume (each
+pair, with ``--pairs``) has a 10-minute slot of its own, so the lock, not the number of
+conflicts, is what is measured. ``spread`` scatters random volumes over western Europe and
+22 h. ``--instances N`` runs N service processes on the one database, the clients spread over
+them. After every run the database is checked: no two accepted operations of different parties
+may conflict ("double accepts"). Also reported: how long decisions held and waited for their
+locks (the instances' /metrics) and the CPU time per filing of the service and of the machine.
 
 ``--compare`` runs, in one go on PostgreSQL with pairs: one area on one instance, one area on
 two, disjoint areas on two; and prints the ratios. To measure other code with this script, put
-its checkout first on ``PYTHONPATH`` (the service processes inherit it) and set
-``BENCH_SERVE_ARGS`` to the serve options it knows (default ``--rate-limit off``).
+its checkout first on ``PYTHONPATH``, run from that checkout (the service processes inherit
+both) and set ``BENCH_SERVE_ARGS`` to the serve options it knows (default ``--rate-limit off``).
 """
 
 from __future__ import annotations
@@ -67,8 +70,12 @@ def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def volume(rng: random.Random, t0: float, centre: tuple[float, float] | None) -> dict[str, object]:
-    """A box 2-10 km across, 100-1000 m deep, 30 min-3 h long within 22 h; in ``centre``'s 20 km area if given."""
+def volume(
+    rng: random.Random, t0: float, centre: tuple[float, float] | None, slot: int | None = None
+) -> dict[str, object]:
+    """A box 2-10 km across, 100-1000 m deep, 30 min-3 h long within 22 h; in ``centre``'s 20 km
+    area if given. With ``slot`` k: 10 min long, starting 30 min after slot k-1's start, so
+    volumes of different slots never conflict (10 min apart, the time buffer's length)."""
     if centre is None:
         lat, lon = 45.5 + rng.uniform(0, 9.0), 5.0 + rng.uniform(0, 13.0)
     else:
@@ -77,7 +84,7 @@ def volume(rng: random.Random, t0: float, centre: tuple[float, float] | None) ->
         lon = centre[0] + rng.uniform(-spread, spread) / math.cos(math.radians(centre[1]))
     half = rng.uniform(1.0, 5.0)
     dlat, dlon = half / 111.32, half / (111.32 * math.cos(math.radians(lat)))
-    start = t0 + rng.uniform(0, 22 * 3600)
+    start = t0 + rng.uniform(0, 22 * 3600) if slot is None else t0 + slot * 1800.0
     lower = rng.uniform(0, 10_000)
     ring = [[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat], [lon - dlon, lat + dlat]]
     return {
@@ -85,7 +92,7 @@ def volume(rng: random.Random, t0: float, centre: tuple[float, float] | None) ->
         "lower_m": lower,
         "upper_m": lower + rng.uniform(100, 1000),
         "start": _iso(start),
-        "end": _iso(start + rng.uniform(1800, 3 * 3600)),
+        "end": _iso(start + (rng.uniform(1800, 3 * 3600) if slot is None else 600.0)),
     }
 
 
@@ -98,8 +105,10 @@ def area_centre(area: str, client: int) -> tuple[float, float] | None:
 
 
 def setup(db_url: str, n_parties: int) -> list[tuple[str, Any]]:
+    """Parties with keys and a signed agreement; their tokens and keys. An admin token is kept in
+    the environment of this process (``BENCH_ADMIN_TOKEN``) to read the instances' metrics."""
     line = Line(Database(db_url))
-    parties.initialise(line)
+    os.environ["BENCH_ADMIN_TOKEN"] = parties.initialise(line) or ""
     ids = [f"p{i}" for i in range(n_parties)]
     keys = {}
     tokens = []
@@ -140,8 +149,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), 0 where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time spent by the whole machine so far, all cores (Linux /proc/stat)."""
+    try:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def instance(db_url: str) -> Iterator[str]:
+def instance(db_url: str) -> Iterator[tuple[str, int]]:
     """``deconline serve`` in its own process (no per-token limit: the service's throughput is measured)."""
     port = _free_port()
     command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"]
@@ -155,10 +183,28 @@ def instance(db_url: str) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield url
+        yield url, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def lock_figures(urls: list[str]) -> tuple[float, float]:
+    """Mean time a decision held its locks, and waited for them, over all instances (from /metrics)."""
+    sums: dict[str, float] = {}
+    headers = {"Authorization": f"Bearer {os.environ.get('BENCH_ADMIN_TOKEN', '')}"}
+    for url in urls:
+        text = httpx.get(f"{url}/metrics", headers=headers, timeout=30).text
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("deconline_strategic_lock_") and name.endswith(("_sum", "_count")):
+                sums[name] = sums.get(name, 0.0) + float(value)
+
+    def mean(kind: str) -> float:
+        count = sums.get(f"deconline_strategic_lock_{kind}_seconds_count", 0.0)
+        return round(1000 * sums.get(f"deconline_strategic_lock_{kind}_seconds_sum", 0.0) / count, 2) if count else 0.0
+
+    return mean("hold"), mean("wait")
 
 
 def double_accepts(db_url: str) -> int:
@@ -196,7 +242,8 @@ def run(config: Run) -> dict[str, Any]:
     rng = random.Random(config.seed)
     with database(config.db) as db_url, ExitStack() as stack:
         tokens = setup(db_url, config.clients)
-        urls = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
+        started = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
+        urls, pids = [url for url, _ in started], [pid for _, pid in started]
         t0 = time.time() + 3600
         bodies: list[dict[str, Any]] = []
         for i in range(config.n):
@@ -204,7 +251,8 @@ def run(config: Run) -> dict[str, Any]:
             if config.pairs and i % 2 == 1:  # the next client (another party) files the same volume
                 bodies.append(bodies[-1])
             else:
-                bodies.append({"volumes": [volume(rng, t0, area_centre(config.area, client))]})
+                slot = None if config.area == "spread" else i // 2  # one area: pairs conflict, slots do not
+                bodies.append({"volumes": [volume(rng, t0, area_centre(config.area, client), slot)]})
         signatures = [sign_document(tokens[i % len(tokens)][1], body) for i, body in enumerate(bodies)]
         clients = [
             httpx.Client(base_url=urls[c % len(urls)], headers={"Authorization": f"Bearer {token}"}, timeout=60)
@@ -226,13 +274,17 @@ def run(config: Run) -> dict[str, Any]:
 
         print(f"  {config.label}: {config.n} filings from {config.clients} clients", file=sys.stderr)
         began = time.perf_counter()
+        service_cpu, machine_cpu = sum(cpu_seconds(pid) for pid in pids), machine_busy_seconds()
         with ThreadPoolExecutor(config.clients) as pool:
             for done, _ in enumerate(pool.map(file, range(config.n)), 1):
                 if done % 1000 == 0:
                     print(f"    {done}/{config.n} filed", file=sys.stderr)
         elapsed = time.perf_counter() - began
+        service_cpu = sum(cpu_seconds(pid) for pid in pids) - service_cpu
+        machine_cpu = machine_busy_seconds() - machine_cpu
         for c in clients:
             c.close()
+        held, waited = lock_figures(urls)
         doubles = double_accepts(db_url)
     latencies.sort()
     return {
@@ -249,6 +301,11 @@ def run(config: Run) -> dict[str, Any]:
         "latency_ms_p99": round(1000 * latencies[int(len(latencies) * 0.99)], 2),
         "states": states,
         "double_accepts": doubles,
+        "lock_hold_ms_mean": held,
+        "lock_wait_ms_mean": waited,
+        "service_cpu_ms_per_filing": round(1000 * service_cpu / config.n, 2),
+        "machine_cpu_ms_per_filing": round(1000 * machine_cpu / config.n, 2),
+        "machine_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2),
     }
 
 
@@ -290,7 +347,12 @@ def main() -> None:
     (OUT / name).write_text(json.dumps(results, indent=2))
     _table(results)
     for r in results:
-        print(f"{r['label']}: states {r['states']}")
+        print(
+            f"{r['label']}: states {r['states']}; locks held {r['lock_hold_ms_mean']} ms, waited "
+            f"{r['lock_wait_ms_mean']} ms (means); CPU per filing: service {r['service_cpu_ms_per_filing']} ms, "
+            f"whole machine {r['machine_cpu_ms_per_filing']} ms (clients and PostgreSQL included); "
+            f"cores busy {100 * r['machine_busy']:.0f} %"
+        )
     if args.compare:
         one, two, apart = (r["ops_per_s"] for r in results)
         print(f"two instances / one, one area: {two / one:.2f}x; disjoint / one area (2 instances): {apart / two:.2f}x")

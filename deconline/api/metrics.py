@@ -68,7 +68,13 @@ class Metrics:
         )
         self.lock_wait = Histogram(
             "deconline_strategic_lock_wait_seconds",
-            "time from asking for the filing lock to holding it",
+            "time from asking for a strategic decision's locks (its cells) to holding them",
+            buckets=LOCK_BUCKETS,
+            registry=self.registry,
+        )
+        self.lock_hold = Histogram(
+            "deconline_strategic_lock_hold_seconds",
+            "time a strategic decision holds its locks, its commit included",
             buckets=LOCK_BUCKETS,
             registry=self.registry,
         )
@@ -86,6 +92,7 @@ class Metrics:
         self.last_cycle_at: float | None = None
         self.registry.register(LiveFigures(line, self))
         line.probes.lock_wait = self.lock_wait.observe
+        line.probes.lock_hold = self.lock_hold.observe
         line.probes.decision = lambda kind, state: self.decisions.labels(kind, state).inc()
 
     def evaluated(self, seconds: float) -> None:

@@ -89,35 +89,50 @@ def _offer(subscription: Subscription, event_id: int, data: str) -> None:
         subscription.queue.put_nowait((event_id, data))
 
 
-_INSERT_EVENT = insert(PartyEvent).returning(PartyEvent.id)
+_INSERT_EVENTS = insert(PartyEvent).returning(PartyEvent.id, sort_by_parameter_order=True)
+_WRITTEN = "deconline_written_events"
 
 
 def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event) -> None:
-    """Persist ``payload`` for ``party`` in the caller's transaction; push it once that commits."""
+    """Persist ``payload`` for ``party`` with the caller's transaction; push it once that commits.
+
+    The transaction's events are written together just before its commit (one statement), and
+    other processes are told of them by the same commit."""
     data = json.dumps(payload, separators=(",", ":"))
-    values = {"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now}
-    event_id = int(session.connection().execute(_INSERT_EVENT, values).scalar_one())  # Core: no unit of work
-    pending: list[tuple[str, int, str]] | None = session.info.get(_PENDING)
+    pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
 
         @event.listens_for(session, "before_commit")
-        def _tell_other_processes(committing: Session) -> None:
+        def _write(committing: Session) -> None:
             if not committing.in_nested_transaction():
-                notify(committing, hub.origin, committing.info.get(_PENDING, []))
+                written = write_pending(committing)
+                committing.info.setdefault(_WRITTEN, []).extend(written)
+                notify(committing, hub.origin, written)
 
         @event.listens_for(session, "after_commit")
         def _push_after_commit(committed: Session) -> None:
             if not committed.in_nested_transaction():
-                for item in committed.info.pop(_PENDING, []):
+                for item in committed.info.pop(_WRITTEN, []):
                     hub.push(*item)
 
         @event.listens_for(session, "after_rollback")
         def _forget(rolled_back: Session) -> None:
             if not rolled_back.in_nested_transaction():
                 rolled_back.info.pop(_PENDING, None)
+                rolled_back.info.pop(_WRITTEN, None)
 
-    pending.append((party, event_id, data))
+    pending.append({"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now})
+
+
+def write_pending(session: Session) -> list[tuple[str, int, str]]:
+    """Insert the transaction's waiting events (Core, one statement); (party, id, data) of each."""
+    pending: list[dict[str, Any]] = session.info.get(_PENDING) or []
+    if not pending:
+        return []
+    session.info[_PENDING] = []
+    ids = session.connection().execute(_INSERT_EVENTS, pending).scalars().all()
+    return [(row["party_id"], int(event_id), row["data"]) for row, event_id in zip(pending, ids, strict=True)]
 
 
 CHANNEL = "deconline_events"

@@ -13,8 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,7 +32,14 @@ from deconline.service.picture import (
 )
 from deconline.service.record import RecordTree, Signed
 from deconline.store.db import Database
-from deconline.store.models import Counter, Hazard, Operation, Setting, StrategicCell, StrategicCellMember
+from deconline.store.models import (
+    AgreementVersion,
+    Hazard,
+    Operation,
+    Setting,
+    StrategicCell,
+    StrategicCellMember,
+)
 
 if TYPE_CHECKING:
     from deconline.core.agreement import Agreement
@@ -63,41 +69,66 @@ class _WiderReach(Exception):
     """The rules in force reach further than the cells locked: lock again, wider."""
 
 
-_LOCK_ALL = (
-    update(Counter).where(Counter.name == STRATEGIC_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+_IN_FORCE_DOCUMENT = (
+    select(AgreementVersion.document)
+    .where(
+        AgreementVersion.version
+        == select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)).scalar_subquery()
+    )
+    .scalar_subquery()
 )
-_SHARE_ALL = select(Counter.value).where(Counter.name == STRATEGIC_COUNTER).with_for_update(read=True)
-
-
-def _upsert(session: Session, table: Any) -> Any:
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+# The lock on everything strategic: on PostgreSQL an advisory lock (the lock manager's memory,
+# no row written), shared by decisions that lock cells, exclusive for the rest; on SQLite,
+# where writers queue on BEGIN IMMEDIATE, none is needed. The rules in force are read with it.
+EVERYTHING_KEY = 0x64636C7374726174  # "dclstrat"
+_SHARE_ALL_PG = select(func.pg_advisory_xact_lock_shared(EVERYTHING_KEY), _IN_FORCE_DOCUMENT)
+_LOCK_ALL_PG = select(func.pg_advisory_xact_lock(EVERYTHING_KEY))
+_IN_FORCE_ONLY = select(_IN_FORCE_DOCUMENT)
+# PostgreSQL: one statement whatever the number of cells, taking the rows in ascending order.
+_LOCK_CELLS_PG = text(
+    "INSERT INTO strategic_cells (cell, seq) SELECT c, 1 FROM unnest(CAST(:cells AS integer[])) AS c ORDER BY c "
+    "ON CONFLICT (cell) DO UPDATE SET seq = strategic_cells.seq + 1 RETURNING cell, seq"
+)
+_REGISTER_PG = text(
+    "INSERT INTO strategic_cell_members (cell, subject_id, seq) "
+    "SELECT * FROM unnest(CAST(:cells AS integer[]), CAST(:subjects AS varchar[]), CAST(:seqs AS bigint[])) "
+    "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
+)
 
 
 def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
-    """Lock the cells' rows in ascending order (one statement) and number this change in each."""
-    rows = [{"cell": cell, "seq": 1} for cell in sorted(cells)]
-    if not rows:
+    """Lock the cells' rows in ascending order (one round trip) and number this change in each."""
+    ordered = sorted(cells)
+    if not ordered:
         return {}
-    statement = _upsert(session, StrategicCell).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[StrategicCell.cell], set_={"seq": StrategicCell.seq + 1}
-    ).returning(StrategicCell.cell, StrategicCell.seq)
-    return {int(cell): int(seq) for cell, seq in session.connection().execute(statement)}
+    connection = session.connection()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = connection.execute(_LOCK_CELLS_PG, {"cells": ordered})
+    else:  # SQLite: one writer at a time, any order
+        values = sqlite_insert(StrategicCell).values([{"cell": cell, "seq": 1} for cell in ordered])
+        statement = values.on_conflict_do_update(
+            index_elements=[StrategicCell.cell], set_={"seq": StrategicCell.seq + 1}
+        ).returning(StrategicCell.cell, StrategicCell.seq)
+        rows = connection.execute(statement)
+    return {int(cell): int(seq) for cell, seq in rows}
 
 
 def _register(session: Session, members: dict[str, Cells], seqs: dict[int, int]) -> None:
-    rows = [
-        {"cell": cell, "subject_id": subject_id, "seq": seqs[cell]}
-        for subject_id, cells in sorted(members.items())
-        for cell in sorted(cells)
-    ]
-    if rows:
-        statement = _upsert(session, StrategicCellMember).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=[StrategicCellMember.cell, StrategicCellMember.subject_id],
-            set_={"seq": statement.excluded.seq},
-        )
-        session.connection().execute(statement)
+    rows = [(cell, subject_id, seqs[cell]) for subject_id, cells in sorted(members.items()) for cell in sorted(cells)]
+    if not rows:
+        return
+    connection = session.connection()
+    if session.get_bind().dialect.name == "postgresql":
+        cells, subjects, numbers = (list(column) for column in zip(*rows, strict=True))
+        connection.execute(_REGISTER_PG, {"cells": cells, "subjects": subjects, "seqs": numbers})
+        return
+    statement = sqlite_insert(StrategicCellMember).values(
+        [{"cell": cell, "subject_id": subject_id, "seq": seq} for cell, subject_id, seq in rows]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[StrategicCellMember.cell, StrategicCellMember.subject_id], set_={"seq": statement.excluded.seq}
+    )
+    connection.execute(statement)
 
 
 def _volumes_of(subject: Operation | Hazard) -> list[Volume]:
@@ -150,7 +181,8 @@ class Probes:
     """Where the service reports what it measures (the API wires these to its metrics); by default
     nowhere, so the core of the service knows nothing of any monitoring system."""
 
-    lock_wait: Callable[[float], None] = _ignore  # seconds spent waiting for the filing lock
+    lock_wait: Callable[[float], None] = _ignore  # seconds spent waiting for a decision's locks
+    lock_hold: Callable[[float], None] = _ignore  # seconds a decision held them, its commit included
     decision: Callable[[str, str], None] = _ignore  # (what: operation.filed…, outcome: the state after)
 
 
@@ -218,7 +250,7 @@ class Line:
 
     @contextmanager
     def _held(self, cells: Cells | None, reach_used: float = math.inf) -> Iterator[StrategicChange]:
-        from deconline.service.agreements import in_force
+        from deconline.service.agreements import parse_document
 
         picture = self.picture
         asked = time.perf_counter()
@@ -226,17 +258,21 @@ class Line:
         with gate, picture.cells.holding(cells or ()):
             with self.db.write() as session:
                 connection = session.connection()
-                if cells is None:
-                    connection.execute(_LOCK_ALL)
-                else:
-                    connection.execute(_SHARE_ALL)  # new rules wait for decisions in flight, and they for it
-                agreement = in_force(session)
+                if self.db.is_sqlite:
+                    document = connection.execute(_IN_FORCE_ONLY).scalar()
+                elif cells is None:
+                    connection.execute(_LOCK_ALL_PG)
+                    document = connection.execute(_IN_FORCE_ONLY).scalar()
+                else:  # new rules wait for decisions in flight, and they for the new rules
+                    document = connection.execute(_SHARE_ALL_PG).one()[1]
+                agreement = parse_document(document) if document is not None else None
                 reach = agreement.strategic_rules.h_m if agreement is not None else 0.0
                 if reach > reach_used:
                     raise _WiderReach(reach)
                 self._reach_m = reach
                 locked = lock_cells(session, cells) if cells is not None else None
-                self.probes.lock_wait(time.perf_counter() - asked)
+                held_at = time.perf_counter()
+                self.probes.lock_wait(held_at - asked)
                 if locked is None:
                     picture.sync(session, all_cells(session))
                 else:
@@ -248,6 +284,7 @@ class Line:
                 _register(session, members, seqs)
             picture.apply(change.operations, change.hazards)
             picture.known.update(seqs)
+            self.probes.lock_hold(time.perf_counter() - held_at)
 
     def _check_grid(self) -> None:
         """Once per process: registrations made on another grid (or before there was one) are

@@ -17,14 +17,15 @@ import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
 
 from deconline.core.strategic import Hit, StrategicIndex, StrategicRules
 from deconline.core.volumes import Volume
 from deconline.service.geo import volume_from_row
-from deconline.store.models import Hazard, Operation, StrategicCell, StrategicCellMember
+from deconline.store.models import Hazard, Operation, OperationVolume, StrategicCell, StrategicCellMember
 
 LIVE_STATES = ("accepted", "active")
 SYNC_CHUNK = 400  # cells per membership query
@@ -145,57 +146,83 @@ class StrategicPicture:
             self.keys_of[subject_id] = [key for key, _, _ in entries]
             self.facts[subject_id] = facts
 
-    def apply(self, operations: Iterable[Operation], hazards: Iterable[Hazard], gone: Iterable[str] = ()) -> None:
-        """Make the picture hold these subjects as they are now (and forget ``gone`` ids)."""
+    def apply(self, operations: Iterable[Operation], hazards: Iterable[Hazard]) -> None:
+        """Make the picture hold these subjects as they are now (after this process changed them)."""
         with self.mutex:
             for op in operations:
-                live = op.state in LIVE_STATES
-                entries = [(operation_key(op.id, v.ordinal), volume_from_row(v), op.party_id) for v in op.volumes]
-                self._replace(op.id, entries if live else [], (op.party_id, op.version))
+                volumes = [(v.ordinal, volume_from_row(v)) for v in op.volumes]
+                self._set_operation(op.id, op.party_id, op.version, op.state in LIVE_STATES, volumes)
             for hz in hazards:
-                entries = [(hazard_key(hz.id), volume_from_row(hz), hazard_owner(hz.id))]
-                self._replace(hz.id, entries if hz.state == "active" else [], (hz.party_id, hz.version))
-            for subject_id in gone:
-                self._replace(subject_id, [], (None, 0))
+                self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))
+
+    def _set_operation(
+        self, op_id: str, party: str, version: int, live: bool, volumes: list[tuple[int, Volume]]
+    ) -> None:
+        entries = [(operation_key(op_id, ordinal), volume, party) for ordinal, volume in volumes]
+        self._replace(op_id, entries if live else [], (party, version))
+
+    def _set_hazard(self, hz_id: str, party: str | None, version: int, active: bool, volume: Volume) -> None:
+        self._replace(hz_id, [(hazard_key(hz_id), volume, hazard_owner(hz_id))] if active else [], (party, version))
 
     def sync(self, session: Session, upto: dict[int, int]) -> None:
         """Bring the given cells to the given change numbers (exclusive: each cell's number before
         the caller's own change) by reloading every subject registered there since."""
         stale = {cell: self.known.get(cell) for cell, seq in upto.items() if self.known.get(cell) != seq}
-        if stale:
-            self.reload(session, _changed_in(session, stale))
+        conditions = [
+            _MEMBER.cell == cell if seq is None else and_(_MEMBER.cell == cell, _MEMBER.seq > seq)
+            for cell, seq in sorted(stale.items())
+        ]
+        for start in range(0, len(conditions), SYNC_CHUNK):
+            changed = select(_MEMBER.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK]))
+            self._reload(session, changed)
         self.known.update(upto)
 
-    def reload(self, session: Session, subject_ids: set[str]) -> None:
-        if not subject_ids:
-            return
-        ops: list[Operation] = []
-        hazards: list[Hazard] = []
-        ids = sorted(subject_ids)
-        for start in range(0, len(ids), SYNC_CHUNK):
-            chunk = ids[start : start + SYNC_CHUNK]
-            ops += session.scalars(
-                select(Operation).where(Operation.id.in_(chunk)).options(selectinload(Operation.volumes))
-            )
-            hazards += session.scalars(select(Hazard).where(Hazard.id.in_(chunk)))
-        found = {op.id for op in ops} | {hz.id for hz in hazards}
-        self.apply(ops, hazards, gone=subject_ids - found)
+    def _reload(self, session: Session, changed: Select[Any]) -> None:
+        """Two round trips, plain rows: the operations (with their volumes) and the hazards named."""
+        ops: dict[str, tuple[str, int, bool, list[tuple[int, Volume]]]] = {}
+        for row in session.execute(_OPERATIONS_WITH_VOLUMES.where(Operation.id.in_(changed))):
+            if row.id not in ops:
+                ops[row.id] = (row.party_id, row.version, row.state in LIVE_STATES, [])
+            if row.ordinal is not None:
+                ops[row.id][3].append((row.ordinal, volume_from_row(row)))
+        hazards = session.execute(_HAZARDS.where(Hazard.id.in_(changed))).all()
+        with self.mutex:
+            for op_id, (party, version, live, volumes) in ops.items():
+                self._set_operation(op_id, party, version, live, volumes)
+            for hz in hazards:
+                self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))
 
 
-def _changed_in(session: Session, stale: dict[int, int | None]) -> set[str]:
-    """Subjects registered in these cells with a newer change number than the picture's."""
-    conditions = [
-        StrategicCellMember.cell == cell
-        if seq is None
-        else and_(StrategicCellMember.cell == cell, StrategicCellMember.seq > seq)
-        for cell, seq in sorted(stale.items())
-    ]
-    found: set[str] = set()
-    for start in range(0, len(conditions), SYNC_CHUNK):
-        found.update(
-            session.scalars(select(StrategicCellMember.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK])))
-        )
-    return found
+_MEMBER = StrategicCellMember
+_OPERATIONS_WITH_VOLUMES = (
+    select(
+        Operation.id,
+        Operation.party_id,
+        Operation.version,
+        Operation.state,
+        OperationVolume.ordinal,
+        OperationVolume.footprint,
+        OperationVolume.radius_m,
+        OperationVolume.lower_m,
+        OperationVolume.upper_m,
+        OperationVolume.start_s,
+        OperationVolume.end_s,
+    )
+    .join_from(Operation, OperationVolume, isouter=True)
+    .order_by(Operation.id, OperationVolume.ordinal)
+)
+_HAZARDS = select(
+    Hazard.id,
+    Hazard.party_id,
+    Hazard.version,
+    Hazard.state,
+    Hazard.footprint,
+    Hazard.radius_m,
+    Hazard.lower_m,
+    Hazard.upper_m,
+    Hazard.start_s,
+    Hazard.end_s,
+)
 
 
 def all_cells(session: Session) -> dict[int, int]:

@@ -25,8 +25,8 @@ class Setting(Base):
 
 
 class Counter(Base):
-    """Monotonic counters; the ``strategic`` row is the lock on everything strategic (shared by
-    decisions that lock cells, exclusive for new rules), the ``record`` row numbers the record."""
+    """Monotonic counters: the ``record`` row numbers the record (and is its lock), the
+    ``tactical`` row serialises evaluation; ``strategic`` is no longer used (see service.line)."""
 
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
