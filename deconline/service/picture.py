@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from deconline.core.strategic import Hit, StrategicIndex, StrategicRules
@@ -168,24 +168,30 @@ class StrategicPicture:
         """Bring the given cells to the given change numbers (exclusive: each cell's number before
         the caller's own change) by reloading every subject registered there since."""
         stale = {cell: self.known.get(cell) for cell, seq in upto.items() if self.known.get(cell) != seq}
-        conditions = [
-            _MEMBER.cell == cell if seq is None else and_(_MEMBER.cell == cell, _MEMBER.seq > seq)
-            for cell, seq in sorted(stale.items())
-        ]
-        for start in range(0, len(conditions), SYNC_CHUNK):
-            changed = select(_MEMBER.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK]))
-            self._reload(session, changed)
+        if stale and session.get_bind().dialect.name == "postgresql":  # two statements, compiled once
+            cells = sorted(stale)
+            values = {"cells": cells, "seqs": [-1 if stale[c] is None else stale[c] for c in cells]}
+            self._reload(session.execute(_CHANGED_OPERATIONS_PG, values), session.execute(_CHANGED_HAZARDS_PG, values))
+        elif stale:
+            conditions = [
+                _MEMBER.cell == cell if seq is None else and_(_MEMBER.cell == cell, _MEMBER.seq > seq)
+                for cell, seq in sorted(stale.items())
+            ]
+            for start in range(0, len(conditions), SYNC_CHUNK):
+                changed = select(_MEMBER.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK]))
+                ops = session.execute(_OPERATIONS_WITH_VOLUMES.where(Operation.id.in_(changed)))
+                self._reload(ops, session.execute(_HAZARDS.where(Hazard.id.in_(changed))))
         self.known.update(upto)
 
-    def _reload(self, session: Session, changed: Select[Any]) -> None:
-        """Two round trips, plain rows: the operations (with their volumes) and the hazards named."""
+    def _reload(self, op_rows: Iterable[Any], hazard_rows: Iterable[Any]) -> None:
+        """From plain rows: the operations (one row per volume) and the hazards changed."""
         ops: dict[str, tuple[str, int, bool, list[tuple[int, Volume]]]] = {}
-        for row in session.execute(_OPERATIONS_WITH_VOLUMES.where(Operation.id.in_(changed))):
+        for row in op_rows:
             if row.id not in ops:
                 ops[row.id] = (row.party_id, row.version, row.state in LIVE_STATES, [])
             if row.ordinal is not None:
                 ops[row.id][3].append((row.ordinal, volume_from_row(row)))
-        hazards = session.execute(_HAZARDS.where(Hazard.id.in_(changed))).all()
+        hazards = list(hazard_rows)
         with self.mutex:
             for op_id, (party, version, live, volumes) in ops.items():
                 self._set_operation(op_id, party, version, live, volumes)
@@ -222,6 +228,21 @@ _HAZARDS = select(
     Hazard.upper_m,
     Hazard.start_s,
     Hazard.end_s,
+)
+
+
+_CHANGED_PG = (
+    "SELECT m.subject_id FROM strategic_cell_members m JOIN unnest(CAST(:cells AS integer[]), "
+    "CAST(:seqs AS bigint[])) AS k(cell, seq) ON m.cell = k.cell AND m.seq > k.seq"
+)
+_CHANGED_OPERATIONS_PG = text(
+    "SELECT o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, v.lower_m, v.upper_m, "
+    "v.start_s, v.end_s FROM operations o LEFT JOIN operation_volumes v ON v.operation_id = o.id "
+    f"WHERE o.id IN ({_CHANGED_PG}) ORDER BY o.id, v.ordinal"
+)
+_CHANGED_HAZARDS_PG = text(
+    "SELECT id, party_id, version, state, footprint, radius_m, lower_m, upper_m, start_s, end_s FROM hazards "
+    f"WHERE id IN ({_CHANGED_PG})"
 )
 
 
