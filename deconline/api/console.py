@@ -7,13 +7,14 @@ script can run. A site's own tile server is the one other origin it may be allow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -46,23 +47,43 @@ def content_security_policy(tile_url: str | None) -> str:
     )
 
 
+def _is_console(path: str) -> bool:
+    return path == "/" or path.startswith("/console/")
+
+
+class ConsoleHeaders:
+    """Pure ASGI: the console's pages get their security and cache headers; every other request
+    passes straight through (no per-request task, unlike an ``@app.middleware`` function)."""
+
+    def __init__(self, app: ASGIApp, policy: str) -> None:
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not _is_console(path):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.policy
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-Frame-Options"] = "DENY"
+                if path.startswith("/console/vendor/"):
+                    headers["Cache-Control"] = "public, max-age=86400"  # pinned third-party files
+                elif path == "/" or path.endswith((".html", ".js", ".json", ".css")):
+                    headers["Cache-Control"] = "no-cache"  # revalidated: an upgrade shows at once
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def mount_console(app: FastAPI, tile_url: str | None) -> None:
     policy = content_security_policy(tile_url)
 
-    @app.middleware("http")
-    async def _console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        path = request.url.path
-        if path == "/" or path.startswith("/console/"):
-            response.headers["Content-Security-Policy"] = policy
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            response.headers["Referrer-Policy"] = "no-referrer"
-            response.headers["X-Frame-Options"] = "DENY"
-            if path.startswith("/console/vendor/"):
-                response.headers["Cache-Control"] = "public, max-age=86400"  # pinned third-party files
-            elif path == "/" or path.endswith((".html", ".js", ".json", ".css")):
-                response.headers["Cache-Control"] = "no-cache"  # revalidated: an upgrade shows at once
-        return response
+    app.add_middleware(ConsoleHeaders, policy=policy)
 
     @app.get("/", include_in_schema=False)
     def console() -> FileResponse:
