@@ -14,6 +14,7 @@ one mutex.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,18 +81,46 @@ class SharedExclusive:
                 self._condition.notify_all()
 
 
+class FairLock:
+    """A lock handed to its waiters in the order they came: under contention no request waits
+    behind a stream of later ones (a plain lock wakes an arbitrary waiter, which makes the
+    slowest decisions of a busy area far slower than the rest)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder: the lock is now ours
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # handed over, still held
+            else:
+                self._held = False
+
+
 class CellLocks:
     """One in-process lock per cell, taken in ascending order (the database's order too)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[int, threading.Lock] = {}
+        self._locks: dict[int, FairLock] = {}
 
     @contextmanager
     def holding(self, cells: Iterable[int]) -> Iterator[None]:
         with self._guard:
-            locks = [self._locks.setdefault(cell, threading.Lock()) for cell in sorted(cells)]
-        taken: list[threading.Lock] = []
+            locks = [self._locks.setdefault(cell, FairLock()) for cell in sorted(cells)]
+        taken: list[FairLock] = []
         try:
             for lock in locks:
                 lock.acquire()
