@@ -5,6 +5,7 @@ There is no global state: the API builds one ``Line`` per process and hands it t
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import time
@@ -14,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.cells import GRID_ID, Cells, reach_cells, registered_cells
@@ -37,7 +37,6 @@ from deconline.store.models import (
     Hazard,
     Operation,
     Setting,
-    StrategicCell,
     StrategicCellMember,
 )
 
@@ -84,16 +83,34 @@ EVERYTHING_KEY = 0x64636C7374726174  # "dclstrat"
 _SHARE_ALL_PG = select(func.pg_advisory_xact_lock_shared(EVERYTHING_KEY), _IN_FORCE_DOCUMENT)
 _LOCK_ALL_PG = select(func.pg_advisory_xact_lock(EVERYTHING_KEY))
 _IN_FORCE_ONLY = select(_IN_FORCE_DOCUMENT)
-# PostgreSQL: one statement whatever the number of cells, taking the rows in ascending order.
-_LOCK_CELLS_PG = text(
-    "INSERT INTO strategic_cells (cell, seq) SELECT c, 1 FROM unnest(CAST(:cells AS integer[])) AS c ORDER BY c "
-    "ON CONFLICT (cell) DO UPDATE SET seq = strategic_cells.seq + 1 RETURNING cell, seq"
-)
-_REGISTER_PG = text(
-    "INSERT INTO strategic_cell_members (cell, subject_id, seq) "
-    "SELECT * FROM unnest(CAST(:cells AS integer[]), CAST(:subjects AS varchar[]), CAST(:seqs AS bigint[])) "
-    "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
-)
+# One statement whatever the number of cells, compiled once: the cells as an array (PostgreSQL,
+# where the rows are taken in ascending order) or a JSON list (SQLite, one writer at a time).
+_LOCK_CELLS = {
+    "postgresql": text(
+        "INSERT INTO strategic_cells (cell, seq) SELECT c, 1 FROM unnest(CAST(:cells AS integer[])) AS c ORDER BY c "
+        "ON CONFLICT (cell) DO UPDATE SET seq = strategic_cells.seq + 1 RETURNING cell, seq"
+    ),
+    "sqlite": text(
+        "INSERT INTO strategic_cells (cell, seq) SELECT value, 1 FROM json_each(:cells) WHERE true "
+        "ON CONFLICT (cell) DO UPDATE SET seq = strategic_cells.seq + 1 RETURNING cell, seq"
+    ),
+}
+_REGISTER = {
+    "postgresql": text(
+        "INSERT INTO strategic_cell_members (cell, subject_id, seq) SELECT * FROM unnest(CAST(:cells AS integer[]), "
+        "CAST(:subjects AS varchar[]), CAST(:seqs AS bigint[])) "
+        "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
+    ),
+    "sqlite": text(
+        "INSERT INTO strategic_cell_members (cell, subject_id, seq) SELECT json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(:rows) WHERE true "
+        "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
+    ),
+}
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
@@ -101,15 +118,10 @@ def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
     ordered = sorted(cells)
     if not ordered:
         return {}
-    connection = session.connection()
-    if session.get_bind().dialect.name == "postgresql":
-        rows = connection.execute(_LOCK_CELLS_PG, {"cells": ordered})
-    else:  # SQLite: one writer at a time, any order
-        values = sqlite_insert(StrategicCell).values([{"cell": cell, "seq": 1} for cell in ordered])
-        statement = values.on_conflict_do_update(
-            index_elements=[StrategicCell.cell], set_={"seq": StrategicCell.seq + 1}
-        ).returning(StrategicCell.cell, StrategicCell.seq)
-        rows = connection.execute(statement)
+    if _postgresql(session):
+        rows = session.connection().execute(_LOCK_CELLS["postgresql"], {"cells": ordered})
+    else:
+        rows = session.connection().execute(_LOCK_CELLS["sqlite"], {"cells": json.dumps(ordered)})
     return {int(cell): int(seq) for cell, seq in rows}
 
 
@@ -117,18 +129,11 @@ def _register(session: Session, members: dict[str, Cells], seqs: dict[int, int])
     rows = [(cell, subject_id, seqs[cell]) for subject_id, cells in sorted(members.items()) for cell in sorted(cells)]
     if not rows:
         return
-    connection = session.connection()
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         cells, subjects, numbers = (list(column) for column in zip(*rows, strict=True))
-        connection.execute(_REGISTER_PG, {"cells": cells, "subjects": subjects, "seqs": numbers})
-        return
-    statement = sqlite_insert(StrategicCellMember).values(
-        [{"cell": cell, "subject_id": subject_id, "seq": seq} for cell, subject_id, seq in rows]
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[StrategicCellMember.cell, StrategicCellMember.subject_id], set_={"seq": statement.excluded.seq}
-    )
-    connection.execute(statement)
+        session.connection().execute(_REGISTER["postgresql"], {"cells": cells, "subjects": subjects, "seqs": numbers})
+    else:
+        session.connection().execute(_REGISTER["sqlite"], {"rows": json.dumps(rows)})
 
 
 def _volumes_of(subject: Operation | Hazard) -> list[Volume]:

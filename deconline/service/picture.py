@@ -13,23 +13,23 @@ one mutex.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import JSON, select, text
 from sqlalchemy.orm import Session
 
 from deconline.core.strategic import Hit, StrategicIndex, StrategicRules
 from deconline.core.volumes import Volume
+from deconline.locks import FairLock
 from deconline.service.geo import volume_from_row
-from deconline.store.models import Hazard, Operation, OperationVolume, StrategicCell, StrategicCellMember
+from deconline.store.models import Hazard, Operation, StrategicCell
 
 LIVE_STATES = ("accepted", "active")
-SYNC_CHUNK = 400  # cells per membership query
 Key = tuple[str, str, int]
 
 
@@ -79,34 +79,6 @@ class SharedExclusive:
             with self._condition:
                 self._exclusive = False
                 self._condition.notify_all()
-
-
-class FairLock:
-    """A lock handed to its waiters in the order they came: under contention no request waits
-    behind a stream of later ones (a plain lock wakes an arbitrary waiter, which makes the
-    slowest decisions of a busy area far slower than the rest)."""
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._held = False
-        self._waiters: deque[threading.Lock] = deque()
-
-    def acquire(self) -> None:
-        with self._mutex:
-            if not self._held:
-                self._held = True
-                return
-            turn = threading.Lock()
-            turn.acquire()
-            self._waiters.append(turn)
-        turn.acquire()  # released by the holder: the lock is now ours
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().release()  # handed over, still held
-            else:
-                self._held = False
 
 
 class CellLocks:
@@ -196,20 +168,11 @@ class StrategicPicture:
     def sync(self, session: Session, upto: dict[int, int]) -> None:
         """Bring the given cells to the given change numbers (exclusive: each cell's number before
         the caller's own change) by reloading every subject registered there since."""
-        stale = {cell: self.known.get(cell) for cell, seq in upto.items() if self.known.get(cell) != seq}
-        if stale and session.get_bind().dialect.name == "postgresql":  # two statements, compiled once
-            cells = sorted(stale)
-            values = {"cells": cells, "seqs": [-1 if stale[c] is None else stale[c] for c in cells]}
-            self._reload(session.execute(_CHANGED_OPERATIONS_PG, values), session.execute(_CHANGED_HAZARDS_PG, values))
-        elif stale:
-            conditions = [
-                _MEMBER.cell == cell if seq is None else and_(_MEMBER.cell == cell, _MEMBER.seq > seq)
-                for cell, seq in sorted(stale.items())
-            ]
-            for start in range(0, len(conditions), SYNC_CHUNK):
-                changed = select(_MEMBER.subject_id).where(or_(*conditions[start : start + SYNC_CHUNK]))
-                ops = session.execute(_OPERATIONS_WITH_VOLUMES.where(Operation.id.in_(changed)))
-                self._reload(ops, session.execute(_HAZARDS.where(Hazard.id.in_(changed))))
+        stale = {cell: self.known.get(cell) for cell, seq in upto.items() if seq > 0 and self.known.get(cell) != seq}
+        if stale:  # (a cell at 0 has never changed: nothing to read)
+            pairs = sorted((cell, -1 if known is None else known) for cell, known in stale.items())
+            operations, hazards, values = _changed_since(session, pairs)
+            self._reload(session.execute(operations, values), session.execute(hazards, values))
         self.known.update(upto)
 
     def _reload(self, op_rows: Iterable[Any], hazard_rows: Iterable[Any]) -> None:
@@ -228,51 +191,37 @@ class StrategicPicture:
                 self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))
 
 
-_MEMBER = StrategicCellMember
-_OPERATIONS_WITH_VOLUMES = (
-    select(
-        Operation.id,
-        Operation.party_id,
-        Operation.version,
-        Operation.state,
-        OperationVolume.ordinal,
-        OperationVolume.footprint,
-        OperationVolume.radius_m,
-        OperationVolume.lower_m,
-        OperationVolume.upper_m,
-        OperationVolume.start_s,
-        OperationVolume.end_s,
+_OPERATION_COLUMNS = (
+    "o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, v.lower_m, v.upper_m, v.start_s, v.end_s"
+)
+_HAZARD_COLUMNS = "id, party_id, version, state, footprint, radius_m, lower_m, upper_m, start_s, end_s"
+# The subjects registered in the given cells with a number above the given one: the cells and
+# numbers as arrays on PostgreSQL, as a JSON list of pairs on SQLite; each statement compiled once.
+_CHANGED = {
+    "postgresql": "SELECT m.subject_id FROM strategic_cell_members m JOIN unnest(CAST(:cells AS integer[]), "
+    "CAST(:seqs AS bigint[])) AS k(cell, seq) ON m.cell = k.cell AND m.seq > k.seq",
+    "sqlite": "SELECT m.subject_id FROM strategic_cell_members m JOIN (SELECT json_extract(value, '$[0]') AS cell, "
+    "json_extract(value, '$[1]') AS seq FROM json_each(:pairs)) AS k ON m.cell = k.cell AND m.seq > k.seq",
+}
+_TYPES = {"footprint": JSON()}
+_CHANGED_STATEMENTS = {
+    dialect: (
+        text(
+            f"SELECT {_OPERATION_COLUMNS} FROM operations o LEFT JOIN operation_volumes v ON v.operation_id = o.id "
+            f"WHERE o.id IN ({changed}) ORDER BY o.id, v.ordinal"
+        ).columns(**_TYPES),
+        text(f"SELECT {_HAZARD_COLUMNS} FROM hazards WHERE id IN ({changed})").columns(**_TYPES),
     )
-    .join_from(Operation, OperationVolume, isouter=True)
-    .order_by(Operation.id, OperationVolume.ordinal)
-)
-_HAZARDS = select(
-    Hazard.id,
-    Hazard.party_id,
-    Hazard.version,
-    Hazard.state,
-    Hazard.footprint,
-    Hazard.radius_m,
-    Hazard.lower_m,
-    Hazard.upper_m,
-    Hazard.start_s,
-    Hazard.end_s,
-)
+    for dialect, changed in _CHANGED.items()
+}
 
 
-_CHANGED_PG = (
-    "SELECT m.subject_id FROM strategic_cell_members m JOIN unnest(CAST(:cells AS integer[]), "
-    "CAST(:seqs AS bigint[])) AS k(cell, seq) ON m.cell = k.cell AND m.seq > k.seq"
-)
-_CHANGED_OPERATIONS_PG = text(
-    "SELECT o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, v.lower_m, v.upper_m, "
-    "v.start_s, v.end_s FROM operations o LEFT JOIN operation_volumes v ON v.operation_id = o.id "
-    f"WHERE o.id IN ({_CHANGED_PG}) ORDER BY o.id, v.ordinal"
-)
-_CHANGED_HAZARDS_PG = text(
-    "SELECT id, party_id, version, state, footprint, radius_m, lower_m, upper_m, start_s, end_s FROM hazards "
-    f"WHERE id IN ({_CHANGED_PG})"
-)
+def _changed_since(session: Session, pairs: list[tuple[int, int]]) -> tuple[Any, Any, dict[str, Any]]:
+    if session.get_bind().dialect.name == "postgresql":
+        operations, hazards = _CHANGED_STATEMENTS["postgresql"]
+        return operations, hazards, {"cells": [c for c, _ in pairs], "seqs": [s for _, s in pairs]}
+    operations, hazards = _CHANGED_STATEMENTS["sqlite"]
+    return operations, hazards, {"pairs": json.dumps(pairs)}
 
 
 def all_cells(session: Session) -> dict[int, int]:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy import BigInteger, bindparam, func, insert, select, update
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,12 @@ def _service_key(record: RecordTree, session: Session) -> tuple[Ed25519PrivateKe
     return record.key, record.origin
 
 
-_TAKE_SEQS = update(Counter).where(Counter.name == RECORD_COUNTER).returning(Counter.value)
+_TAKE_SEQS = (  # built once, so compiled once: n numbers at a time
+    update(Counter)
+    .where(Counter.name == RECORD_COUNTER)
+    .values(value=Counter.value + bindparam("n", type_=BigInteger))
+    .returning(Counter.value)
+)
 _INSERT_ENTRY = insert(RecordEntry)
 _PENDING = "deconline_pending_entries"
 _LISTENING = "deconline_record_listening"
@@ -154,7 +159,7 @@ def _write_pending(session: Session) -> int:
         return -1
     session.info[_PENDING] = []  # the listener stays, for entries appended after this
     connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
-    last = int(connection.execute(_TAKE_SEQS.values(value=Counter.value + len(pending))).scalar_one())
+    last = int(connection.execute(_TAKE_SEQS, {"n": len(pending)}).scalar_one())
     check_signed(connection, ((e.author, e.time_s, e.event["submission"], e.signature) for e in pending if e.signature))
     rows = []
     for seq, entry in enumerate(pending, start=last - len(pending)):

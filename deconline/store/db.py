@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from deconline.locks import FairLock
+
 DEFAULT_URL = "sqlite:///deconline.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SETUP_LOCK = 0x64636C696E6974  # "dclinit": migrations and first-run settings, one process at a time
@@ -60,6 +62,7 @@ class Database:
             _sqlite_setup(self.engine)
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._writer = FairLock()
         self._reads = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writes = sessionmaker(bind=self.engine.execution_options(deconline_write=True), expire_on_commit=False)
 
@@ -70,9 +73,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on any exception."""
-        with self._writes() as session, session.begin():
-            yield session
+        """A transaction that commits on success and rolls back on any exception. On SQLite the
+        threads of this process queue here, in order, for the one writer the file allows, rather
+        than in SQLite's busy handler (which sleeps in growing steps: seconds under load)."""
+        if self.is_sqlite:
+            self._writer.acquire()
+        try:
+            with self._writes() as session, session.begin():
+                yield session
+        finally:
+            if self.is_sqlite:
+                self._writer.release()
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent). On PostgreSQL, under a lock held

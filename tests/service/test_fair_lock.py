@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from deconline.service.picture import CellLocks, FairLock
+from deconline.locks import FairLock
+from deconline.service.picture import CellLocks
 
 
 def test_waiters_get_the_lock_in_the_order_they_asked() -> None:
