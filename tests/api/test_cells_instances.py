@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
 
 from deconline.core.cells import CELL_DEG
+from tests.conftest import fresh_pg_database
 from tests.helpers import World, at, box, make_world, server
 
 EDGE_LON = 21 * CELL_DEG  # 5.25: a cell boundary
@@ -29,8 +31,20 @@ def polygon(west: float, south: float, east: float, north: float) -> dict[str, A
     }
 
 
-@pytest.fixture()
-def two(db_url: str) -> Iterator[tuple[World, dict[str, httpx.Client]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def two(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[World, dict[str, httpx.Client]]]:
+    """Two instances for the whole module (the tests work in different places), per database."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            db_url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'line.db'}"
+        else:
+            db_url = stack.enter_context(fresh_pg_database("deconline_cells"))
+        yield from _two_instances(db_url)
+
+
+def _two_instances(db_url: str) -> Iterator[tuple[World, dict[str, httpx.Client]]]:
     world = make_world(db_url)
     world.line.db.dispose()
     with server(db_url) as first, server(db_url) as second:
