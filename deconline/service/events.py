@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, event, func, insert, select
+from sqlalchemy import CursorResult, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from deconline.store.db import at_commit
 from deconline.store.models import PartyEvent, Setting
 
 Event = dict[str, Any]
@@ -90,7 +91,6 @@ def _offer(subscription: Subscription, event_id: int, data: str) -> None:
 
 
 _INSERT_EVENTS = insert(PartyEvent).returning(PartyEvent.id, sort_by_parameter_order=True)
-_WRITTEN = "deconline_written_events"
 
 
 def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event) -> None:
@@ -99,40 +99,24 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
     The transaction's events are written together just before its commit (one statement), and
     other processes are told of them by the same commit."""
     data = json.dumps(payload, separators=(",", ":"))
-    pending: list[dict[str, Any]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
+    row = {"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now}
 
-        @event.listens_for(session, "before_commit")
-        def _write(committing: Session) -> None:
-            if not committing.in_nested_transaction():
-                written = write_pending(committing)
-                committing.info.setdefault(_WRITTEN, []).extend(written)
-                notify(committing, hub.origin, written)
+    def write(committing: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+        written = _insert(committing, rows)
+        notify(committing, hub.origin, written)
+        return written
 
-        @event.listens_for(session, "after_commit")
-        def _push_after_commit(committed: Session) -> None:
-            if not committed.in_nested_transaction():
-                for item in committed.info.pop(_WRITTEN, []):
-                    hub.push(*item)
+    def push(written: list[tuple[str, int, str]]) -> None:
+        for item in written:
+            hub.push(*item)
 
-        @event.listens_for(session, "after_rollback")
-        def _forget(rolled_back: Session) -> None:
-            if not rolled_back.in_nested_transaction():
-                rolled_back.info.pop(_PENDING, None)
-                rolled_back.info.pop(_WRITTEN, None)
-
-    pending.append({"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now})
+    at_commit(session, _PENDING, row, write, push)
 
 
-def write_pending(session: Session) -> list[tuple[str, int, str]]:
-    """Insert the transaction's waiting events (Core, one statement); (party, id, data) of each."""
-    pending: list[dict[str, Any]] = session.info.get(_PENDING) or []
-    if not pending:
-        return []
-    session.info[_PENDING] = []
-    ids = session.connection().execute(_INSERT_EVENTS, pending).scalars().all()
-    return [(row["party_id"], int(event_id), row["data"]) for row, event_id in zip(pending, ids, strict=True)]
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    """Insert waiting events (Core, one statement); (party, id, data) of each."""
+    ids = session.connection().execute(_INSERT_EVENTS, rows).scalars().all()
+    return [(row["party_id"], int(event_id), row["data"]) for row, event_id in zip(rows, ids, strict=True)]
 
 
 CHANNEL = "deconline_events"

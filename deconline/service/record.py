@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import BigInteger, bindparam, func, insert, select, update
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from deconline.record.merkle import MerkleTree
 from deconline.record.signing import generate_key, private_key_pem
 from deconline.service.errors import Forbidden, Invalid, NotFound
 from deconline.service.key_validity import check_signed
+from deconline.store.db import at_commit, write_queued
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
 if TYPE_CHECKING:
@@ -95,7 +95,6 @@ _TAKE_SEQS = (  # built once, so compiled once: n numbers at a time
 )
 _INSERT_ENTRY = insert(RecordEntry)
 _PENDING = "deconline_pending_entries"
-_LISTENING = "deconline_record_listening"
 
 
 @dataclass(frozen=True)
@@ -129,11 +128,7 @@ def append(
         event = {**event, "submission": signed.document}
     signature = base64.b64decode(signed.signature).hex() if signed is not None else None
     entry = _Pending(now, author, kind, event, sorted(set(readers)), signature)
-    if _LISTENING not in session.info:
-        session.info[_LISTENING] = True
-        sqlalchemy_event.listen(session, "before_commit", _on_commit)
-        sqlalchemy_event.listen(session, "after_rollback", _forget_pending)
-    session.info.setdefault(_PENDING, []).append(entry)
+    at_commit(session, _PENDING, entry, _write_entries)
 
 
 def append_numbered(
@@ -149,15 +144,11 @@ def append_numbered(
     """Like :func:`append`, but numbered at once (the record's lock is held from here to the
     commit), for the rare change that must store its own index; returns it."""
     append(record, session, now, author, kind, event, readers, signed)
-    return _write_pending(session)
+    return int(write_queued(session, _PENDING, _write_entries))
 
 
-def _write_pending(session: Session) -> int:
-    """Number and write the transaction's waiting entries; the index of the last one."""
-    pending: list[_Pending] = session.info.get(_PENDING, [])
-    if not pending:
-        return -1
-    session.info[_PENDING] = []  # the listener stays, for entries appended after this
+def _write_entries(session: Session, pending: list[_Pending]) -> int:
+    """Number and write waiting entries (one counter update, one insert); the index of the last one."""
     connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
     last = int(connection.execute(_TAKE_SEQS, {"n": len(pending)}).scalar_one())
     check_signed(connection, ((e.author, e.time_s, e.event["submission"], e.signature) for e in pending if e.signature))
@@ -180,16 +171,6 @@ def _write_pending(session: Session) -> int:
         )
     connection.execute(_INSERT_ENTRY, rows)
     return last - 1
-
-
-def _on_commit(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint's commit is not the end of the transaction
-        _write_pending(session)
-
-
-def _forget_pending(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info.pop(_PENDING, None)
 
 
 def publish_checkpoint(record: RecordTree, session: Session, now: float) -> str | None:

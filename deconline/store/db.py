@@ -7,7 +7,7 @@ busy timeout instead of failing when one upgrades a read snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,59 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("deconline_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_QUEUES = "deconline_at_commit"
+
+
+def at_commit(
+    session: Session,
+    key: str,
+    item: Any,
+    write: Callable[[Session, list[Any]], Any],
+    after: Callable[[Any], None] | None = None,
+) -> None:
+    """Queue ``item`` under ``key``: just before the transaction commits (a savepoint's commit is
+    not that), ``write(session, items)`` writes everything queued, and once the commit is done
+    ``after`` gets what ``write`` returned (the first call for a key gives the session's
+    ``write`` and ``after``). A rollback forgets the queue. Record entries and live
+    events are written this way, together and late, so the locks they take are held briefly."""
+    queues: dict[str, list[Any]] = session.info.setdefault(_QUEUES, {})
+    if key not in queues:
+        queues[key] = []
+        results: list[Any] = []
+
+        def before_commit(committing: Session) -> None:
+            if not committing.in_nested_transaction() and queues[key]:
+                results.append(write_queued(committing, key, write))
+
+        def after_commit(committed: Session) -> None:
+            if not committed.in_nested_transaction():
+                done = results[:]
+                results.clear()
+                if after is not None:
+                    for result in done:
+                        after(result)
+
+        def after_rollback(rolled_back: Session) -> None:
+            if not rolled_back.in_nested_transaction():
+                queues[key].clear()
+                results.clear()
+
+        event.listen(session, "before_commit", before_commit)
+        event.listen(session, "after_commit", after_commit)
+        event.listen(session, "after_rollback", after_rollback)
+    queues[key].append(item)
+
+
+def write_queued(session: Session, key: str, write: Callable[[Session, list[Any]], Any]) -> Any:
+    """Write what is queued under ``key`` now (``after`` is not called for it); None if nothing is."""
+    queue: list[Any] = session.info.get(_QUEUES, {}).get(key, [])
+    if not queue:
+        return None
+    items = queue[:]
+    queue.clear()
+    return write(session, items)
 
 
 class Database:
