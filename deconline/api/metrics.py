@@ -89,7 +89,6 @@ class Metrics:
             "requests refused with 429: a token (or an address without one) over its rate limit",
             registry=self.registry,
         )
-        self.last_cycle_at: float | None = None
         self.registry.register(LiveFigures(line, self))
         line.probes.lock_wait = self.lock_wait.observe
         line.probes.lock_hold = self.lock_hold.observe
@@ -97,7 +96,6 @@ class Metrics:
 
     def evaluated(self, seconds: float) -> None:
         self.cycle.observe(seconds)
-        self.last_cycle_at = time.time()
 
 
 class LiveFigures(Collector):

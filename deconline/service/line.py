@@ -26,9 +26,6 @@ from deconline.service.picture import (
     LIVE_STATES,
     StrategicPicture,
     all_cells,
-    hazard_key,
-    hazard_owner,
-    operation_key,
 )
 from deconline.service.record import RecordTree, Signed
 from deconline.store.db import Database
@@ -43,10 +40,7 @@ from deconline.store.models import (
 if TYPE_CHECKING:
     from deconline.core.agreement import Agreement
 
-__all__ = ["LIVE_STATES", "hazard_key", "hazard_owner", "operation_key"]
-
 Clock = Callable[[], float]
-STRATEGIC_COUNTER = "strategic"
 TACTICAL_COUNTER = "tactical"
 
 

@@ -28,8 +28,9 @@ from deconline.core.notices import RESOLUTIONS
 from deconline.core.strategic import StrategicRules, conflict_part, volumes_conflict
 from deconline.core.volumes import Volume
 from deconline.service.geo import geometry_json, iso, volume_from_row
-from deconline.service.line import LIVE_STATES, Line, new_id
+from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor, own_side
+from deconline.service.picture import LIVE_STATES
 from deconline.store.models import ConflictNotice, Hazard, Operation, Party
 
 PENDING_STATES = ("proposed", *LIVE_STATES)  # operations that can still be in a conflict

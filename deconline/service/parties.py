@@ -15,7 +15,7 @@ from deconline.core.agreement import PARTY_ID_PATTERN, UNAFFILIATED
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service import record
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from deconline.service.line import STRATEGIC_COUNTER, TACTICAL_COUNTER, Line
+from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.store.models import Counter, Party, PartyKey, Setting, Token
 
 Role = Literal["admin", "party", "auditor"]
@@ -67,9 +67,8 @@ def initialise(line: Line) -> str | None:
     line.db.migrate()
     with line.db.write() as session:
         line.db.serialise_setup(session.connection())  # two instances starting at once: one makes the settings
-        for name in (STRATEGIC_COUNTER, TACTICAL_COUNTER):
-            if session.get(Counter, name) is None:
-                session.add(Counter(name=name, value=0))
+        if session.get(Counter, TACTICAL_COUNTER) is None:  # ('strategic', in older databases, is unused)
+            session.add(Counter(name=TACTICAL_COUNTER, value=0))
         record.setup(session)
         if session.get(Setting, "ref_secret") is None:
             session.add(Setting(key="ref_secret", value=secrets.token_hex(32)))
