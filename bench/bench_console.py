@@ -14,9 +14,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_filing import instance
 
 from deconline.client import SIGNATURE_HEADER
 from deconline.record.signing import read_private_key, sign_document
@@ -39,12 +37,6 @@ window.__longtasks = [];
 new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longtasks.push(e.duration); })
   .observe({ type: 'longtask', buffered: true });
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
@@ -155,20 +147,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         tokens = json.loads((keys / "tokens.json").read_text())
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with instance(db_url) as (url, _):  # the demo's feeders post once a second: no limit is met
             results = []
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -180,9 +159,6 @@ def main() -> None:
                     print(f"{n} aircraft for {args.seconds:.0f} s …", file=sys.stderr)
                     results.append(run_size(browser, url, tokens, keys, n, args.seconds))
                 browser.close()
-        finally:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     report = {"vendored_bytes": vendor, "console_own_bytes": own, "runs": results}
     OUT.mkdir(exist_ok=True)
     (OUT / "console.json").write_text(json.dumps(report, indent=1))
