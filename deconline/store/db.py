@@ -3,10 +3,15 @@
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (a committed write survives the process
 being killed) and write transactions start with ``BEGIN IMMEDIATE``, so two writers queue on the
 busy timeout instead of failing when one upgrades a read snapshot.
+
+On PostgreSQL, reads run in autocommit (under READ COMMITTED a read transaction sees no more
+than its statements do, and BEGIN and COMMIT are two more round trips), and a pooled connection
+is pinged only when it has been idle a while, not at every checkout.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deconline.locks import FairLock
@@ -23,6 +29,7 @@ from deconline.locks import FairLock
 DEFAULT_URL = "sqlite:///deconline.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SETUP_LOCK = 0x64636C696E6974  # "dclinit": migrations and first-run settings, one process at a time
+PING_AFTER_IDLE_S = 1.0  # a connection back from the pool after this long is checked first
 
 
 def normalise_url(url: str) -> str:
@@ -103,6 +110,28 @@ def write_queued(session: Session, key: str, write: Callable[[Session, list[Any]
     return write(session, items)
 
 
+def _postgresql_setup(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it sat idle: one used a moment ago is alive,
+    and pinging it is a round trip on every transaction. A dead one is replaced (the pool tries
+    again on DisconnectionError)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's error for a closed or broken connection
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the connection did not answer a ping")
+
+
 class Database:
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = normalise_url(url)
@@ -114,9 +143,11 @@ class Database:
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
             _sqlite_setup(self.engine)
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20)
+            _postgresql_setup(self.engine)
         self._writer = FairLock()
-        self._reads = sessionmaker(bind=self.engine, expire_on_commit=False)
+        reads = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reads = sessionmaker(bind=reads, expire_on_commit=False)
         self._writes = sessionmaker(bind=self.engine.execution_options(deconline_write=True), expire_on_commit=False)
 
     @contextmanager
