@@ -19,7 +19,8 @@ from deconline.service.record import Signed
 bearer = HTTPBearer(auto_error=False, description="the API token printed by 'deconline party add' or 'init'")
 
 
-def get_line(request: Request) -> Line:
+async def get_line(request: Request) -> Line:
+    """Async because it does no I/O: a plain function would cost a hop to the thread pool."""
     line: Line = request.app.state.line
     return line
 

@@ -276,9 +276,10 @@ def _from_service(
     text: str,
     references: list[dict[str, str]],
     subjects: dict[str, list[str]] | None = None,
+    agreement: Agreement | None = None,
 ) -> Message:
     """A message the service itself sends (comm checks, safety alerts, conflict notices), recorded in
-    the caller's transaction."""
+    the caller's transaction; ``agreement``: the one in force, if the caller has read it already."""
     message = Message(
         id=new_id("ms"),
         sender=SERVICE,
@@ -289,7 +290,7 @@ def _from_service(
         subjects=subjects or {},
         text=text,
         requires_ack=True,
-        deadline_s=now + _deadline(in_force(session), kind),
+        deadline_s=now + _deadline(agreement if agreement is not None else in_force(session), kind),
         status="sent",
         created_at=now,
     )
@@ -310,7 +311,14 @@ _CAUSES = {
 NOTICE_REFERENCES = 20  # a message names at most this many notices; the rest are in GET /v1/notices
 
 
-def notices_message(line: Line, session: Session, party: str, notices: list[ConflictNotice], cause: str) -> Message:
+def notices_message(
+    line: Line,
+    session: Session,
+    party: str,
+    notices: list[ConflictNotice],
+    cause: str,
+    agreement: Agreement | None = None,
+) -> Message:
     """Tell ``party`` on the hotline of new conflicts of its own operations that another's change
     caused, so it can start the conversation: the notices and its operations, nothing more."""
     others = sorted({n.other_party_id or n.hazard_id or "the admin" for n in notices})
@@ -322,7 +330,8 @@ def notices_message(line: Line, session: Session, party: str, notices: list[Conf
         f"notice{'s' if len(notices) > 1 else ''}). Revise, or talk to the other party with a deconfliction request."
     )
     references = [{"type": "notice", "id": n.id} for n in notices[:NOTICE_REFERENCES]]
-    message = _from_service(line, session, line.clock(), [party], "notice", text, references, {party: operations})
+    subjects = {party: operations}
+    message = _from_service(line, session, line.clock(), [party], "notice", text, references, subjects, agreement)
     _push(line, session, [message])
     return message
 

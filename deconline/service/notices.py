@@ -24,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, insert, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
+from deconline.core.agreement import Agreement
 from deconline.core.notices import RESOLUTIONS
 from deconline.core.strategic import StrategicRules, conflict_part, volumes_conflict
 from deconline.core.volumes import Volume
@@ -319,9 +320,18 @@ def view(notice: ConflictNotice) -> dict[str, Any]:
     }
 
 
-def publish(line: Line, session: Session, outcome: Outcome, author: str, changed_by: str | None, cause: str) -> None:
+def publish(
+    line: Line,
+    session: Session,
+    outcome: Outcome,
+    author: str,
+    changed_by: str | None,
+    cause: str,
+    agreement: Agreement | None = None,
+) -> None:
     """Events and record entries for every opening and resolution; a hotline message from the
-    service to each party told of a new conflict by a change it did not make."""
+    service to each party told of a new conflict by a change it did not make (``agreement``: the
+    one in force, if the caller has it, for the message's deadline)."""
     from deconline.service import hotline  # hotline → agreements → this module: imported late
 
     for notice in outcome.opened:
@@ -337,7 +347,7 @@ def publish(line: Line, session: Session, outcome: Outcome, author: str, changed
         if notice.party_id != changed_by:
             told[notice.party_id].append(notice)
     for party, notices in sorted(told.items()):
-        hotline.notices_message(line, session, party, notices, cause)
+        hotline.notices_message(line, session, party, notices, cause, agreement)
 
 
 def owner_sides(session: Session) -> Callable[[str | None, str | None], bool]:

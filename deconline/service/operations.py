@@ -219,7 +219,7 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
         outcome = _tell(line, change, found, agreement, "revised")
         change.track(op)
         _record(line, session, op, "operation.filed", signed)
-        notices.publish(line, session, outcome, party_id, party_id, "operation.filed")
+        notices.publish(line, session, outcome, party_id, party_id, "operation.filed", agreement)
         return op
 
 
@@ -260,7 +260,7 @@ def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, sig
         op.state = "proposed" if found.blocked else "accepted"
         session.flush()
         _record(line, session, op, "operation.revised", signed)
-        notices.publish(line, session, outcome, party_id, party_id, "operation.revised")
+        notices.publish(line, session, outcome, party_id, party_id, "operation.revised", agreement)
         return op
 
 
@@ -283,7 +283,7 @@ def check(line: Line, actor: Actor, op_id: str, version: int, signed: Signed | N
         op.updated_at = line.clock()
         session.flush()
         _record(line, session, op, "operation.checked", signed)
-        notices.publish(line, session, outcome, party_id, party_id, "operation.checked")
+        notices.publish(line, session, outcome, party_id, party_id, "operation.checked", agreement)
         return op
 
 
@@ -317,7 +317,7 @@ def change_state(
         op.updated_at = line.clock()
         session.flush()
         _record(line, session, op, f"operation.{state}", signed)
-        notices.publish(line, session, outcome, party_id, party_id, f"operation.{state}")
+        notices.publish(line, session, outcome, party_id, party_id, f"operation.{state}", agreement)
         return op
 
 
