@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -82,14 +83,17 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _every(period_s: float, work: Callable[[], object], what: str, stop: threading.Event) -> None:
-    """Run ``work`` now and then every ``period_s`` until told to stop; one failure must not end the loop."""
-    wait = 0.0
-    while not stop.wait(wait):
-        wait = period_s
+    """Run ``work`` now and then every ``period_s`` (start to start) until told to stop. A run that
+    takes longer is followed at once by the next, and the beats it missed are dropped, never
+    queued. One failure must not end the loop."""
+    next_at = time.monotonic()
+    while not stop.wait(max(0.0, next_at - time.monotonic())):
+        started = time.monotonic()
         try:
             work()
         except Exception:
             log.exception("%s failed; trying again next cycle", what)
+        next_at = max(started + period_s, time.monotonic())
 
 
 def _publish_checkpoint(line: Line) -> None:
@@ -98,10 +102,21 @@ def _publish_checkpoint(line: Line) -> None:
         events_service.prune(session, line.clock() - line.event_retention_s)
 
 
-def _evaluate(line: Line, metrics: Metrics) -> None:
+OVERRUN_WARNING_EVERY_S = 60.0
+
+
+def _evaluate(line: Line, metrics: Metrics, warned: list[float]) -> None:
     started = time.perf_counter()
     tactical_service.evaluate(line)
-    metrics.evaluated(time.perf_counter() - started)
+    took = time.perf_counter() - started
+    if metrics.evaluated(took, line.evaluate_every_s) and time.monotonic() - warned[0] >= OVERRUN_WARNING_EVERY_S:
+        warned[0] = time.monotonic()
+        log.warning(
+            "tactical evaluation took %.2f s, longer than its period of %.2f s: alerts come late "
+            "(deconline_evaluation_overruns_total counts every such cycle)",
+            took,
+            line.evaluate_every_s,
+        )
     leader.beat(line.db, time.time())
 
 
@@ -116,8 +131,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics: Metrics = app.state.metrics
     leadership: leader.Leadership = app.state.leadership
     stop = threading.Event()
+    warned = [-math.inf]  # when an overrun was last logged
     loops = [
-        (line.evaluate_every_s, _led(leadership, lambda: _evaluate(line, metrics)), "tactical evaluation"),
+        (line.evaluate_every_s, _led(leadership, lambda: _evaluate(line, metrics, warned)), "tactical evaluation"),
         (line.checkpoint_every_s, _led(leadership, lambda: _publish_checkpoint(line)), "checkpoint publication"),
         (line.evaluate_every_s, _led(leadership, lambda: hotline_service.tick(line)), "hotline deadlines and checks"),
     ]

@@ -84,6 +84,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.overruns = Counter(
+            "deconline_evaluation_overruns",
+            "evaluation cycles that took longer than their period (the next one started late)",
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "deconline_rate_limited",
             "requests refused with 429: a token (or an address without one) over its rate limit",
@@ -94,8 +99,13 @@ class Metrics:
         line.probes.lock_hold = self.lock_hold.observe
         line.probes.decision = lambda kind, state: self.decisions.labels(kind, state).inc()
 
-    def evaluated(self, seconds: float) -> None:
+    def evaluated(self, seconds: float, period_s: float) -> bool:
+        """Count the cycle; whether it overran its period."""
         self.cycle.observe(seconds)
+        if seconds > period_s:
+            self.overruns.inc()
+            return True
+        return False
 
 
 class LiveFigures(Collector):

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
+from deconline.client import Client
 from deconline.logs import JsonFormatter
 from tests.helpers import World, box, make_world, server
 
@@ -102,3 +103,28 @@ def test_serve_writes_json_logs_with_request_ids(tmp_path: Path) -> None:
     access = [line for line in lines if line.get("request_id") == "from-the-proxy"]
     assert access and access[0]["route"] == "/healthz" and access[0]["status"] == 200, lines[-5:]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_an_evaluation_longer_than_its_period_is_counted_and_logged(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/line.db"
+    world = make_world(db_url)
+    world.line.db.dispose()
+    log = tmp_path / "serve.log"
+    with server(db_url, "--evaluate-every", "0.0001", log=log) as url:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        tracks = [
+            {"id": f"a{i}", "lat": 50.0, "lon": 10.0 + i / 100, "alt_m": 3000.0, "gs_mps": 100.0, "track_deg": 90.0,
+             "time": now}
+            for i in range(20)
+        ]  # fmt: skip
+        with Client(url, world.tokens["alpha"], key=world.keys["alpha"]) as alpha:
+            alpha.post_tracks(tracks)
+        deadline = time.monotonic() + 10
+        overruns = None
+        while time.monotonic() < deadline and not overruns:
+            time.sleep(0.2)
+            body = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {world.tokens['admin']}"}).text
+            overruns = metric(body, "deconline_evaluation_overruns_total")
+        assert overruns and overruns >= 1
+    warnings = [line for line in log.read_text().splitlines() if "longer than its period" in line]
+    assert len(warnings) == 1, warnings  # once a minute at most, however many cycles overran
