@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from deconline.service import tactical
+from deconline.service.parties import Actor
 from tests.helpers import World
 
 EARTH = 6_371_000.0
@@ -175,3 +177,47 @@ def test_hazard_entry_and_nonconformance_alerts(world: World) -> None:
     send(world, "charlie", report(world, "C9", -50_000, 3000, 0))  # charlie flies no operation: not held to one
     tactical.evaluate(world.line)
     assert world.get("charlie", "/v1/alerts").json() == []
+
+
+def test_a_batch_with_one_bad_report_is_refused_whole_naming_it(world: World) -> None:
+    batch = [report(world, f"A{i}", i * 100.0, 9000, 90) for i in range(100)]
+    for index, field, value, words in ((57, "lat", 91, "less than or equal"), (42, "time", None, "future")):
+        bad = [dict(r) for r in batch]
+        bad[index][field] = value if value is not None else iso(world.clock.now + 3600)
+        response = world.post("alpha", "/v1/tracks", {"tracks": bad})
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "tracks", index, field] and words in error["msg"], error
+    assert world.get("alpha", "/v1/tracks").json() == []  # nothing of either batch was stored
+
+
+def test_the_newest_report_wins_under_concurrent_batches(world: World) -> None:
+    """Eight writers post the same 200 tracks at once, each report with its own time, in several
+    orders: whatever the interleaving, each track ends with its newest report."""
+    rng = random.Random(7)
+    tracks = [f"T{i:03d}" for i in range(200)]
+    batches = []
+    for _ in range(24):
+        times = {t: world.clock.now - rng.uniform(0, 20) for t in tracks}
+        order = rng.sample(tracks, len(tracks))
+        batches.append([tactical.Report(t, 50.0, 10.0, times[t], 100.0, 90.0, 0.0, times[t]) for t in order])
+    newest = {t: max(r.time_s for batch in batches for r in batch if r.track_id == t) for t in tracks}
+    errors: list[BaseException] = []
+
+    def post(k: int) -> None:
+        try:
+            for batch in batches[k::8]:
+                tactical.ingest(world.line, Actor("party", "alpha"), batch)
+        except BaseException as exc:  # a deadlock or a lost update must fail the test, not vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with world.line.db.read() as session:
+        stored = {s.track_id: s for s in tactical.live_tracks(session, 0.0)}
+    assert {t: stored[t].time_s for t in tracks} == newest
+    assert all(stored[t].alt_m == stored[t].time_s for t in tracks)  # the whole row is the newest report's
