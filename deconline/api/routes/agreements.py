@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Path, Response
 
 from deconline.api.convert import agreement_out
 from deconline.api.deps import ActorDep, LineDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import AgreementOut, SignatureIn
 from deconline.service import agreements
 from deconline.service.errors import Forbidden
 
-router = APIRouter(prefix="/v1/agreements", tags=["agreement"])
+router = APIRouter(prefix="/v1/agreements", tags=["agreement"], route_class=JsonRoute)
 
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

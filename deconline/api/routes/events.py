@@ -13,10 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from deconline.api.deps import ActorDep, LineDep
+from deconline.api.routing import JsonRoute
 from deconline.service import events as events_service
 from deconline.service.line import Line
 
-router = APIRouter(prefix="/v1", tags=["tactical"])
+router = APIRouter(prefix="/v1", tags=["tactical"], route_class=JsonRoute)
 HEARTBEAT_S = 15.0
 RECENT_IDS = 4096
 

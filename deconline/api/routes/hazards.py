@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 
 from deconline.api.convert import hazard_out, to_volume
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import HazardChange, HazardIn, HazardOut
 from deconline.service import hazards
 from deconline.service.errors import Forbidden
 
-router = APIRouter(prefix="/v1/hazards", tags=["hazards"])
+router = APIRouter(prefix="/v1/hazards", tags=["hazards"], route_class=JsonRoute)
 
 
 def _reader(actor_role: str) -> None:

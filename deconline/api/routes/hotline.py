@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import MessageIn, NoticeRequest
 from deconline.service import hotline
 
-router = APIRouter(prefix="/v1/messages", tags=["hotline"])
+router = APIRouter(prefix="/v1/messages", tags=["hotline"], route_class=JsonRoute)
 
 
 @router.post("", status_code=201)
@@ -47,7 +48,7 @@ def acknowledge(message_id: str, line: LineDep, actor: ActorDep, signed: Submiss
     return hotline.get(line, actor, message.id)
 
 
-health_router = APIRouter(prefix="/v1/line", tags=["hotline"])
+health_router = APIRouter(prefix="/v1/line", tags=["hotline"], route_class=JsonRoute)
 
 
 @health_router.get("/health")
@@ -56,7 +57,7 @@ def line_health(line: LineDep, actor: ActorDep) -> list[dict[str, Any]]:
     return hotline.line_health(line, actor)
 
 
-operations_router = APIRouter(prefix="/v1/operations", tags=["hotline"])
+operations_router = APIRouter(prefix="/v1/operations", tags=["hotline"], route_class=JsonRoute)
 
 
 @operations_router.get("/{op_id}/messages")

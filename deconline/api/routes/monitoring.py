@@ -8,9 +8,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from deconline.api.deps import ActorDep, LineDep
 from deconline.api.metrics import Metrics, readiness
+from deconline.api.routing import JsonRoute
 from deconline.service.errors import Forbidden
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], route_class=JsonRoute)
 
 
 def _metrics(request: Request) -> Metrics:

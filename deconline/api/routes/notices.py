@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from deconline.api.convert import notice_out
 from deconline.api.deps import ActorDep, LineDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import NoticeOut
 from deconline.service import notices
 
-router = APIRouter(prefix="/v1/notices", tags=["operations"])
+router = APIRouter(prefix="/v1/notices", tags=["operations"], route_class=JsonRoute)
 
 
 @router.get("", response_model=list[NoticeOut])

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Response
 
 from deconline.api.convert import operation_out, to_volumes
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import OperationIn, OperationOut, OperationRevision, StateChange, VersionRef
 from deconline.service import operations
 from deconline.service.operations import Draft
 
-router = APIRouter(prefix="/v1/operations", tags=["operations"])
+router = APIRouter(prefix="/v1/operations", tags=["operations"], route_class=JsonRoute)
 
 
 @router.post("", status_code=201, response_model=OperationOut)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.key_schemas import KeyRotationIn, PartyKeyOut
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import PartyCreated, PartyIn, PartyOut, WhoAmI
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.service import parties, party_keys
@@ -15,7 +16,7 @@ from deconline.service.errors import Forbidden
 from deconline.service.geo import iso
 from deconline.store.models import PartyKey
 
-router = APIRouter(prefix="/v1", tags=["parties"])
+router = APIRouter(prefix="/v1", tags=["parties"], route_class=JsonRoute)
 PartyPath = Annotated[str, Path(pattern=PARTY_ID_PATTERN, description="the party's id")]
 
 

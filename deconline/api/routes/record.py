@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from deconline.api.deps import ActorDep, LineDep
+from deconline.api.routing import JsonRoute
 from deconline.service import record
 from deconline.service.geo import iso
 
-router = APIRouter(prefix="/v1/record", tags=["record"])
+router = APIRouter(prefix="/v1/record", tags=["record"], route_class=JsonRoute)
 Index = Annotated[int, Query(ge=0, le=2**62)]
 Size = Annotated[int, Query(ge=1, le=2**62)]
 

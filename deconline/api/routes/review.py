@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from deconline.api.deps import ActorDep, LineDep
+from deconline.api.routing import JsonRoute
 from deconline.service import review
 
-router = APIRouter(prefix="/v1/review", tags=["review"])
+router = APIRouter(prefix="/v1/review", tags=["review"], route_class=JsonRoute)
 
 EXAMPLE = "2036-11-23T06:00:00Z"
 

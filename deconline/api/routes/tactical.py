@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
+from deconline.api.routing import JsonRoute
 from deconline.api.schemas import TrackAccepted, TrackBatch
 from deconline.service import tactical
 from deconline.service.tactical import Report
 
-router = APIRouter(prefix="/v1", tags=["tactical"])
+router = APIRouter(prefix="/v1", tags=["tactical"], route_class=JsonRoute)
 
 
 @router.post("/tracks", response_model=TrackAccepted, status_code=202)
