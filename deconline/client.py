@@ -9,6 +9,7 @@ Errors come back as :class:`ApiError` carrying the status and the service's mess
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconline.api.key_schemas import PartyKeyOut
 from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
+from deconline.record.canonical import canonical_json
 from deconline.record.signing import public_key_b64, read_private_key, sign_document
 
 SIGNATURE_HEADER = "X-Deconline-Signature"
@@ -85,7 +87,10 @@ class Client:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         if self._key is not None and "json" in kwargs:
             given = kwargs.pop("headers", {})  # a signature given by the caller wins (a key rotation's)
-            kwargs["headers"] = {SIGNATURE_HEADER: sign_document(self._key, kwargs["json"]), **given}
+            body = canonical_json(kwargs.pop("json"))  # valid JSON itself: sent as signed, encoded once
+            signature = base64.b64encode(self._key.sign(body)).decode("ascii")
+            kwargs["headers"] = {SIGNATURE_HEADER: signature, "Content-Type": "application/json", **given}
+            kwargs["content"] = body
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
