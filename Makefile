@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_strategic.py
 	$(BIN)/python bench/bench_filing.py
+	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_tactical.py --bluesky --replay
 	$(BIN)/python bench/bench_record.py
 	$(BIN)/python bench/bench_console.py
