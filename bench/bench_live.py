@@ -36,8 +36,8 @@ from typing import Any
 
 import httpx
 import numpy as np
-
 from bench_filing import OUT, cpu_seconds, database, instance, setup
+
 from deconline.client import Client
 from deconline.record.signing import private_key_pem
 
@@ -176,13 +176,24 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 listener.start()
             start = time.time() + 2.0
             cpu = cpu_seconds(pid)
+            common = ["--url", url, "--start", str(start), "--seconds", str(args.seconds), "--seed", str(args.seed)]
+            common += ["--aircraft", str(args.aircraft), "--conflicts", str(args.conflicts)]
             feeders = [
                 subprocess.Popen(
-                    [sys.executable, __file__, "--feeder", str(k), "--url", url, "--token", parties[k][0],
-                     "--key", str(keys[k]), "--start", str(start), "--seconds", str(args.seconds),
-                     "--aircraft", str(args.aircraft), "--conflicts", str(args.conflicts), "--seed", str(args.seed)],
-                    stdout=subprocess.PIPE, text=True,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        __file__,
+                        "--feeder",
+                        str(k),
+                        "--token",
+                        parties[k][0],
+                        "--key",
+                        str(keys[k]),
+                        *common,
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 for k in range(2)
             ]
             print(f"  {db}: 2 parties × {args.aircraft} aircraft at 1 Hz for {args.seconds:.0f} s", file=sys.stderr)
@@ -231,7 +242,7 @@ def summarise(
         "batch_ms_p99": round(1000 * percentile(acks, 0.99), 1),
         "late_ms_first_10s": round(1000 * statistics.fmean(first), 1) if first else None,
         "late_ms_last_10s": round(1000 * statistics.fmean(last), 1) if last else None,
-        "beats_dropped": sum(int(round(args.seconds)) + 1 - len(party) for party in batches),
+        "beats_dropped": sum(round(args.seconds) + 1 - len(party) for party in batches),
         "conflicts": len(shown),
         "alerts_missing": missing,
         "alert_s_p50": round(percentile(delays, 0.5), 2),
@@ -268,13 +279,17 @@ def main() -> None:
     results = [run(db, args) for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db])]
     OUT.mkdir(exist_ok=True)
     (OUT / "live.json").write_text(json.dumps(results, indent=2))
-    print("| database | aircraft | batch p50 / p99 ms | late first / last 10 s ms | alerts | alert p50 / p99 s | cycle ms | overruns |")
+    print(
+        "| database | aircraft | batch p50 / p99 ms | late first / last 10 s ms | alerts | alert p50 / p99 s "
+        "| cycle ms | overruns |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r['db']} | {r['aircraft']:,} | {r['batch_ms_p50']} / {r['batch_ms_p99']} | "
             f"{r['late_ms_first_10s']} / {r['late_ms_last_10s']} | {2 * r['conflicts'] - r['alerts_missing']}"
-            f"/{2 * r['conflicts']} | {r['alert_s_p50']} / {r['alert_s_p99']} | {r['cycle_ms_mean']} | {r['overruns']} |"
+            f"/{2 * r['conflicts']} | {r['alert_s_p50']} / {r['alert_s_p99']} | {r['cycle_ms_mean']} "
+            f"| {r['overruns']} |"
         )
         print(json.dumps(r), file=sys.stderr)
 
