@@ -1,7 +1,7 @@
 """The live picture at 10,000 aircraft: a real ``deconline serve``, two parties' feeds, alerts on streams.
 
     .venv/bin/python bench/bench_live.py [--db sqlite|postgresql|both] [--seconds 60]
-        [--aircraft 5000] [--conflicts 20]
+        [--aircraft 5000] [--conflicts 20] [--streams 300]
 
 Two parties, each in its own process, post signed batches of ``--aircraft`` reports once a second
 (start to start; a batch that takes longer is followed at once by the next, as the feeder does;
@@ -14,13 +14,15 @@ about 9 s later. Both parties' event streams are read throughout.
 Reported: batch acknowledgement time (p50, p99), how late batches start (first 10 s against
 the last 10 s: a growing lag means the feed is not sustained), the time from the later of a pair's
 first two batches being sent to its alert on each party's stream, and the evaluation cycle
-(``/metrics``). To measure other code, put its checkout first on ``PYTHONPATH`` (the service
+(``/metrics``). ``--streams N`` keeps N more event streams open (half each party's), each of which
+must receive every alert of its party. To measure other code, put its checkout first on ``PYTHONPATH`` (the service
 inherits it); the feeders then sign as that code's client does. Writes bench/out/live*.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -142,6 +144,34 @@ def listen(url: str, token: str, alerts: dict[str, float], stop: threading.Event
             raise
 
 
+def crowd(url: str, tokens: list[str], n: int, received: list[int], stop: threading.Event) -> None:
+    """``n`` more subscribers, half each party's, in one event loop: each counts the alerts it is
+    pushed (they must all get them, and the cycle must not slow for them)."""
+
+    async def one(k: int, client: httpx.AsyncClient) -> None:
+        headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"}
+        try:
+            async with client.stream("GET", f"{url}/v1/events", headers=headers) as stream:
+                async for raw in stream.aiter_lines():
+                    if raw.startswith("event: alert"):
+                        received[k] += 1
+        except httpx.HTTPError:
+            if not stop.is_set():
+                raise
+
+    async def all_of_them() -> None:
+        limits = httpx.Limits(max_connections=n + 10)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), limits=limits) as client:
+            tasks = [asyncio.create_task(one(k, client)) for k in range(n)]
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(all_of_them())
+
+
 def metrics(url: str) -> dict[str, float]:
     text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {os.environ['BENCH_ADMIN_TOKEN']}"}).text
     values: dict[str, float] = {}
@@ -172,6 +202,12 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 threading.Thread(target=listen, args=(url, token, alerts[k], stop), daemon=True)
                 for k, (token, _) in enumerate(parties)
             ]
+            received = [0] * args.streams
+            if args.streams:
+                tokens = [token for token, _ in parties]
+                listeners.append(
+                    threading.Thread(target=crowd, args=(url, tokens, args.streams, received, stop), daemon=True)
+                )
             for listener in listeners:
                 listener.start()
             start = time.time() + 2.0
@@ -202,7 +238,12 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
             service_cpu = cpu_seconds(pid) - cpu
             figures = metrics(url)
             stop.set()
-    return summarise(db, args, batches, alerts, figures, service_cpu)
+    summary = summarise(db, args, batches, alerts, figures, service_cpu)
+    summary["streams"] = 2 + args.streams
+    if args.streams:  # each extra subscriber must have had every alert of its party's side
+        expected = [sum(1 for _ in alerts[k]) for k in range(2)]
+        summary["extra_streams_short"] = sum(1 for k in range(args.streams) if received[k] < expected[k % 2])
+    return summary
 
 
 def summarise(
@@ -263,6 +304,7 @@ def main() -> None:
     parser.add_argument("--aircraft", type=int, default=5000, help="per party (≤ 5,000: one batch each second)")
     parser.add_argument("--conflicts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--streams", type=int, default=0, help="more event streams open throughout (e.g. 300)")
     parser.add_argument("--feeder", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--party", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -280,13 +322,13 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "live.json").write_text(json.dumps(results, indent=2))
     print(
-        "| database | aircraft | batch p50 / p99 ms | late first / last 10 s ms | alerts | alert p50 / p99 s "
-        "| cycle ms | overruns |"
+        "| database | aircraft | streams | batch p50 / p99 ms | late first / last 10 s ms | alerts "
+        "| alert p50 / p99 s | cycle ms | overruns |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
-            f"| {r['db']} | {r['aircraft']:,} | {r['batch_ms_p50']} / {r['batch_ms_p99']} | "
+            f"| {r['db']} | {r['aircraft']:,} | {r['streams']} | {r['batch_ms_p50']} / {r['batch_ms_p99']} | "
             f"{r['late_ms_first_10s']} / {r['late_ms_last_10s']} | {2 * r['conflicts'] - r['alerts_missing']}"
             f"/{2 * r['conflicts']} | {r['alert_s_p50']} / {r['alert_s_p99']} | {r['cycle_ms_mean']} "
             f"| {r['overruns']} |"
