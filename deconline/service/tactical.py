@@ -212,7 +212,8 @@ def _require_provider(session: Session, party_id: str) -> None:
 
 def live_tracks(session: Session, since: float) -> list[LiveState]:
     """Every party's aircraft reported since ``since``."""
-    return list(map(LiveState._make, session.connection().execute(_LIVE_TRACKS, {"since": since})))
+    rows = session.connection().execute(_LIVE_TRACKS, {"since": since}).all()  # one fetch, not one a row
+    return list(map(LiveState._make, rows))
 
 
 def _unaffiliated(session: Session, party_track_ids: set[str], since: float) -> list[LiveState]:
@@ -220,7 +221,7 @@ def _unaffiliated(session: Session, party_track_ids: set[str], since: float) -> 
     one whose id (ignoring case, as feeds differ) is a live track of any party is that aircraft,
     which must never be alerted against itself nor shown twice."""
     own = {track_id.casefold() for track_id in party_track_ids}
-    rows = session.connection().execute(_LIVE_UNAFFILIATED, {"since": since})
+    rows = session.connection().execute(_LIVE_UNAFFILIATED, {"since": since}).all()
     return [LiveState._make(u) for u in rows if u.track_id.casefold() not in own]
 
 
