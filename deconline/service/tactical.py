@@ -21,8 +21,8 @@ from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 import numpy as np
-from sqlalchemy import Connection, Insert, Table, bindparam, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, literal, or_, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import UNAFFILIATED, Agreement
@@ -130,33 +130,12 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
             _require_provider(session, party_id)
         connection = session.connection()
         if line.db.is_sqlite:
-            sql, order = _upsert_sql(connection, unaffiliated)
-            connection.exec_driver_sql(sql, list(map(itemgetter(*order or ()), stored)))
+            sql, order = _sqlite_upsert(connection, unaffiliated)
+            connection.exec_driver_sql(sql, list(map(itemgetter(*order), stored)))
         else:
             _copy_upsert(connection, unaffiliated, stored)
         line.append(session, party_id, "tracks.batch", event, [party_id])
     return len(rows)
-
-
-_UPSERTS: dict[tuple[bool, bool], Insert] = {}
-
-
-def _upsert(is_sqlite: bool, unaffiliated: bool) -> Insert:
-    """The one statement that stores a report unless a newer one is there; built (and so compiled)
-    once, and run for a whole batch at a time (the driver's executemany)."""
-    key = (is_sqlite, unaffiliated)
-    if key not in _UPSERTS:
-        table = cast(Table, UnaffiliatedTrack.__table__ if unaffiliated else TrackState.__table__)
-        identity = ["track_id"] if unaffiliated else ["party_id", "track_id"]
-        columns = [column.name for column in table.columns]
-        statement = (sqlite.insert if is_sqlite else postgresql.insert)(table)
-        statement = statement.values({name: bindparam(name) for name in columns})
-        _UPSERTS[key] = statement.on_conflict_do_update(
-            index_elements=identity,
-            set_={name: statement.excluded[name] for name in columns if name not in identity},
-            where=table.c.time_s < statement.excluded.time_s,
-        )
-    return _UPSERTS[key]
 
 
 _TEXT_COLUMNS = {"party_id", "provider_id", "track_id"}
@@ -164,14 +143,14 @@ _TEXT_COLUMNS = {"party_id", "provider_id", "track_id"}
 
 def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str, Any]]) -> None:
     """On PostgreSQL: COPY the batch into a temporary table (dropped at the commit, or with the
-        rollback), then one upsert from it in track order: 5,000 reports cost the service ~2 ms of CPU
-    to send, against ~45 ms as executemany."""
+    rollback), then one upsert from it in track order: 5,000 reports cost the service ~2 ms of
+    CPU to send, against ~45 ms as executemany."""
+    if not rows:
+        return
     table = "unaffiliated_tracks" if unaffiliated else "tracks"
     identity = ["track_id"] if unaffiliated else ["party_id", "track_id"]
     columns = list(rows[0])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in identity)
-    if not rows:
-        return
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(f"CREATE TEMP TABLE batch_{table} (LIKE {table}) ON COMMIT DROP")
         with cursor.copy(f"COPY batch_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -185,19 +164,26 @@ def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str
         )
 
 
-_UPSERT_SQL: dict[tuple[str, bool], tuple[str, tuple[str, ...] | None]] = {}
+_SQLITE_UPSERTS: dict[bool, tuple[str, tuple[str, ...]]] = {}
 
 
-def _upsert_sql(connection: Connection, unaffiliated: bool) -> tuple[str, tuple[str, ...] | None]:
-    """:func:`_upsert` as the driver's SQL, and the order of its parameters if they are positional:
-    a batch goes straight to the driver's executemany (SQLAlchemy's per-row work cost more than
-    the database's)."""
-    key = (connection.dialect.name, unaffiliated)
-    if key not in _UPSERT_SQL:
-        compiled = _upsert(connection.dialect.name == "sqlite", unaffiliated).compile(dialect=connection.dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        _UPSERT_SQL[key] = (str(compiled), order)
-    return _UPSERT_SQL[key]
+def _sqlite_upsert(connection: Connection, unaffiliated: bool) -> tuple[str, tuple[str, ...]]:
+    """On SQLite: the statement that stores a report unless a newer one is there, compiled once to
+    the driver's SQL, and the order of its parameters. A batch goes straight to the driver's
+    executemany (SQLAlchemy's work per row cost more than the database's)."""
+    if unaffiliated not in _SQLITE_UPSERTS:
+        table = cast(Table, UnaffiliatedTrack.__table__ if unaffiliated else TrackState.__table__)
+        identity = ["track_id"] if unaffiliated else ["party_id", "track_id"]
+        columns = [column.name for column in table.columns]
+        statement = sqlite.insert(table).values({name: bindparam(name) for name in columns})
+        statement = statement.on_conflict_do_update(
+            index_elements=identity,
+            set_={name: statement.excluded[name] for name in columns if name not in identity},
+            where=table.c.time_s < statement.excluded.time_s,
+        )
+        compiled = statement.compile(dialect=connection.dialect)
+        _SQLITE_UPSERTS[unaffiliated] = (str(compiled), tuple(compiled.positiontup or ()))
+    return _SQLITE_UPSERTS[unaffiliated]
 
 
 def _require_provider(session: Session, party_id: str) -> None:
