@@ -142,9 +142,10 @@ _TEXT_COLUMNS = {"party_id", "provider_id", "track_id"}
 
 
 def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str, Any]]) -> None:
-    """On PostgreSQL: COPY the batch into a temporary table (dropped at the commit, or with the
-    rollback), then one upsert from it in track order: 5,000 reports cost the service ~2 ms of
-    CPU to send, against ~45 ms as executemany."""
+    """On PostgreSQL: COPY the batch into this connection's temporary table (emptied at each
+    commit; made again if the transaction that made it rolled back), then one upsert from it in
+    track order: 5,000 reports cost the service ~2 ms of CPU to send, against ~45 ms as
+    executemany."""
     if not rows:
         return
     table = "unaffiliated_tracks" if unaffiliated else "tracks"
@@ -152,7 +153,7 @@ def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str
     columns = list(rows[0])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in identity)
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(f"CREATE TEMP TABLE batch_{table} (LIKE {table}) ON COMMIT DROP")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS batch_{table} (LIKE {table}) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY batch_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["text" if c in _TEXT_COLUMNS else "float8" for c in columns])  # formatted in C
             for row in map(itemgetter(*columns), rows):

@@ -9,6 +9,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from deconline.service import tactical
 from deconline.service.parties import Actor
 from tests.helpers import World
@@ -221,3 +223,27 @@ def test_the_newest_report_wins_under_concurrent_batches(world: World) -> None:
         stored = {s.track_id: s for s in tactical.live_tracks(session, 0.0)}
     assert {t: stored[t].time_s for t in tracks} == newest
     assert all(stored[t].alt_m == stored[t].time_s for t in tracks)  # the whole row is the newest report's
+
+
+def test_a_batch_whose_transaction_fails_stores_nothing_and_the_next_is_stored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the batch passes through a temporary table: a rollback must leave neither
+    rows nor a broken table behind (on the first batch of a connection it also undoes the table)."""
+    batch = [tactical.Report(f"R{i}", 50.0, 10.0, 3000.0, 100.0, 90.0, 0.0, world.clock.now) for i in range(50)]
+    append = world.line.append
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the record is unavailable")
+
+    monkeypatch.setattr(world.line, "append", failing)
+    with pytest.raises(RuntimeError):
+        tactical.ingest(world.line, Actor("party", "alpha"), batch)
+    monkeypatch.setattr(world.line, "append", append)
+    with world.line.db.read() as session:
+        assert tactical.live_tracks(session, 0.0) == []
+    for _ in range(3):  # on the same pooled connection, again and again
+        tactical.ingest(world.line, Actor("party", "alpha"), batch[:10])
+    tactical.ingest(world.line, Actor("party", "alpha"), batch)
+    with world.line.db.read() as session:
+        assert len(tactical.live_tracks(session, 0.0)) == 50
