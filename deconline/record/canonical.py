@@ -92,7 +92,7 @@ def _text(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, float):
-        return _number(value)
+        return _number(float(value))  # a subclass's repr may not be a number (numpy's float64)
     if isinstance(value, int):
         if not -_INT_LIMIT <= value <= _INT_LIMIT:
             raise ValueError(f"cannot canonicalise: {value} exceeds safe integer domain for JSON floats")

@@ -81,3 +81,17 @@ def test_control_characters_escaped_as_the_reference(value: str) -> None:
     assert canonical_json({"s": value, value.encode().hex(): [value]}) == reference_canonical_json(
         {"s": value, value.encode().hex(): [value]}
     )
+
+
+def test_float_and_int_subclasses_as_the_reference() -> None:
+    import enum
+
+    import numpy as np
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    value = {"f": np.float64(1.5), "tiny": np.float64(1e-9), "big": np.float64(1e300), "level": Level.HIGH}
+    assert canonical_json(value) == reference_canonical_json(value) == b'{"big":1e+300,"f":1.5,"level":3,"tiny":1e-9}'
+    with pytest.raises(ValueError):
+        canonical_json({"x": np.float32(0.5)})  # not a float: the reference refuses it too
