@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, bindparam, literal, or_, select, update
+from sqlalchemy import Connection, Float, Table, bindparam, literal, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -138,7 +138,11 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
     return len(rows)
 
 
-_TEXT_COLUMNS = {"party_id", "provider_id", "track_id"}
+def _track_table(unaffiliated: bool) -> tuple[Table, list[str]]:
+    """Where a batch goes, and the columns that name one track there."""
+    if unaffiliated:
+        return cast(Table, UnaffiliatedTrack.__table__), ["track_id"]
+    return cast(Table, TrackState.__table__), ["party_id", "track_id"]
 
 
 def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str, Any]]) -> None:
@@ -148,14 +152,15 @@ def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str
     executemany."""
     if not rows:
         return
-    table = "unaffiliated_tracks" if unaffiliated else "tracks"
-    identity = ["track_id"] if unaffiliated else ["party_id", "track_id"]
+    stored_in, identity = _track_table(unaffiliated)
+    table = stored_in.name
     columns = list(rows[0])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in identity)
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS batch_{table} (LIKE {table}) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY batch_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["text" if c in _TEXT_COLUMNS else "float8" for c in columns])  # formatted in C
+            types = ["float8" if isinstance(stored_in.c[c].type, Float) else "text" for c in columns]
+            copy.set_types(types)  # formatted in C
             for row in map(itemgetter(*columns), rows):
                 copy.write_row(row)
         cursor.execute(
@@ -173,8 +178,7 @@ def _sqlite_upsert(connection: Connection, unaffiliated: bool) -> tuple[str, tup
     the driver's SQL, and the order of its parameters. A batch goes straight to the driver's
     executemany (SQLAlchemy's work per row cost more than the database's)."""
     if unaffiliated not in _SQLITE_UPSERTS:
-        table = cast(Table, UnaffiliatedTrack.__table__ if unaffiliated else TrackState.__table__)
-        identity = ["track_id"] if unaffiliated else ["party_id", "track_id"]
+        table, identity = _track_table(unaffiliated)
         columns = [column.name for column in table.columns]
         statement = sqlite.insert(table).values({name: bindparam(name) for name in columns})
         statement = statement.on_conflict_do_update(
