@@ -181,6 +181,8 @@ def metrics(url: str) -> dict[str, float]:
         name, _, value = line.partition(" ")
         if name.startswith(("deconline_evaluation_cycle_seconds_", "deconline_evaluation_overruns_total")):
             values[name] = float(value)
+        elif name.startswith("deconline_http_request_duration_seconds_") and 'route="/v1/tracks"' in name:
+            values[name.split("{")[0].rsplit("_", 1)[1]] = float(value)  # "sum" and "count" of POST /v1/tracks
     return values
 
 
@@ -283,6 +285,9 @@ def summarise(
         "failed_batches": sum(1 for party in batches for b in party if not b["ok"]),
         "batch_ms_p50": round(1000 * percentile(acks, 0.5), 1),
         "batch_ms_p99": round(1000 * percentile(acks, 0.99), 1),
+        "batch_ms_p50_by_party": [
+            round(1000 * percentile([b["acked"] - b["sent"] for b in party if b["ok"]], 0.5), 1) for party in batches
+        ],
         "late_ms_first_10s": round(1000 * statistics.fmean(first), 1) if first else None,
         "late_ms_last_10s": round(1000 * statistics.fmean(last), 1) if last else None,
         "beats_dropped": sum(round(args.seconds) + 1 - len(party) for party in batches),
@@ -294,6 +299,7 @@ def summarise(
         if count
         else None,
         "cycles": int(count),
+        "service_ms_mean": round(1000 * figures["sum"] / figures["count"], 1) if figures.get("count") else None,
         "overruns": int(figures.get("deconline_evaluation_overruns_total", 0.0)),
         "service_cpu_share": round(service_cpu / args.seconds / (os.cpu_count() or 1), 2),
     }
@@ -325,16 +331,16 @@ def main() -> None:
     (OUT / "live.json").write_text(json.dumps(results, indent=2))
     print(
         "| database | aircraft | streams | batch p50 / p99 ms | batches sent (of due) | late first / last 10 s ms "
-        "| alerts | alert p50 / p99 s | cycle ms | overruns |"
+        "| alerts | alert p50 / p99 s | cycle ms | overruns | service ms |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r['db']} | {r['aircraft']:,} | {r['streams']} | {r['batch_ms_p50']} / {r['batch_ms_p99']} | "
             f"{r['batches']} ({r['batches'] + r['beats_dropped']}) | "
             f"{r['late_ms_first_10s']} / {r['late_ms_last_10s']} | {2 * r['conflicts'] - r['alerts_missing']}"
             f"/{2 * r['conflicts']} | {r['alert_s_p50']} / {r['alert_s_p99']} | {r['cycle_ms_mean']} "
-            f"| {r['overruns']} |"
+            f"| {r['overruns']} | {r['service_ms_mean']} |"
         )
         print(json.dumps(r), file=sys.stderr)
 

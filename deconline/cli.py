@@ -314,7 +314,7 @@ def serve(
     """Run the API server and the console (OpenAPI documentation at /docs)."""
     import uvicorn
 
-    from deconline.api.app import create_app
+    from deconline.api.app import create_app, settle_heap
 
     if evaluate_every < 0 or checkpoint_every < 0:
         _fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
@@ -345,9 +345,11 @@ def serve(
     out.print(f"deconline on {base}/  (API docs: {base}/docs, database {settings.db_url})", soft_wrap=True)
     log_level = "warning" if quiet else "info"
     logging_config = log_config("json" if log_format == "json" else "text", log_level)
+    app = create_app(line, tile_url, limit)
+    settle_heap()
     if feeders is None:
         uvicorn.run(
-            create_app(line, tile_url, limit),
+            app,
             host=host,
             port=port,
             log_level=log_level,
@@ -362,7 +364,7 @@ def serve(
         out.print(f"  {who.party:<10} {who.token}  {who.key.resolve()}", soft_wrap=True, markup=False, highlight=False)
     quiet_access = log_config("json" if log_format == "json" else "text", log_level, access=False)
     config = uvicorn.Config(
-        create_app(line, tile_url, limit),
+        app,
         host=host,
         port=port,
         log_level=log_level,

@@ -9,6 +9,7 @@ every instance on one database reports the same picture.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import secrets
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
@@ -95,6 +96,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(LiveFigures(line, self))
+        GCCollector(registry=self.registry)  # python_gc_*: collections by generation
         line.probes.lock_wait = self.lock_wait.observe
         line.probes.lock_hold = self.lock_hold.observe
         line.probes.decision = lambda kind, state: self.decisions.labels(kind, state).inc()
@@ -166,6 +168,11 @@ class LiveFigures(Collector):
             yield GaugeMetricFamily(
                 "deconline_checkpoint_age_seconds", "time since the newest checkpoint", value=now - checkpoint
             )
+        yield GaugeMetricFamily(
+            "deconline_gc_frozen_objects",
+            "objects start-up put out of the garbage collector's sight (0: every full collection scans them)",
+            value=float(gc.get_freeze_count()),
+        )
         if self.metrics.leadership is not None:
             yield GaugeMetricFamily(
                 "deconline_leader",

@@ -126,5 +126,7 @@ def test_an_evaluation_longer_than_its_period_is_counted_and_logged(tmp_path: Pa
             body = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {world.tokens['admin']}"}).text
             overruns = metric(body, "deconline_evaluation_overruns_total")
         assert overruns and overruns >= 1
+        assert (metric(body, "deconline_gc_frozen_objects") or 0) > 10_000  # start-up's heap is out of the GC's sight
+        assert metric(body, "python_gc_collections_total", generation="2") is not None
     warnings = [line for line in log.read_text().splitlines() if "longer than its period" in line]
     assert len(warnings) == 1, warnings  # once a minute at most, however many cycles overran
