@@ -6,22 +6,16 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from deconline.record.bundle import BundleError, Verified, verify_bundle
-from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
+from deconline.cli.common import api_call, api_client, err, fail, open_line, out
+
+if TYPE_CHECKING:
+    from deconline.record.bundle import Verified
 
 record_app = typer.Typer(help="The verifiable record: export, verify, claim (verify and claim need no server).")
-out = Console()
-err = Console(stderr=True)
-
-
-def _usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 def _load(bundle_path: Path) -> dict[str, Any]:
@@ -29,7 +23,7 @@ def _load(bundle_path: Path) -> dict[str, Any]:
     try:
         text = bundle_path.read_text()
     except OSError as exc:
-        _usage(f"cannot read {bundle_path}: {exc}")
+        fail(f"cannot read {bundle_path}: {exc}", 2)
     try:
         bundle = json.loads(text)
     except ValueError as exc:
@@ -43,6 +37,9 @@ def _load(bundle_path: Path) -> dict[str, Any]:
 
 def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) -> Verified:
     """Exit 1 with what failed and where; exit 2 on unusable arguments."""
+    from deconline.record.bundle import BundleError, verify_bundle
+    from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
+
     if key is None:
         key_text = bundle.get("key", "")
         err.print("[yellow]note:[/yellow] using the key inside the bundle; pass --key to pin the service's key")
@@ -51,7 +48,7 @@ def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) ->
     try:
         verifier = parse_verifier_key(key_text)
     except NoteError as exc:
-        _usage(f"the verifier key is unusable: {exc}")
+        fail(f"the verifier key is unusable: {exc}", 2)
     older = None
     if checkpoint is not None:
         try:
@@ -71,11 +68,11 @@ def checkpoint_command(
     out_file: Annotated[Path | None, typer.Option("--out", help="store it here, as a witness (default: print)")] = None,
 ) -> None:
     """Fetch the latest signed checkpoint (through the API) and keep it to check later bundles against."""
-    from deconline.cli import _api, _client
+    from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
 
-    with _client() as client:
-        note = _api(client.checkpoint)
-        key = _api(client.record_key)
+    with api_client() as client:
+        note = api_call(client.checkpoint)
+        key = api_call(client.record_key)
     try:
         checkpoint = open_checkpoint(note, parse_verifier_key(key))
     except NoteError as exc:
@@ -96,18 +93,15 @@ def export(
     party: Annotated[str | None, typer.Option(help="disclose only what this party may see; withhold the rest")] = None,
 ) -> None:
     """Write a disclosure bundle of entries FROM..TO (works on the database, like the admin commands)."""
-    from deconline.cli import settings
     from deconline.service import record
     from deconline.service.errors import ServiceError
-    from deconline.service.line import Line
-    from deconline.store.db import Database
 
-    line = Line(Database(settings.db_url))
+    line = open_line()
     try:
         with line.db.write() as session:
             bundle = record.export(line.record, session, start, end, party, line.clock())
     except ServiceError as exc:
-        _usage(exc.message)
+        fail(exc.message, 2)
     out_file.write_text(json.dumps(bundle))
     err.print(f"{out_file}: {len(bundle['entries'])} entries disclosed, {len(bundle['withheld'])} withheld")
 
@@ -130,9 +124,9 @@ def _time(text: str) -> float:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        _usage(f"{text!r} is not an ISO 8601 time")
+        fail(f"{text!r} is not an ISO 8601 time", 2)
     if value.tzinfo is None:
-        _usage(f"{text!r} has no time zone")
+        fail(f"{text!r} has no time zone", 2)
     return value.timestamp()
 
 
@@ -149,7 +143,7 @@ def claim(
     """Is there an entry from SENDER to RECIPIENT in [T1, T2]? Says so plainly when the bundle cannot tell."""
     t1, t2 = _time(between[0]), _time(between[1])
     if t2 < t1:
-        _usage("--between needs T1 <= T2")
+        fail("--between needs T1 <= T2", 2)
     result = _verify(_load(bundle_path), key, None)
     parsed = {index: json.loads(raw) for index, raw in result.entries.items()}
     matches = []

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from deconline.cli.common import api_call, api_client, err, fail
+
 if TYPE_CHECKING:
     from deconline.feed import Feed, Tally
     from deconline.ingest.recordings import Recording
@@ -52,7 +54,6 @@ def feed(
     ] = None,
 ) -> None:
     """Feed your aircraft from receivers and radars: states built per aircraft, posted signed every second."""
-    from deconline.cli import _api, _client, _fail, err
     from deconline.feed import Feed, Options, SourceError, read_fleet, summary
 
     def say(message: str) -> None:
@@ -62,18 +63,18 @@ def feed(
         ours = read_fleet(fleet) if fleet is not None else None
         options = Options(_reference(reference), _radars(radar or []), start)
     except (SourceError, ValueError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     if ours is None and not dry_run:
-        _fail("say which aircraft are yours with --fleet FILE (ICAO addresses or callsigns): only those are posted", 2)
+        fail("say which aircraft are yours with --fleet FILE (ICAO addresses or callsigns): only those are posted", 2)
     with contextlib.ExitStack() as stack:
         if dry_run:
             sink = stack.enter_context(out.open("w", encoding="utf-8")) if out is not None else sys.stdout
             post = None
         else:
-            client = stack.enter_context(_client())
-            me = _api(client.whoami)
+            client = stack.enter_context(api_client())
+            me = api_call(client.whoami)
             if party is not None and me.party_id != party:
-                _fail(f"the token is {me.party_id or 'no party'}'s, not {party}'s: check --token", 2)
+                fail(f"the token is {me.party_id or 'no party'}'s, not {party}'s: check --token", 2)
             sink = None
 
             def post(reports: list[dict[str, Any]], unaffiliated: bool) -> object:
@@ -85,7 +86,7 @@ def feed(
                 options=options, say=say,
             )  # fmt: skip
         except SourceError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         signal.signal(signal.SIGTERM, lambda *_: running.stop.set())
         with Status(running, live=err.is_terminal and (not dry_run or out is not None)) as status:
             try:
@@ -112,8 +113,6 @@ class Status:
     def __enter__(self) -> Status:
         if self.live_mode:
             from rich.live import Live
-
-            from deconline.cli import err
 
             self._live = Live(self.render(), console=err, refresh_per_second=2, transient=False)
             self._live.__enter__()

@@ -6,12 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from deconline.client import ApiError
-from deconline.record.signing import SignatureError, generate_key, read_private_key, write_private_key
-
-out = Console()
+from deconline.cli.common import api_client, fail, out, settings
 
 
 def rotate_key(
@@ -24,12 +20,13 @@ def rotate_key(
     ] = None,
 ) -> None:
     """Replace your party's key: signed with the current key, recorded publicly; then sign with the new one."""
-    from deconline.cli import _client, _fail, settings  # the main CLI holds the global options
+    from deconline.client import ApiError
+    from deconline.record.signing import SignatureError, generate_key, read_private_key, write_private_key
 
     current = key or settings.key
     if current is None or not current.is_file():
-        _fail("give your current private key file: --key FILE (the key the rotation is signed with)", 2)
-    with _client() as client:
+        fail("give your current private key file: --key FILE (the key the rotation is signed with)", 2)
+    with api_client() as client:
         made = not new_key.exists()
         if made:
             write_private_key(generate_key(), new_key)
@@ -38,7 +35,7 @@ def rotate_key(
         except (SignatureError, ApiError, OSError, ValueError) as exc:
             if made:
                 new_key.unlink(missing_ok=True)  # never used: no stray key to mistake for the party's
-            _fail(str(exc))
+            fail(str(exc))
     if made:
         new_key.with_suffix(".pub").write_text(rotated.public_key + "\n")
     out.print(f"key of {rotated.party} rotated: {rotated.public_key} from {rotated.valid_from}")

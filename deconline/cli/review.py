@@ -8,6 +8,9 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from rich.console import Console
 
+from deconline.cli.common import api_call, api_client, fail, open_line, settings
+
+# The review's own consoles: its one-line summary and errors are never wrapped or highlighted.
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -67,29 +70,24 @@ def review(
 def _through_api(start: str, end: str) -> dict[str, Any]:
     import httpx
 
-    from deconline.cli import _api, _client, _fail, settings
-
     try:
-        with _client() as client:
-            data: dict[str, Any] = _api(client.review, start, end)
-    except httpx.HTTPError as exc:  # _api knows OSError; httpx's connection errors are not one
-        _fail(f"cannot reach {settings.url}: {exc}")
+        with api_client() as client:
+            data: dict[str, Any] = api_call(client.review, start, end)
+    except httpx.HTTPError as exc:  # api_call knows OSError; httpx's connection errors are not one
+        fail(f"cannot reach {settings.url}: {exc}")
     return data
 
 
 def _on_database(party: str | None, role: str | None, start_s: float, end_s: float) -> dict[str, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from deconline.cli import settings
     from deconline.service.errors import ServiceError
-    from deconline.service.line import Line
     from deconline.service.parties import Actor
     from deconline.service.review import review_data
-    from deconline.store.db import Database
     from deconline.store.models import Party
 
     _check_exists(settings.db_url)
-    line = Line(Database(settings.db_url))
+    line = open_line()
     try:
         if party is not None:
             with line.db.read() as session:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
+
+from deconline.cli.common import api_call, api_client, fail, out, print_json
 
 msg_app = typer.Typer(
     help="Send, read and acknowledge hotline messages (through the API, signed).", no_args_is_help=True
 )
 line_app = typer.Typer(help="The line itself: communications checks.", no_args_is_help=True)
-out = Console()
 
 
 @msg_app.command("send")
@@ -28,17 +28,15 @@ def send(
     no_ack: Annotated[bool, typer.Option("--no-ack", help="no acknowledgement required")] = False,
 ) -> None:
     """Send a message; it is signed with your key and recorded."""
-    from deconline.cli import _api, _client, _fail
-
     references = []
     for item in ref or []:
         kind_, _, ident = item.partition(":")
         if not ident:
-            _fail(f"--ref {item!r}: expected TYPE:ID", 2)
+            fail(f"--ref {item!r}: expected TYPE:ID", 2)
         references.append({"type": kind_, "id": ident})
     proposal = None if action is None else {"action": action, **({"shift_s": shift} if shift is not None else {})}
-    with _client() as client:
-        message = _api(client.send_message, to, kind, text, references, proposal, not no_ack)
+    with api_client() as client:
+        message = api_call(client.send_message, to, kind, text, references, proposal, not no_ack)
     out.print(f"{message['id']}: sent to {', '.join(message['recipients'])}; ack by {message['deadline'] or 'n/a'}")
 
 
@@ -48,11 +46,9 @@ def inbox(
     status: Annotated[str | None, typer.Option(help="sent, acknowledged or overdue")] = None,
 ) -> None:
     """List your messages."""
-    from deconline.cli import _api, _client
-
-    with _client() as client:
+    with api_client() as client:
         table = Table(Column("id", no_wrap=True, min_width=19), "from", "to", "kind", "status", "deadline", "text")
-        for m in _api(client.messages, box, status):
+        for m in api_call(client.messages, box, status):
             table.add_row(
                 m["id"],
                 m["sender"],
@@ -68,29 +64,23 @@ def inbox(
 @msg_app.command("show")
 def show(message_id: str) -> None:
     """Show one message with its acknowledgements."""
-    from deconline.cli import _api, _client, _print_json
-
-    with _client() as client:
-        _print_json(_api(client.message, message_id))
+    with api_client() as client:
+        print_json(api_call(client.message, message_id))
 
 
 @msg_app.command("ack")
 def ack(message_id: str) -> None:
     """Acknowledge a message sent to you (signed)."""
-    from deconline.cli import _api, _client
-
-    with _client() as client:
-        out.print(f"{message_id}: {_api(client.acknowledge, message_id)['status']}")
+    with api_client() as client:
+        out.print(f"{message_id}: {api_call(client.acknowledge, message_id)['status']}")
 
 
 @line_app.command("health")
 def health() -> None:
     """Per party: last answer to a communications check, median and worst delay, missed checks."""
-    from deconline.cli import _api, _client
-
-    with _client() as client:
+    with api_client() as client:
         table = Table("party", "checks", "last answer", "median delay (s)", "worst delay (s)", "missed")
-        for h in _api(client.line_health):
+        for h in api_call(client.line_health):
             row = (h["party"], h["checks"], h["last_answer"], h["median_delay_s"], h["worst_delay_s"], h["missed"])
             table.add_row(*("" if v is None else str(v) for v in row))
         out.print(table)

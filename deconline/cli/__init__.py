@@ -1,0 +1,49 @@
+"""``deconline`` commands.
+
+Administration (``init``, ``party add``, ``token``, ``demo``, ``serve``) works on the database
+directly; everything a party does goes through the API with ``--url`` and ``--token`` (or
+``DECONLINE_URL`` / ``DECONLINE_TOKEN``). ``conflicts`` and ``replay`` need neither.
+
+Every command module imports only the standard library, typer and rich at its top; the service,
+the store, the client and the engines are imported by the command that runs (issue 14:
+``deconline --help`` had been paying ~0.7 s for FastAPI, SQLAlchemy, numpy and scipy).
+Commands are registered here, in one place and in the order ``--help`` lists them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from deconline.cli import admin, feed, offline, review
+from deconline.cli.agreement import agreement_app
+from deconline.cli.common import global_options
+from deconline.cli.hazards import hazard_app
+from deconline.cli.hotline import line_app, msg_app
+from deconline.cli.operations import op_app
+from deconline.cli.record import record_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="deconline: a deconfliction line for shared airspace.", no_args_is_help=True)
+app.callback()(global_options)
+
+app.add_typer(admin.party_app, name="party")
+app.add_typer(admin.token_app, name="token")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(op_app, name="op")
+app.add_typer(hazard_app, name="hazard")
+app.add_typer(record_app, name="record")
+app.add_typer(msg_app, name="msg")
+app.add_typer(line_app, name="line")
+app.command("feed")(feed.feed)
+app.command("review")(review.review)
+app.command()(admin.init)
+app.command()(admin.demo)
+app.command()(admin.serve)
+app.command("conflicts")(offline.conflicts_command)
+app.command("replay")(offline.replay_command)
+
+
+def main() -> None:
+    """The ``deconline`` entry point."""
+    app()
