@@ -76,8 +76,8 @@ def hazard_entries(s: Extrapolated, hazards: list[Volume], now: float, lookahead
             area = area.buffer(hazard.radius_m, quad_segs=32)
         end_lat = s.lat[near] + s.vy[near] * lookahead_s / EARTH_RADIUS_M
         end_lon = s.lon[near] + s.vx[near] * lookahead_s / (EARTH_RADIUS_M * np.maximum(np.cos(s.lat[near]), 1e-6))
-        x0, y0 = projection(lon_deg[near], lat_deg[near])
-        x1, y1 = projection(np.degrees(end_lon), np.degrees(end_lat))
+        x0, y0 = projection.transform(lon_deg[near], lat_deg[near])
+        x1, y1 = projection.transform(np.degrees(end_lon), np.degrees(end_lat))
         for n, k in enumerate(near.tolist()):
             v_in, v_out = _interval(float(s.alt_m[k]), float(s.vz[k]), hazard.lower_m, hazard.upper_m)
             first = math.inf
