@@ -58,10 +58,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_strategic.py
 	$(BIN)/python bench/bench_filing.py
 	$(BIN)/python bench/bench_live.py
-	$(BIN)/python bench/bench_tactical.py --bluesky --replay
+	$(BIN)/python bench/bench_tactical.py --bluesky
+	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_record.py
 	$(BIN)/python bench/bench_console.py
 	$(BIN)/python bench/bench_feed.py
+	$(BIN)/python bench/bench_cli.py
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from deconline.core.tactical import TacticalRules, Tracks, detect
+from deconline.core.tactical import Conflicts, TacticalRules, Tracks, detect_many
 from deconline.ingest.recordings import Recording, latest_states
 
 
@@ -61,6 +61,9 @@ def owners(recording: Recording, party_map: dict[str, str] | None) -> np.ndarray
     return codes.astype(np.int64)
 
 
+PICTURES_AT_ONCE = 256  # evaluation times handed to the engine together
+
+
 def replay(
     recording: Recording,
     rules: TacticalRules,
@@ -68,38 +71,53 @@ def replay(
     party_map: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one record per evaluation time and pair in conflict, ``a < b`` by id."""
+    """Yield one record per evaluation time and pair in conflict, ``a < b`` by id, times in order."""
     owner = owners(recording, party_map)
     times = evaluation_times(recording, step_s)
-    for k, t in enumerate(times):
-        idx = latest_states(recording, float(t), rules.max_track_age_s)
-        if len(idx) >= 2:
-            tracks = Tracks(
-                recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
-                recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
-            )  # fmt: skip
-            found = detect(tracks, float(t), rules)
-            ids = recording.ids[idx]
-            rows = []
-            for n in range(len(found)):
-                a, b = str(ids[found.a[n]]), str(ids[found.b[n]])
-                if b < a:
-                    a, b = b, a
-                rows.append(
-                    {
-                        "t": int(t) if float(t).is_integer() else float(t),
-                        "a": a,
-                        "b": b,
-                        "t_los": round(float(found.t_los[n]), 3),
-                        "t_cpa": round(float(found.t_cpa[n]), 3),
-                        "d_cpa_m": round(float(found.d_cpa_m[n]), 1),
-                        "dz_cpa_m": round(float(found.dz_cpa_m[n]), 1),
-                        "los": bool(found.los[n]),
-                    }
-                )
-            yield from sorted(rows, key=lambda r: (r["a"], r["b"]))
+    # Times whose window holds fewer than two reports cannot have a pair: found for all times at
+    # once, so a long recording with quiet hours costs nothing for them.
+    first = np.searchsorted(recording.time_s, times - rules.max_track_age_s, side="left")
+    last = np.searchsorted(recording.time_s, times, side="right")
+    busy = np.flatnonzero(last - first >= 2)
+    for begin in range(0, len(busy), PICTURES_AT_ONCE):
+        chosen = busy[begin : begin + PICTURES_AT_ONCE]
+        pictures = [latest_states(recording, float(times[k]), rules.max_track_age_s) for k in chosen]
+        idx = np.concatenate(pictures)
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in pictures])]).astype(np.int64)
+        tracks = Tracks(
+            recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
+            recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
+        )  # fmt: skip
+        found = detect_many(tracks, times[chosen], bounds, rules)
+        yield from _rows(found, recording.ids[idx], times[chosen], bounds)
         if progress is not None:
-            progress(k + 1, len(times))
+            progress(int(chosen[-1]) + 1, len(times))
+    if progress is not None and len(times):
+        progress(len(times), len(times))
+
+
+def _rows(found: Conflicts, ids: np.ndarray, times: np.ndarray, bounds: np.ndarray) -> list[dict[str, Any]]:
+    """The records of a group of pictures: by time, then by the pair's ids."""
+    picture = np.searchsorted(bounds, found.a, side="right") - 1
+    rows = []
+    for n in range(len(found)):
+        a, b = str(ids[found.a[n]]), str(ids[found.b[n]])
+        if b < a:
+            a, b = b, a
+        t = float(times[picture[n]])
+        rows.append(
+            {
+                "t": int(t) if t.is_integer() else t,
+                "a": a,
+                "b": b,
+                "t_los": round(float(found.t_los[n]), 3),
+                "t_cpa": round(float(found.t_cpa[n]), 3),
+                "d_cpa_m": round(float(found.d_cpa_m[n]), 1),
+                "dz_cpa_m": round(float(found.dz_cpa_m[n]), 1),
+                "los": bool(found.los[n]),
+            }
+        )
+    return sorted(rows, key=lambda r: (r["t"], r["a"], r["b"]))
 
 
 def run(records: Iterator[dict[str, Any]], sink: TextIO) -> ReplaySummary:

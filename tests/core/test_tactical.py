@@ -97,9 +97,9 @@ def test_empty_and_single() -> None:
 
 
 @st.composite
-def traffic(draw: st.DrawFn) -> Tracks:
+def traffic(draw: st.DrawFn, min_n: int = 2, max_n: int = 40) -> Tracks:
     """A dense little sky: many pairs are near the minima; some parallel, some stationary."""
-    n = draw(st.integers(2, 40))
+    n = draw(st.integers(min_n, max_n))
     lat0 = draw(st.sampled_from([0.0, 45.0, 60.0, 70.0, -33.0]))
     spread = draw(st.sampled_from([20_000.0, 80_000.0, 200_000.0]))
     common_heading = draw(st.booleans())
