@@ -9,6 +9,8 @@ brute-force reference tests every pair with the same exact formula, in chunks so
 in memory; the engine must report exactly its pairs. With --bluesky, BlueSky's state-based
 detection (``bluesky-simulator``, numpy variant) runs on the same states where it fits in memory.
 Small N are timed as the best of many runs (one run is shorter than the machine's noise).
+``--compare DIR`` times the engine of another checkout (e.g. a ``git worktree`` of an earlier
+commit) on the same states in the same process, alternating run by run with ours.
 Recordings and whole-process replays: bench/bench_replay.py.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import math
 import os
@@ -24,7 +27,7 @@ import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
@@ -187,12 +190,40 @@ def time_engine(tracks: Tracks, repeats: int = 3) -> tuple[float, int, set[tuple
     return best, peak, set(zip(found.a.tolist(), found.b.tolist(), strict=True))
 
 
+def other_engine(checkout: str) -> ModuleType:
+    """``deconline.core.tactical`` of another checkout, loaded beside ours under another name."""
+    path = Path(checkout) / "deconline" / "core" / "tactical.py"
+    spec = importlib.util.spec_from_file_location("compared_tactical", path)
+    if spec is None or spec.loader is None:
+        sys.exit(f"no engine at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_other(other: ModuleType, tracks: Tracks, repeats: int, ours: set[tuple[int, int]]) -> tuple[float, bool]:
+    """The other engine's best time on the same states, alternating with ours run by run."""
+    theirs = other.Tracks(*(getattr(tracks, f) for f in tracks.__dataclass_fields__))
+    best = math.inf
+    found = None
+    for _ in range(repeats):
+        detect(tracks, T0, RULES)  # ours in between: both see the same machine
+        began = time.perf_counter()
+        found = other.detect(theirs, T0, other.TacticalRules(RULES.h_m, RULES.v_m, RULES.lookahead_s, 20.0))
+        best = min(best, time.perf_counter() - began)
+    assert found is not None
+    return best, set(zip(found.a.tolist(), found.b.tolist(), strict=True)) == ours
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1_000, 5_000, 20_000, 100_000])
     parser.add_argument("--brute-max", type=int, default=100_000, help="largest N checked against brute force")
     parser.add_argument("--bluesky", action="store_true", help="also run BlueSky's detection (N <= 5,000)")
+    parser.add_argument("--compare", help="a checkout of other code: its engine timed in the same process, alternately")
     args = parser.parse_args()
+    other = other_engine(args.compare) if args.compare else None
     rows = []
     for n in args.sizes:
         print(f"N = {n:,}", file=sys.stderr)
@@ -200,6 +231,10 @@ def main() -> None:
         engine_s, peak, pairs = time_engine(tracks, repeats_for(n))
         row: dict[str, object] = {"n": n, "engine_s": float(f"{engine_s:.3g}"), "engine_peak_mb": round(peak / 1e6, 1)}
         row["pairs"] = len(pairs)
+        if other is not None:
+            other_s, same = time_other(other, tracks, repeats_for(n), pairs)
+            row["compared_s"], row["compared_ratio"] = float(f"{other_s:.3g}"), round(other_s / engine_s, 2)
+            row["same_pairs_as_compared"] = same
         if n <= args.brute_max:
             brute_s = math.inf
             for _ in range(repeats_for(n) if n <= 1_000 else 1):
@@ -226,6 +261,14 @@ def main() -> None:
         print(f"  {row}", file=sys.stderr)
     OUT.mkdir(exist_ok=True)
     (OUT / "tactical.json").write_text(json.dumps({"detection": rows}, indent=2))
+    if other is not None:
+        print(f"| N | ours | {args.compare} | ratio | same pairs |")
+        print("| --- | --- | --- | --- | --- |")
+        for r in rows:
+            print(
+                f"| {r['n']:,} | {float(r['engine_s']) * 1000:.3g} ms "  # type: ignore[arg-type]
+                f"| {float(r['compared_s']) * 1000:.3g} ms | {r['compared_ratio']}x | {r['same_pairs_as_compared']} |"  # type: ignore[arg-type]
+            )
     print("| N | engine | peak memory | pairs | brute force | ratio | same pairs | BlueSky | ratio | same pairs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:

@@ -175,10 +175,13 @@ def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules) -> 
     )
 
 
-def _slices(vmax: float, rules: TacticalRules) -> int:
-    """About one slice per 1.4 horizontal minima swept: fewer slices mean more candidates per
-    slice, more slices more grids; this balance was measured at 100,000 aircraft."""
-    return int(min(32, max(1, round(0.7 * vmax * rules.lookahead_s / rules.h_m))))
+def _slices(vmax: float, rules: TacticalRules, n: int) -> int:
+    """About one slice per 1.4 horizontal minima swept, fewer for fewer aircraft: fewer slices mean
+    more candidates per slice, more slices more grids to build. Measured: best at 100,000 aircraft
+    7 slices, at 1,000 and 5,000 four (3.3 ms against 3.7 ms with 7; 11.9 against 12.8), at 200 two."""
+    by_speed = round(0.7 * vmax * rules.lookahead_s / rules.h_m)
+    by_count = round(math.log2(max(n, 2) / 50.0))
+    return int(min(32, max(1, min(by_speed, max(2, by_count)))))
 
 
 def _orthographic_axes(lat: Floats, lon: Floats) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -230,7 +233,7 @@ def sliced_pairs(s: Extrapolated, rules: TacticalRules) -> tuple[Ints, Ints]:
     speed, climb = np.hypot(s.vx, s.vy), np.abs(s.vz)
     vmax, vzmax = float(speed.max()), float(climb.max())
     lookahead = rules.lookahead_s
-    k = _slices(vmax, rules)
+    k = _slices(vmax, rules, n)
     half = lookahead / (2 * k)
     # How far the sphere picture can drift from a pair's flat frame: the east-west scale at one
     # aircraft's latitude against the pair's mean latitude, over the widest conflicting spread.
