@@ -237,6 +237,11 @@ class Client:
         value: bytes = self._call("GET", "/v1/record/key")
         return value.decode().strip()
 
+    def export_record(self, start: int, end: int) -> dict[str, Any]:
+        """Your own disclosure bundle of entries ``start``..``end`` (``GET /v1/record/export``)."""
+        result: dict[str, Any] = self._call("GET", "/v1/record/export", params={"from": start, "to": end})
+        return result
+
     def record_entry(self, index: int) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/v1/record/entries/{index}")
         return result

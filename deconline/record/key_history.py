@@ -176,8 +176,9 @@ def check_key_history(given: Any, checkpoint: Checkpoint) -> KeyHistory:
 
 
 def pin(history: KeyHistory, pinned: dict[str, Ed25519PublicKey]) -> KeyHistory:
-    """Trust only the chains that pass through a key the verifier holds, from that key on."""
-    out: KeyHistory = {}
+    """Trust a pinned party's chain only from the key the verifier holds on; a party not pinned
+    keeps the bundle's own history (the caller says which those were)."""
+    out: KeyHistory = dict(history)
     for party, key in pinned.items():
         spans = history.get(party)
         if spans is None:
@@ -185,7 +186,10 @@ def pin(history: KeyHistory, pinned: dict[str, Ed25519PublicKey]) -> KeyHistory:
             continue
         start = next((i for i, span in enumerate(spans) if span.text == key_text(key)), None)
         if start is None:
-            raise KeyHistoryError(f"the key pinned for {party} is not in its key history")
+            raise KeyHistoryError(
+                f"{party}: the key you trust for {party} ({key_text(key)[:12]}…) is not in its key history "
+                f"in the bundle ({', '.join(span.text[:12] + '…' for span in spans)})"
+            )
         out[party] = spans[start:]
     return out
 

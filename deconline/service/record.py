@@ -263,29 +263,55 @@ def own_entries(session: Session, actor: Actor, limit: int) -> list[RecordEntry]
     return list(session.scalars(query))
 
 
+MAX_EXPORT_ENTRIES = 250_000  # per request through the API: a larger range is exported in pieces
+
+
 def export(
     line_record: RecordTree, session: Session, start: int, end: int, party: str | None, now: float
 ) -> dict[str, Any]:
-    """A disclosure bundle of ``[start, end]``: what ``party`` may disclose (all, without one), the rest withheld."""
-    import base64
-
-    from deconline.record.bundle import FORMAT, range_proof
-    from deconline.record.entries import commitment
-    from deconline.service import party_keys
+    """A disclosure bundle of ``[start, end]``: what ``party`` may disclose (all, without one), the rest
+    withheld. The operator's export, on the database."""
     from deconline.service.parties import own_side
     from deconline.store.models import Party
 
-    size = line_record.sync(session)
-    if not 0 <= start <= end < size:
-        raise Invalid(["from"], f"the range must lie inside the record's {size} entries")
-    publish_checkpoint(line_record, session, now)
-    row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).one()
     side: set[str] | None = None
     if party is not None:
         found = session.get(Party, party)
         if found is None:
             raise NotFound(f"no party '{party}'")
         side = own_side(session, party, found.group)
+    return _bundle(line_record, session, start, end, side, now)
+
+
+def export_for(
+    line_record: RecordTree, session: Session, actor: Actor, start: int, end: int, now: float
+) -> dict[str, Any]:
+    """The caller's own bundle, through the API: a party's side's entries disclosed, an auditor the
+    public ones, every other leaf withheld as its commitment; the same format as :func:`export`, so
+    a party can settle a claim without the operator."""
+    from deconline.service.parties import own_side
+
+    if actor.role == "admin":
+        raise Forbidden("the admin holds no entries of its own: the operator exports on the database (--db)")
+    if end - start + 1 > MAX_EXPORT_ENTRIES:
+        raise Invalid(["to"], f"at most {MAX_EXPORT_ENTRIES:,} entries a request: export the range in pieces")
+    side = set() if actor.party_id is None else own_side(session, actor.party_id, actor.group)
+    return _bundle(line_record, session, start, end, side, now)
+
+
+def _bundle(
+    line_record: RecordTree, session: Session, start: int, end: int, side: set[str] | None, now: float
+) -> dict[str, Any]:
+    """``side``: the readers whose entries are disclosed (None: every entry)."""
+    from deconline.record.bundle import FORMAT, range_proof
+    from deconline.record.entries import commitment
+    from deconline.service import party_keys
+
+    size = line_record.sync(session)
+    if not 0 <= start <= end < size:
+        raise Invalid(["from"], f"the range must lie inside the record's {size} entries (0 to {size - 1})")
+    publish_checkpoint(line_record, session, now)
+    row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).one()
 
     def b64(value: bytes) -> str:
         return base64.b64encode(value).decode()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from deconline.api.deps import ActorDep, LineDep
 from deconline.api.routing import JsonRoute
 from deconline.service import record
+from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 
 router = APIRouter(prefix="/v1/record", tags=["record"], route_class=JsonRoute)
@@ -69,3 +71,21 @@ def entry(line: LineDep, actor: ActorDep, index: Annotated[int, Path(ge=0, le=2*
         if row.signature:  # a party's own signature over its submission
             found |= {"signature": _b64(bytes.fromhex(row.signature)), "signer": row.author}
         return found
+
+
+@router.get("/export", response_class=Response, responses={200: {"content": {"application/json": {}}}})
+def export(
+    line: LineDep,
+    actor: ActorDep,
+    start: Annotated[int, Query(alias="from", ge=0, le=2**62, description="first entry index")],
+    end: Annotated[int, Query(alias="to", ge=0, le=2**62, description="last entry index (inclusive)")],
+) -> Response:
+    """Your own disclosure bundle of entries ``from``..``to`` (at most 250,000): the entries your side
+    may read, with their salts; every other entry withheld as its bare commitment; the range proof and
+    the signed checkpoint. ``deconline record verify`` and ``claim`` check it offline, without the
+    operator. An auditor gets the public entries; the admin exports on the database instead (403)."""
+    if end < start:
+        raise Invalid(["query", "to"], f"the range ends ({end}) before it starts ({start})")
+    with line.db.write() as session:  # publishes a checkpoint covering the range if there is none yet
+        bundle = record.export_for(line.record, session, actor, start, end, line.clock())
+    return Response(orjson.dumps(bundle), media_type="application/json")  # 100,000 entries: tens of MB
