@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tactical.py --bluesky
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_record.py
+	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_console.py
 	$(BIN)/python bench/bench_feed.py
 	$(BIN)/python bench/bench_cli.py

@@ -8,15 +8,21 @@ Every command module imports only the standard library, typer and rich at its to
 the store, the client and the engines are imported by the command that runs (issue 14:
 ``deconline --help`` had been paying ~0.7 s for FastAPI, SQLAlchemy, numpy and scipy).
 Commands are registered here, in one place and in the order ``--help`` lists them.
+
+A failure is one line on stderr and an exit code (README, "Exit codes"): the commands say what went
+wrong where they know it, and :class:`~deconline.cli.common.GuardedGroup` catches what they let
+through; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
 from deconline.cli import admin, feed, offline, review
 from deconline.cli.agreement import agreement_app
-from deconline.cli.common import global_options
+from deconline.cli.common import FAILED, GuardedGroup, err, global_options, one_line, settings
 from deconline.cli.hazards import hazard_app
 from deconline.cli.hotline import line_app, msg_app
 from deconline.cli.operations import op_app
@@ -24,7 +30,12 @@ from deconline.cli.record import record_app
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="deconline: a deconfliction line for shared airspace.", no_args_is_help=True)
+app = typer.Typer(
+    cls=GuardedGroup,
+    help="deconline: a deconfliction line for shared airspace.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # --debug's traceback must not print tokens and keys
+)
 app.callback()(global_options)
 
 app.add_typer(admin.party_app, name="party")
@@ -45,5 +56,16 @@ app.command("replay")(offline.replay_command)
 
 
 def main() -> None:
-    """The ``deconline`` entry point."""
-    app()
+    """The ``deconline`` entry point; the last resort for an error outside any command."""
+    try:
+        app()
+    except Exception as exc:  # the commands' guard has let it through: --debug, or before a command ran
+        if settings.debug:
+            raise
+        err.print(
+            f"error: {type(exc).__name__}: {one_line(exc, 200)} (run with --debug for the traceback)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(FAILED)

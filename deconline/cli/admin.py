@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from deconline.cli.common import err, fail, open_line, out, settings
+from deconline.cli.common import JsonOption, err, fail, open_line, out, print_list_json, print_table, settings
 from deconline.cli.keys import rotate_key
 
 party_app = typer.Typer(
@@ -31,7 +30,7 @@ def init() -> None:
     """Create (or upgrade) the database and print the admin token on the first run."""
     from deconline.service import parties
 
-    token = parties.initialise(open_line())
+    token = parties.initialise(open_line(create=True))
     if token is None:
         out.print(f"database {settings.db_url} is up to date (the admin token was printed when it was created)")
     else:
@@ -64,14 +63,19 @@ def party_add(
 
 
 @party_app.command("list")
-def party_list() -> None:
+def party_list(json: JsonOption = False) -> None:
     """List the registered parties."""
     from deconline.service import parties
+    from deconline.service.geo import iso
 
-    table = Table("party", "group", "public key")
-    for p in parties.list_parties(open_line()):
-        table.add_row(p.id, p.group or "", p.public_key)
-    out.print(table)
+    found = parties.list_parties(open_line())
+    if json:
+        print_list_json(
+            {"id": p.id, "group": p.group, "public_key": p.public_key, "created_at": iso(p.created_at)} for p in found
+        )
+        return
+    rows = [(p.id, p.group or "", p.public_key) for p in found]
+    print_table(("party", "group", "public key"), rows, ids=("party", "public key"))
 
 
 def _lifetime(text: str | None) -> float | None:
@@ -125,7 +129,7 @@ def token_party(
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(json: JsonOption = False) -> None:
     """Every token issued: its id (the start of its hash; the token itself is never stored), role,
     party, label, when it was made, when it expires, whether it was revoked."""
     from deconline.service import parties
@@ -136,13 +140,23 @@ def token_list() -> None:
         tokens = parties.list_tokens(open_line())
     except ServiceError as exc:
         fail(exc.message, 2)
-    table = Table()
-    table.add_column("id", overflow="fold")  # never cut: it is what 'token revoke' takes
-    for name in ("role", "party", "label", "created", "expires", "revoked"):
-        table.add_column(name)
-    for t in tokens:
-        table.add_row(
-            t.token_id,
+    if json:
+        print_list_json(
+            {
+                "id": t.token_id,
+                "role": t.role,
+                "party": t.party_id,
+                "label": t.label,
+                "created_at": iso(t.created_at),
+                "expires_at": iso(t.expires_at) if t.expires_at else None,
+                "revoked_at": iso(t.revoked_at) if t.revoked_at else None,
+            }
+            for t in tokens
+        )
+        return
+    rows = [
+        (
+            t.token_id,  # never cut: it is what 'token revoke' takes
             t.role,
             t.party_id or "",
             t.label,
@@ -150,7 +164,9 @@ def token_list() -> None:
             iso(t.expires_at) if t.expires_at else "never",
             iso(t.revoked_at) if t.revoked_at else "",
         )
-    out.print(table)
+        for t in tokens
+    ]
+    print_table(("id", "role", "party", "label", "created", "expires", "revoked"), rows)
 
 
 @token_app.command("revoke")
@@ -175,7 +191,7 @@ def demo(
     from deconline.demo import load, write_tokens
 
     try:
-        tokens = load(open_line(), keys_dir)
+        tokens = load(open_line(create=True), keys_dir)
     except RuntimeError as exc:
         fail(str(exc), 2)
     path = write_tokens(keys_dir, tokens)
@@ -226,8 +242,6 @@ def serve(
 
     from deconline.api.app import create_app, settle_heap
     from deconline.service import parties
-    from deconline.service.line import Line
-    from deconline.store.db import Database
 
     if evaluate_every < 0 or checkpoint_every < 0:
         fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
@@ -250,7 +264,7 @@ def serve(
             feeders = credentials(demo_feed)
         except ValueError as exc:
             fail(str(exc), 2)
-    line = Line(Database(settings.db_url), evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
+    line = open_line(create=True, evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
     admin = parties.initialise(line)
     if admin is not None:
         out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")

@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from deconline.cli.common import api_call, api_client, out, print_json, read_document
+from deconline.cli.common import (
+    JsonOption,
+    api_call,
+    api_client,
+    out,
+    print_json,
+    print_list_json,
+    print_table,
+    read_document,
+    read_key,
+)
 
 agreement_app = typer.Typer(help="Propose, sign and read the agreement (through the API).", no_args_is_help=True)
 
@@ -23,6 +32,7 @@ def agreement_propose(file: Path) -> None:
 @agreement_app.command("sign")
 def agreement_sign(version: int, key: Annotated[Path, typer.Option(help="your party's private key file")]) -> None:
     """Sign agreement VERSION with your key (the exact canonical document the service holds)."""
+    read_key(key, "--key")  # a missing or malformed key file is named before anything is fetched
     with api_client() as c:
         state = api_call(c.sign_agreement, version, key)
         missing = ", ".join(state.missing_signatures) or "none"
@@ -37,12 +47,15 @@ def agreement_show(version: Annotated[int | None, typer.Argument()] = None) -> N
 
 
 @agreement_app.command("list")
-def agreement_list() -> None:
+def agreement_list(json: JsonOption = False) -> None:
     """List every version with its signatures."""
     with api_client() as c:
-        table = Table("version", "in force", "signed by", "missing")
-        for a in api_call(c.agreements):
-            table.add_row(
-                str(a.version), "yes" if a.current else "", ", ".join(a.signed_by), ", ".join(a.missing_signatures)
-            )
-        out.print(table)
+        found = api_call(c.agreements)
+    if json:
+        print_list_json(found)
+        return
+    rows = [
+        (str(a.version), "yes" if a.current else "", ", ".join(a.signed_by), ", ".join(a.missing_signatures))
+        for a in found
+    ]
+    print_table(("version", "in force", "signed by", "missing"), rows, ids=("version",))

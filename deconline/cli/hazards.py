@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from deconline.cli.common import api_call, api_client, fail, out, read_document
+from deconline.cli.common import (
+    JsonOption,
+    api_call,
+    api_client,
+    fail,
+    out,
+    print_list_json,
+    print_table,
+    read_document,
+)
 
 hazard_app = typer.Typer(help="Declare, list and withdraw hazards (through the API).", no_args_is_help=True)
 
@@ -24,16 +32,18 @@ def hazard_declare(file: Path) -> None:
 
 
 @hazard_app.command("list")
-def hazard_list() -> None:
+def hazard_list(json: JsonOption = False) -> None:
     """List the active hazards (public to every party)."""
     with api_client() as c:
-        table = Table("id", "kind", "name", "declared by", "band (m)", "window")
-        for h in api_call(c.hazards):
-            v = h.volume
-            table.add_row(
-                h.id, h.kind, h.name, h.declared_by or "", f"{v.lower_m:g}–{v.upper_m:g}", f"{v.start} – {v.end}"
-            )
-        out.print(table)
+        found = api_call(c.hazards)
+    if json:
+        print_list_json(found)
+        return
+    rows = []
+    for h in found:
+        v = h.volume
+        rows.append((h.id, h.kind, h.name, h.declared_by or "", f"{v.lower_m:g}–{v.upper_m:g}", f"{v.start} – {v.end}"))
+    print_table(("id", "kind", "name", "declared by", "band (m)", "window"), rows)
 
 
 @hazard_app.command("change")

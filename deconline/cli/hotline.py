@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
 
-from deconline.cli.common import api_call, api_client, fail, out, print_json
+from deconline.cli.common import JsonOption, api_call, api_client, fail, out, print_json, print_list_json, print_table
 
 msg_app = typer.Typer(
     help="Send, read and acknowledge hotline messages (through the API, signed).", no_args_is_help=True
@@ -44,21 +43,19 @@ def send(
 def inbox(
     box: Annotated[str, typer.Option(help="in or out")] = "in",
     status: Annotated[str | None, typer.Option(help="sent, acknowledged or overdue")] = None,
+    json: JsonOption = False,
 ) -> None:
     """List your messages."""
     with api_client() as client:
-        table = Table(Column("id", no_wrap=True, min_width=19), "from", "to", "kind", "status", "deadline", "text")
-        for m in api_call(client.messages, box, status):
-            table.add_row(
-                m["id"],
-                m["sender"],
-                ", ".join(m["recipients"]),
-                m["kind"],
-                m["status"],
-                m["deadline"] or "",
-                m["text"][:40],
-            )
-        out.print(table)
+        found = api_call(client.messages, box, status)
+    if json:
+        print_list_json(found)
+        return
+    rows = [
+        (m["id"], m["sender"], ", ".join(m["recipients"]), m["kind"], m["status"], m["deadline"] or "", m["text"][:40])
+        for m in found
+    ]
+    print_table(("id", "from", "to", "kind", "status", "deadline", "text"), rows)
 
 
 @msg_app.command("show")
@@ -76,11 +73,14 @@ def ack(message_id: str) -> None:
 
 
 @line_app.command("health")
-def health() -> None:
+def health(json: JsonOption = False) -> None:
     """Per party: last answer to a communications check, median and worst delay, missed checks."""
     with api_client() as client:
-        table = Table("party", "checks", "last answer", "median delay (s)", "worst delay (s)", "missed")
-        for h in api_call(client.line_health):
-            row = (h["party"], h["checks"], h["last_answer"], h["median_delay_s"], h["worst_delay_s"], h["missed"])
-            table.add_row(*("" if v is None else str(v) for v in row))
-        out.print(table)
+        found = api_call(client.line_health)
+    if json:
+        print_list_json(found)
+        return
+    keys = ("party", "checks", "last_answer", "median_delay_s", "worst_delay_s", "missed")
+    rows = [tuple("" if h[k] is None else str(h[k]) for k in keys) for h in found]
+    columns = ("party", "checks", "last answer", "median delay (s)", "worst delay (s)", "missed")
+    print_table(columns, rows, ids=("party",))

@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from deconline.cli.common import api_call, api_client, fail, out, print_json, read_document
+from deconline.cli.common import (
+    JsonOption,
+    api_call,
+    api_client,
+    fail,
+    out,
+    print_json,
+    print_list_json,
+    print_table,
+    read_document,
+)
 
 op_app = typer.Typer(help="File and manage your operations (through the API).", no_args_is_help=True)
 
@@ -32,33 +41,39 @@ def op_file(file: Path) -> None:
 
 
 @op_app.command("list")
-def op_list(state: Annotated[str | None, typer.Option(help="only this state")] = None) -> None:
+def op_list(
+    state: Annotated[str | None, typer.Option(help="only this state")] = None, json: JsonOption = False
+) -> None:
     """List your (and your group's) operations."""
     with api_client() as c:
-        table = Table("id", "party", "name", "state", "version", "notices")
-        for op in api_call(c.operations, state):
-            table.add_row(op.id, op.party, op.name, op.state, str(op.version), str(len(op.notices)))
-        out.print(table)
+        found = api_call(c.operations, state)
+    if json:
+        print_list_json(found)
+        return
+    rows = [(op.id, op.party, op.name, op.state, str(op.version), str(len(op.notices))) for op in found]
+    print_table(("id", "party", "name", "state", "version", "notices"), rows)
 
 
 @op_app.command("notices")
 def op_notices(
     state: Annotated[str | None, typer.Option(help="open or resolved")] = None,
     operation: Annotated[str | None, typer.Option(help="only notices about this operation of yours")] = None,
+    json: JsonOption = False,
 ) -> None:
     """Conflict notices about your side's operations: open until the cause goes away, then
     resolved with the reason (own_/other_ revised, cancelled, ended; hazard_changed or
     hazard_withdrawn; rules_changed; superseded)."""
     with api_client() as c:
-        table = Table()
-        for name in ("id", "operation"):
-            table.add_column(name, overflow="fold")  # folded, never cut: ids are copied into other commands
-        for name in ("kind", "other", "state", "since", "resolution"):
-            table.add_column(name)
-        for n in api_call(c.notices, state, operation):
-            other = n.hazard_id or f"{n.other_party} {n.other_ref}"
-            table.add_row(n.id, n.operation, n.kind, other, n.state, n.created_at, n.resolution or "")
-        out.print(table)
+        found = api_call(c.notices, state, operation)
+    if json:
+        print_list_json(found)
+        return
+    rows = []
+    for n in found:
+        other = n.hazard_id or f"{n.other_party} {n.other_ref}"
+        rows.append((n.id, n.operation, n.kind, other, n.state, n.created_at, n.resolution or ""))
+    columns = ("id", "operation", "kind", "other", "state", "since", "resolution")
+    print_table(columns, rows, ids=("id", "operation"))  # ids are copied into other commands
 
 
 @op_app.command("show")

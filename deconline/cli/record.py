@@ -35,7 +35,9 @@ def _load(bundle_path: Path) -> dict[str, Any]:
     return bundle
 
 
-def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) -> Verified:
+def _verify(
+    bundle: dict[str, Any], key: str | None, checkpoint: Path | None, party_keys: dict[str, Any] | None = None
+) -> Verified:
     """Exit 1 with what failed and where; exit 2 on unusable arguments."""
     from deconline.record.bundle import BundleError, verify_bundle
     from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
@@ -57,7 +59,7 @@ def _verify(bundle: dict[str, Any], key: str | None, checkpoint: Path | None) ->
             err.print(f"[red]FAILED[/red] older checkpoint: {exc}")
             raise typer.Exit(1) from exc
     try:
-        return verify_bundle(bundle, verifier, None, older)
+        return verify_bundle(bundle, verifier, party_keys, older)
     except BundleError as exc:
         err.print(f"[red]FAILED[/red] {exc}", soft_wrap=True, highlight=False)  # one line, to read or to grep
         raise typer.Exit(1) from exc
@@ -90,19 +92,37 @@ def export(
     start: Annotated[int, typer.Option("--from", help="first entry index")],
     end: Annotated[int, typer.Option("--to", help="last entry index (inclusive)")],
     out_file: Annotated[Path, typer.Option("--out", help="the bundle file to write")],
-    party: Annotated[str | None, typer.Option(help="disclose only what this party may see; withhold the rest")] = None,
+    party: Annotated[
+        str | None, typer.Option(help="on the database: disclose only what this party may see; withhold the rest")
+    ] = None,
 ) -> None:
-    """Write a disclosure bundle of entries FROM..TO (works on the database, like the admin commands)."""
-    from deconline.service import record
-    from deconline.service.errors import ServiceError
+    """Write a disclosure bundle of entries FROM..TO.
 
-    line = open_line()
+    With a token (--token or DECONLINE_TOKEN) the service builds your own bundle through the API:
+    what your side may read, everything else withheld, checkable offline without the operator.
+    Without one it is the operator's export, on the database (--db), of everything or of --party's share.
+    """
+    from deconline.cli.common import settings
+
+    if settings.token:
+        if party is not None:
+            fail("--party is for the operator's export on the database; with a token you export your own share", 2)
+        with api_client() as client:
+            bundle = api_call(client.export_record, start, end)
+    else:
+        from deconline.service import record
+        from deconline.service.errors import ServiceError
+
+        line = open_line()
+        try:
+            with line.db.write() as session:
+                bundle = record.export(line.record, session, start, end, party, line.clock())
+        except ServiceError as exc:
+            fail(exc.message, 2)
     try:
-        with line.db.write() as session:
-            bundle = record.export(line.record, session, start, end, party, line.clock())
-    except ServiceError as exc:
-        fail(exc.message, 2)
-    out_file.write_text(json.dumps(bundle))
+        out_file.write_text(json.dumps(bundle))
+    except OSError as exc:
+        fail(f"cannot write {out_file}: {exc}", 2)
     err.print(f"{out_file}: {len(bundle['entries'])} entries disclosed, {len(bundle['withheld'])} withheld")
 
 
@@ -111,13 +131,42 @@ def verify(
     bundle_path: Annotated[Path, typer.Argument(help="the bundle")],
     key: Annotated[str | None, typer.Option(help="the service's verifier key (text or file)")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="an older checkpoint that the bundle must extend")] = None,
+    party_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--party-keys",
+            help="keys you already trust, a JSON object of party id -> base64 Ed25519 public key (as a "
+            "bundle's party_keys): the bundle's keys must lead to them",
+        ),
+    ] = None,
 ) -> None:
     """Check the checkpoint signature, completeness, every entry and signature, and the root."""
-    result = _verify(_load(bundle_path), key, checkpoint)
+    bundle = _load(bundle_path)
+    pinned = _trusted_keys(party_keys) if party_keys is not None else None
+    result = _verify(bundle, key, checkpoint, pinned)
+    if pinned is not None:
+        signers = sorted({str(item.get("signer")) for item in bundle.get("entries", []) if item.get("signer")})
+        unpinned = [p for p in signers if p not in pinned]
+        if unpinned:
+            err.print(f"[yellow]note:[/yellow] not pinned, the bundle's own keys used for: {', '.join(unpinned)}")
     out.print(
         f"VERIFIED entries {result.start}..{result.end} of {result.checkpoint.origin} (tree size "
         f"{result.checkpoint.size}): {len(result.entries)} disclosed, {len(result.withheld)} withheld"
     )
+
+
+def _trusted_keys(path: Path) -> dict[str, Any]:
+    """The verifier's own keys for some parties; a file that cannot be read or parsed is a usage error."""
+    from deconline.record.bundle import BundleError, check_party_keys
+
+    try:
+        given = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read {path}: {exc}", 2)
+    try:
+        return check_party_keys({"party_keys": given})
+    except BundleError as exc:
+        fail(f"{path}: {exc}", 2)
 
 
 def _time(text: str) -> float:

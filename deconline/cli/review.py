@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from rich.console import Console
 
-from deconline.cli.common import api_call, api_client, fail, open_line, settings
+from deconline.cli.common import api_call, api_client, open_line, settings
 
 # The review's own consoles: its one-line summary and errors are never wrapped or highlighted.
 out = Console(highlight=False, soft_wrap=True)
@@ -68,13 +68,8 @@ def review(
 
 
 def _through_api(start: str, end: str) -> dict[str, Any]:
-    import httpx
-
-    try:
-        with api_client() as client:
-            data: dict[str, Any] = api_call(client.review, start, end)
-    except httpx.HTTPError as exc:  # api_call knows OSError; httpx's connection errors are not one
-        fail(f"cannot reach {settings.url}: {exc}")
+    with api_client() as client:  # api_call: a refusal or an unreachable service is one line
+        data: dict[str, Any] = api_call(client.review, start, end)
     return data
 
 

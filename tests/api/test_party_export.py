@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 from deconline.cli import app
 from deconline.record.bundle import verify_bundle
 from deconline.record.checkpoint import parse_verifier_key
+from deconline.record.signing import generate_key, public_key_b64
 from deconline.service import record
 from deconline.service.parties import Actor
 from deconline.store.models import RecordEntry
-from tests.helpers import World, at, box, make_world
+from tests.helpers import World, at, box, make_world, server
 
 runner = CliRunner()
 
@@ -121,3 +122,52 @@ def test_a_range_too_large_for_one_request_says_to_split_it(tmp_path: Path, monk
     monkeypatch.setattr(record, "MAX_EXPORT_ENTRIES", 3)
     response = world.get("alpha", "/v1/record/export", params={"from": 0, "to": 5})
     assert response.status_code == 422 and "in pieces" in response.text
+
+
+def test_the_cli_exports_through_the_api_with_only_a_token(tmp_path: Path) -> None:
+    """A party with its token and a running service, no database: the same bundle as the
+    operator's export for that party, and it verifies."""
+    db = f"sqlite:///{tmp_path / 'line.db'}"
+    world = busy_world(db)
+    end = last_index(world)
+    token = world.tokens["alpha"]
+    world.line.db.dispose()
+    mine, operators = tmp_path / "mine.bundle", tmp_path / "operator.bundle"
+    with server(db) as url:
+        common = ["record", "export", "--from", "0", "--to", str(end)]
+        done = runner.invoke(app, ["--url", url, "--token", token, *common, "--out", str(mine)])
+        assert done.exit_code == 0, done.output
+        both = runner.invoke(app, ["--url", url, "--token", token, *common, "--party", "bravo", "--out", str(mine)])
+        assert both.exit_code == 2 and "--party" in both.output
+    assert runner.invoke(app, ["--db", db, *common, "--party", "alpha", "--out", str(operators)]).exit_code == 0
+    party, operator = json.loads(mine.read_text()), json.loads(operators.read_text())
+    assert [e["index"] for e in party["entries"]] == [e["index"] for e in operator["entries"]]
+    assert party["withheld"] == operator["withheld"] and party["withheld"]
+    verified = runner.invoke(app, ["record", "verify", str(mine), "--key", party["key"]])
+    assert verified.exit_code == 0 and "VERIFIED" in verified.output, verified.output
+
+
+def test_verify_with_pinned_party_keys_names_the_party_whose_key_differs(tmp_path: Path) -> None:
+    world = busy_world(f"sqlite:///{tmp_path / 'line.db'}")
+    end = last_index(world)
+    bundle = world.get("alpha", "/v1/record/export", params={"from": 0, "to": end}).json()
+    path = tmp_path / "alpha.bundle"
+    path.write_text(json.dumps(bundle))
+    trusted = {party: public_key_b64(world.keys[party]) for party in ("alpha", "bravo", "charlie")}
+    keys = tmp_path / "trusted.json"
+    keys.write_text(json.dumps(trusted))
+    ok = runner.invoke(app, ["record", "verify", str(path), "--key", bundle["key"], "--party-keys", str(keys)])
+    assert ok.exit_code == 0 and "VERIFIED" in ok.output, ok.output
+
+    keys.write_text(json.dumps(trusted | {"charlie": public_key_b64(generate_key())}))
+    changed = runner.invoke(app, ["record", "verify", str(path), "--key", bundle["key"], "--party-keys", str(keys)])
+    assert changed.exit_code == 1 and "FAILED" in changed.output and "charlie" in changed.output, changed.output
+    assert "Traceback" not in changed.output
+
+    keys.write_text(json.dumps({"alpha": trusted["alpha"]}))  # the others: the bundle's own keys, and it says so
+    partly = runner.invoke(app, ["record", "verify", str(path), "--key", bundle["key"], "--party-keys", str(keys)])
+    assert partly.exit_code == 0 and "not pinned" in partly.output and "charlie" in partly.output, partly.output
+
+    keys.write_text("{not json")
+    bad = runner.invoke(app, ["record", "verify", str(path), "--key", bundle["key"], "--party-keys", str(keys)])
+    assert bad.exit_code == 2 and str(keys) in bad.output.replace("\n", "")
