@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field,
 
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.core.notices import RESOLUTIONS
+from deconline.core.text import MultilineText, PlainText
 
 
 class Strict(BaseModel):
@@ -108,7 +109,7 @@ AnyVolume = Annotated[
 
 
 class OperationIn(Strict):
-    name: str = Field("", max_length=200)
+    name: PlainText = Field("", max_length=200, description="no control or bidirectional formatting characters")
     volumes: list[AnyVolume] = Field(min_length=1, max_length=100)
 
 
@@ -127,7 +128,7 @@ class VersionRef(Strict):
 
 class HazardIn(Strict):
     kind: Literal["air_defence", "live_fire", "firefighting", "other"]
-    name: str = Field("", max_length=200)
+    name: PlainText = Field("", max_length=200, description="no control or bidirectional formatting characters")
     volume: AnyVolume
 
 
@@ -304,11 +305,13 @@ class MessageIn(Strict):
     """A hotline message. There is no field for targets, weapons or strike data, and unknown fields
     are refused: the line carries safety-of-flight information only."""
 
-    recipients: list[str] = Field(min_length=1, max_length=50, description="party ids, or 'group:<name>'")
+    recipients: list[PlainText] = Field(min_length=1, max_length=50, description="party ids, or 'group:<name>'")
     kind: MessageKind
     references: list[Reference] = Field(default_factory=list, max_length=20)
     proposal: Proposal | None = None
-    text: str = Field("", max_length=2000)
+    text: MultilineText = Field(
+        "", max_length=2000, description="tab and newline allowed, no other control or bidi formatting characters"
+    )
     requires_ack: bool = True
 
 
@@ -316,4 +319,6 @@ class NoticeRequest(Strict):
     """A deconfliction request built from one's own conflict notice."""
 
     proposal: Proposal | None = None
-    text: str = Field("", max_length=2000)
+    text: MultilineText = Field(
+        "", max_length=2000, description="tab and newline allowed, no other control or bidi formatting characters"
+    )

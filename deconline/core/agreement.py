@@ -5,15 +5,18 @@ Unknown fields are refused so that what a party signs is exactly what the line e
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from deconline.core.strategic import StrategicRules
+from deconline.core.text import check_plain, problem
 
 PARTY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PartyId = Annotated[str, Field(pattern=PARTY_ID_PATTERN, description="lower-case letters, digits, '-' and '_'")]
 UNAFFILIATED = "unaffiliated"  # the owner shown for aircraft of no party; reserved, so no party can take it
+STORED = {"stored": True}  # validation context of a document already on the line: its text is read as signed
 
 
 class _Strict(BaseModel):
@@ -38,6 +41,11 @@ class Disclosure(_Strict):
     tracks_of_others: Literal["in_alert", "always"] = Field(
         "in_alert", description="'in_alert': another party's track is shown only while it is in an alert with one's own"
     )
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Versions proposed before text was checked keep loading (they are signed as they are)."""
+    return bool(info.context and info.context.get("stored"))
 
 
 def _default_levels() -> list[AlertLevel]:
@@ -79,6 +87,24 @@ class Agreement(_Strict):
         max_length=100,
         description="parties that may post unaffiliated traffic (aircraft of no party, e.g. from an ADS-B receiver)",
     )
+
+    @field_validator("title")
+    @classmethod
+    def _plain_title(cls, title: str, info: ValidationInfo) -> str:
+        return title if _stored(info) else check_plain(title)
+
+    @field_validator("ack_deadlines_s", "escalation")
+    @classmethod
+    def _plain_names(cls, names: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if not _stored(info):
+            for key, value in names.items():
+                if (reason := problem(key)) is not None:
+                    reason = f"a key {reason}"
+                elif isinstance(value, str) and (reason := problem(value)) is not None:
+                    reason = f"the value for {key!r} {reason}"
+                if reason is not None:
+                    raise PydanticCustomError("text_characters", "{reason}", {"reason": reason})
+        return names
 
     @field_validator("parties", "surveillance_providers")
     @classmethod

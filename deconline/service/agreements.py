@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from deconline.core.agreement import Agreement
+from deconline.core.agreement import STORED, Agreement
 from deconline.record.canonical import canonical_json
 from deconline.record.signing import SignatureError, verify_document
 from deconline.service import notices
@@ -37,7 +37,7 @@ class AgreementState:
 @lru_cache(maxsize=64)
 def parse_document(document: str) -> Agreement:
     """Stored documents never change, so each is parsed once."""
-    return Agreement.model_validate_json(document)
+    return Agreement.model_validate_json(document, context=STORED)
 
 
 def _load(row: AgreementVersion) -> Agreement:

@@ -120,9 +120,9 @@ def revoke_token(line: Line, token_id: str) -> Token:
 
 def add_party(line: Line, party_id: str, public_key: str, group: str | None = None) -> str:
     """Register a party with its public key; return its API token (shown once, stored hashed)."""
-    if not re.match(PARTY_ID_PATTERN, party_id):
+    if not re.fullmatch(PARTY_ID_PATTERN, party_id):  # not re.match: its "$" lets a final newline through
         raise Invalid(["id"], f"party id '{party_id}' must match {PARTY_ID_PATTERN}")
-    if group is not None and not re.match(PARTY_ID_PATTERN, group):
+    if group is not None and not re.fullmatch(PARTY_ID_PATTERN, group):
         raise Invalid(["group"], f"group '{group}' must match {PARTY_ID_PATTERN}")
     if party_id in ("hazard", UNAFFILIATED):
         raise Invalid(["id"], f"'{party_id}' is reserved")
