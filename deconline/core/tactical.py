@@ -24,6 +24,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,6 +97,19 @@ class Extrapolated:
     vy: Floats
     vz: Floats
     owner: Ints
+
+
+Columns = TypeVar("Columns", Tracks, Extrapolated, Conflicts)
+
+
+def rows(columns: Columns, which: slice | Ints) -> Columns:
+    """The same rows (a slice, or indices) of every column."""
+    return type(columns)(*(getattr(columns, f.name)[which] for f in fields(columns)))
+
+
+def _joined(parts: list[Conflicts]) -> Conflicts:
+    """Conflicts found in parts, one after the other."""
+    return Conflicts(*(np.concatenate([getattr(c, f.name) for c in parts]) for f in fields(Conflicts)))
 
 
 def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float) -> Extrapolated:
@@ -307,7 +321,7 @@ def detect_many(tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRule
         lo, hi = int(starts[g]), int(starts[g + 1])
         if hi - lo < 2:
             continue
-        i, j = candidate_pairs(_rows(s, lo, hi), rules) if hi - lo >= ALL_PAIRS_BELOW else _all_pairs(hi - lo)
+        i, j = candidate_pairs(rows(s, slice(lo, hi)), rules) if hi - lo >= ALL_PAIRS_BELOW else _all_pairs(hi - lo)
         pending.append((i + lo, j + lo))
         count += len(i)
         if count >= MAX_PAIRS_AT_ONCE:
@@ -317,11 +331,7 @@ def detect_many(tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRule
         found.append(_test(s, pending, rules))
     if len(found) == 1:
         return found[0]
-    return Conflicts(*(np.concatenate([getattr(c, f.name) for c in found]) for f in fields(Conflicts)))
-
-
-def _rows(s: Extrapolated, lo: int, hi: int) -> Extrapolated:
-    return Extrapolated(*(getattr(s, f.name)[lo:hi] for f in fields(Extrapolated)))
+    return _joined(found)
 
 
 def _test(s: Extrapolated, pairs: list[tuple[Ints, Ints]], rules: TacticalRules) -> Conflicts:
@@ -346,7 +356,7 @@ def _test(s: Extrapolated, pairs: list[tuple[Ints, Ints]], rules: TacticalRules)
                 lambda k: pair_conflicts(s, i[cuts[k] : cuts[k + 1]], j[cuts[k] : cuts[k + 1]], rules), range(workers)
             )
         )
-        found = Conflicts(*(np.concatenate([getattr(c, f.name) for c in parts]) for f in fields(Conflicts)))
+        found = _joined(parts)
     else:
         found = pair_conflicts(s, i, j, rules)
     return Conflicts(

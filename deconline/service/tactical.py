@@ -16,7 +16,6 @@ import hashlib
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import fields
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import UNAFFILIATED, Agreement
 from deconline.core.areas import hazard_entries, outside_all
-from deconline.core.tactical import UNAFFILIATED_OWNER, Extrapolated, TacticalRules, Tracks, detect, extrapolate
+from deconline.core.tactical import UNAFFILIATED_OWNER, TacticalRules, Tracks, detect, extrapolate, rows
 from deconline.core.volumes import Volume
 from deconline.record.canonical import canonical_json
 from deconline.service.agreements import in_force
@@ -252,7 +251,7 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         everyone = [*states, *_unaffiliated(session, {s.track_id for s in states}, since)]
         tracks = _tracks(everyone)  # the parties' aircraft first: their columns are a prefix
         found = _detect(everyone, tracks, now, rules)
-        found.update(_areas(session, states, _head(tracks, len(states)), now, rules))
+        found.update(_areas(session, states, rows(tracks, slice(len(states))), now, rules))
         changed = _apply(session, agreement, found, now)
         by_key = {(s.party_id, s.track_id): s for s in everyone} if changed else {}
         for alert in changed:
@@ -319,10 +318,6 @@ def _tracks(states: Sequence[LiveState]) -> Tracks:
     )  # fmt: skip
 
 
-def _head(tracks: Tracks, n: int) -> Tracks:
-    return Tracks(*(getattr(tracks, f.name)[:n] for f in fields(Tracks)))
-
-
 def _areas(
     session: Session, states: list[LiveState], tracks: Tracks, now: float, rules: TacticalRules
 ) -> dict[Key, Found]:
@@ -351,17 +346,10 @@ def _areas(
         owned.setdefault(op.party_id, []).extend(volume_from_row(v) for v in op.volumes)
     # Only parties that fly under filed operations are held to them; a feed of others' traffic is not.
     flying = [k for k, state in enumerate(live) if state.party_id in owned]
-    for k in outside_all(_subset(s, flying), [owned[live[k].party_id] for k in flying], now):
+    for k in outside_all(rows(s, np.array(flying, dtype=np.int64)), [owned[live[k].party_id] for k in flying], now):
         state = live[flying[k]]
         found[("nonconformance", state.party_id, state.track_id, "", "")] = (0.0, 0.0, 0.0, 0.0, True)
     return found
-
-
-def _subset(s: Extrapolated, keep: list[int]) -> Extrapolated:
-    idx = np.array(keep, dtype=np.int64)
-    return Extrapolated(
-        s.index[idx], s.lat[idx], s.lon[idx], s.alt_m[idx], s.vx[idx], s.vy[idx], s.vz[idx], s.owner[idx]
-    )
 
 
 def _detect(states: list[LiveState], tracks: Tracks, now: float, rules: TacticalRules) -> dict[Key, Found]:
