@@ -30,10 +30,10 @@ from pathlib import Path
 
 from bench_tactical import OUT, _block_hits, random_traffic
 
-from deconline.core.tactical import TacticalRules, Tracks, extrapolate
+from deconline.core.tactical import TacticalRules, extrapolate
 from deconline.ingest.recordings import Recording, latest_states, load_recording
 from deconline.ingest.units import FPM, FT, KT
-from deconline.replay import evaluation_times, owners, replay
+from deconline.replay import evaluation_times, owners, replay, states
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RULES = TacticalRules(h_m=9260.0, v_m=304.8, lookahead_s=300.0, max_track_age_s=20.0)
@@ -56,10 +56,7 @@ def brute(recording: Recording, step_s: float) -> tuple[float, set[Row]]:
         idx = latest_states(recording, float(t), RULES.max_track_age_s)
         if len(idx) < 2:
             continue
-        tracks = Tracks(
-            recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
-            recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
-        )  # fmt: skip
+        tracks = states(recording, owner, idx)
         s = extrapolate(tracks, float(t), RULES.max_track_age_s)
         ids = recording.ids[idx]
         for a, b in _block_hits(s, 0, len(s.lat), RULES):

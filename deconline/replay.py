@@ -54,6 +54,14 @@ def evaluation_times(recording: Recording, step_s: float) -> np.ndarray:
     return times[times <= last]
 
 
+def states(recording: Recording, owner: np.ndarray, idx: np.ndarray) -> Tracks:
+    """The engine's columns for the reports at ``idx`` (``owner``: every report's owner code)."""
+    return Tracks(
+        recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
+        recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
+    )  # fmt: skip
+
+
 def owners(recording: Recording, party_map: dict[str, str] | None) -> np.ndarray:
     """Integer owner codes: each aircraft its own party unless a map says otherwise."""
     labels = recording.ids if party_map is None else np.array([party_map.get(i, i) for i in recording.ids])
@@ -84,10 +92,7 @@ def replay(
         pictures = [latest_states(recording, float(times[k]), rules.max_track_age_s) for k in chosen]
         idx = np.concatenate(pictures)
         bounds = np.concatenate([[0], np.cumsum([len(p) for p in pictures])]).astype(np.int64)
-        tracks = Tracks(
-            recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
-            recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
-        )  # fmt: skip
+        tracks = states(recording, owner, idx)
         found = detect_many(tracks, times[chosen], bounds, rules)
         yield from _rows(found, recording.ids[idx], times[chosen], bounds)
         if progress is not None:

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from deconline.cli import app
-from deconline.core.tactical import TacticalRules, Tracks
+from deconline.core.tactical import TacticalRules
 from deconline.ingest.recordings import latest_states, load_recording
-from deconline.replay import evaluation_times, owners, replay
+from deconline.replay import evaluation_times, owners, replay, states
 from tests.conftest import SHARED
 from tests.core.reference_tactical import reference_conflicts
 
@@ -46,10 +46,7 @@ def test_replay_matches_the_reference_at_sampled_times() -> None:
     times = evaluation_times(recording, 10.0)
     for t in times[:: max(1, len(times) // 25)]:
         idx = latest_states(recording, float(t), 20.0)
-        tracks = Tracks(
-            recording.lat[idx], recording.lon[idx], recording.alt_m[idx], recording.gs_mps[idx],
-            recording.track_deg[idx], recording.vrate_mps[idx], recording.time_s[idx], owner[idx],
-        )  # fmt: skip
+        tracks = states(recording, owner, idx)
         ids = recording.ids[idx]
         expected = {tuple(sorted((str(ids[c.a]), str(ids[c.b])))) for c in reference_conflicts(tracks, float(t), RULES)}
         assert by_time.get(int(t), set()) == expected, t
