@@ -26,16 +26,20 @@ import sys
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
+from deconline.core.agreement import Agreement
 from deconline.core.tactical import (
     EARTH_RADIUS_M,
     VERTICAL_TOLERANCE_M,
+    Conflicts,
     Extrapolated,
     TacticalRules,
+    Thresholds,
     Tracks,
     detect,
     extrapolate,
@@ -173,18 +177,32 @@ def repeats_for(n: int) -> int:
     return max(3, min(200, 200_000 // max(n, 1)))
 
 
+def alerting_engine() -> tuple[TacticalRules, tuple[Thresholds, ...]]:
+    """The rules and levels of a new agreement's defaults (what the live service runs)."""
+    alerting = Agreement(version=1, parties=["a"], h_strategic_m=1.0, v_m=1.0, time_buffer_s=0.0).alerting_rules
+    rules = replace(RULES, level_rate_mps=alerting.level_rate_mps, tolerance_m=alerting.vertical_tolerance_m)
+    return rules, tuple(Thresholds(lvl.h_m, lvl.v_m, lvl.early_s) for lvl in alerting.levels)
+
+
+ENGINE: tuple[TacticalRules, tuple[Thresholds, ...]] = (RULES, ())  # --alerting: alerting_engine()
+
+
+def run_ours(tracks: Tracks) -> Conflicts:
+    return detect(tracks, T0, *ENGINE)
+
+
 def time_engine(tracks: Tracks, repeats: int = 3) -> tuple[float, int, set[tuple[int, int]]]:
     best = math.inf
     found = None
     gc.collect()  # once: collecting before each run would empty the caches the brute force keeps warm
     for _ in range(repeats):
         began = time.perf_counter()
-        found = detect(tracks, T0, RULES)
+        found = run_ours(tracks)
         best = min(best, time.perf_counter() - began)
     assert found is not None
     gc.collect()
     tracemalloc.start()
-    detect(tracks, T0, RULES)
+    run_ours(tracks)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return best, peak, set(zip(found.a.tolist(), found.b.tolist(), strict=True))
@@ -204,11 +222,11 @@ def other_engine(checkout: str) -> ModuleType:
 
 def time_other(other: ModuleType, tracks: Tracks, repeats: int, ours: set[tuple[int, int]]) -> tuple[float, bool]:
     """The other engine's best time on the same states, alternating with ours run by run."""
-    theirs = other.Tracks(*(getattr(tracks, f) for f in tracks.__dataclass_fields__))
+    theirs = other.Tracks(*(getattr(tracks, f) for f in other.Tracks.__dataclass_fields__))
     best = math.inf
     found = None
     for _ in range(repeats):
-        detect(tracks, T0, RULES)  # ours in between: both see the same machine
+        run_ours(tracks)  # ours in between: both see the same machine
         began = time.perf_counter()
         found = other.detect(theirs, T0, other.TacticalRules(RULES.h_m, RULES.v_m, RULES.lookahead_s, 20.0))
         best = min(best, time.perf_counter() - began)
@@ -222,7 +240,17 @@ def main() -> None:
     parser.add_argument("--brute-max", type=int, default=100_000, help="largest N checked against brute force")
     parser.add_argument("--bluesky", action="store_true", help="also run BlueSky's detection (N <= 5,000)")
     parser.add_argument("--compare", help="a checkout of other code: its engine timed in the same process, alternately")
+    parser.add_argument(
+        "--alerting",
+        action="store_true",
+        help="ours with a new agreement's alerting (levels, level flight, tolerance), not the raw detector; "
+        "no brute force (it checks the raw definition)",
+    )
     args = parser.parse_args()
+    if args.alerting:
+        global ENGINE
+        ENGINE = alerting_engine()
+        args.brute_max = 0
     other = other_engine(args.compare) if args.compare else None
     rows = []
     for n in args.sizes:

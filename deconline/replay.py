@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from deconline.core.tactical import Conflicts, TacticalRules, Tracks, detect_many
+from deconline.core.alerting import AlertingRules, Memory, advance, raw_level
+from deconline.core.tactical import Conflicts, TacticalRules, Thresholds, Tracks, detect_many, rows
 from deconline.ingest.recordings import Recording, latest_states
 
 
@@ -78,8 +79,45 @@ def replay(
     step_s: float,
     party_map: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    alerting: AlertingRules | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one record per evaluation time and pair in conflict, ``a < b`` by id, times in order."""
+    """Yield one record per evaluation time and pair, ``a < b`` by id, times in order: with
+    ``alerting``, every pair in a confirmed alert, as the service's evaluator shows it (the same
+    state machine); without, every pair the raw state-based detector finds in conflict."""
+    if alerting is None:
+        for t, found, ids, _ in _pictures(recording, rules, step_s, party_map, progress, ()):
+            yield from _raw_rows(found, ids, t)
+        return
+    levels = tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in alerting.levels)
+    rules = replace(rules, tolerance_m=alerting.vertical_tolerance_m, level_rate_mps=alerting.level_rate_mps)
+    memories: dict[tuple[str, str], Memory] = {}
+    for t, found, ids, _ in _pictures(recording, rules, step_s, party_map, progress, levels, every_time=True):
+        seen = _by_pair(found, ids)
+        raw = {}
+        for key, (k, _) in seen.items():
+            memory = memories.get(key)
+            raw[key] = (
+                len(levels)
+                if found.los[k]
+                else raw_level(found.t_in[k], alerting.levels, memory.level if memory else 0)
+            )
+        if not raw and not memories:
+            continue
+        memories = advance(memories, raw, t, alerting.confirmation)
+        yield from _alert_rows(memories, seen, found, t, alerting)
+
+
+def _pictures(
+    recording: Recording,
+    rules: TacticalRules,
+    step_s: float,
+    party_map: dict[str, str] | None,
+    progress: Callable[[int, int], None] | None,
+    levels: tuple[Thresholds, ...],
+    every_time: bool = False,
+) -> Iterator[tuple[float, Conflicts, np.ndarray, int]]:
+    """For each evaluation time with two live aircraft or more (``every_time``: each one), the
+    engine's answer on the latest states, with the ids its indices point to."""
     owner = owners(recording, party_map)
     times = evaluation_times(recording, step_s)
     # Times whose window holds fewer than two reports cannot have a pair: found for all times at
@@ -87,42 +125,89 @@ def replay(
     first = np.searchsorted(recording.time_s, times - rules.max_track_age_s, side="left")
     last = np.searchsorted(recording.time_s, times, side="right")
     busy = np.flatnonzero(last - first >= 2)
+    nothing = _no_conflicts(len(levels))
+    done = 0
     for begin in range(0, len(busy), PICTURES_AT_ONCE):
         chosen = busy[begin : begin + PICTURES_AT_ONCE]
         pictures = [latest_states(recording, float(times[k]), rules.max_track_age_s) for k in chosen]
         idx = np.concatenate(pictures)
         bounds = np.concatenate([[0], np.cumsum([len(p) for p in pictures])]).astype(np.int64)
-        tracks = states(recording, owner, idx)
-        found = detect_many(tracks, times[chosen], bounds, rules)
-        yield from _rows(found, recording.ids[idx], times[chosen], bounds)
+        found = detect_many(states(recording, owner, idx), times[chosen], bounds, rules, levels)
+        ids = recording.ids[idx]
+        cuts = np.searchsorted(found.a, bounds)  # results are ordered by picture
+        for g, k in enumerate(chosen):
+            if every_time:
+                for quiet in range(done, int(k)):
+                    yield float(times[quiet]), nothing, ids, quiet
+            done = int(k) + 1
+            yield float(times[k]), rows(found, slice(int(cuts[g]), int(cuts[g + 1]))), ids, int(k)
         if progress is not None:
             progress(int(chosen[-1]) + 1, len(times))
+    if every_time:
+        for quiet in range(done, len(times)):
+            yield float(times[quiet]), nothing, recording.ids[:0], quiet
     if progress is not None and len(times):
         progress(len(times), len(times))
 
 
-def _rows(found: Conflicts, ids: np.ndarray, times: np.ndarray, bounds: np.ndarray) -> list[dict[str, Any]]:
-    """The records of a group of pictures: by time, then by the pair's ids."""
-    picture = np.searchsorted(bounds, found.a, side="right") - 1
-    rows = []
-    for n in range(len(found)):
-        a, b = str(ids[found.a[n]]), str(ids[found.b[n]])
-        if b < a:
-            a, b = b, a
-        t = float(times[picture[n]])
-        rows.append(
-            {
-                "t": int(t) if t.is_integer() else t,
-                "a": a,
-                "b": b,
-                "t_los": round(float(found.t_los[n]), 3),
-                "t_cpa": round(float(found.t_cpa[n]), 3),
-                "d_cpa_m": round(float(found.d_cpa_m[n]), 1),
-                "dz_cpa_m": round(float(found.dz_cpa_m[n]), 1),
-                "los": bool(found.los[n]),
-            }
-        )
-    return sorted(rows, key=lambda r: (r["t"], r["a"], r["b"]))
+def _no_conflicts(levels: int) -> Conflicts:
+    ints, floats = np.zeros(0, np.int64), np.zeros(0)
+    return Conflicts(ints, ints, floats, floats, floats, floats, np.zeros(0, np.bool_), np.zeros((0, levels)))
+
+
+def _pair(ids: np.ndarray, a: int, b: int) -> tuple[str, str]:
+    first, second = str(ids[a]), str(ids[b])
+    return (first, second) if first < second else (second, first)
+
+
+def _by_pair(found: Conflicts, ids: np.ndarray) -> dict[tuple[str, str], tuple[int, bool]]:
+    return {_pair(ids, int(found.a[k]), int(found.b[k])): (k, bool(found.los[k])) for k in range(len(found))}
+
+
+def _rounded(value: float, digits: int) -> float | None:
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _geometry(found: Conflicts, k: int) -> dict[str, Any]:
+    return {
+        "t_los": _rounded(float(found.t_los[k]), 3),
+        "t_cpa": round(float(found.t_cpa[k]), 3),
+        "d_cpa_m": round(float(found.d_cpa_m[k]), 1),
+        "dz_cpa_m": round(float(found.dz_cpa_m[k]), 1),
+    }
+
+
+def _time(t: float) -> float | int:
+    return int(t) if t.is_integer() else t
+
+
+def _raw_rows(found: Conflicts, ids: np.ndarray, t: float) -> list[dict[str, Any]]:
+    """The raw detector's records at one time, by the pair's ids."""
+    out = [
+        {"t": _time(t), "a": a, "b": b, **_geometry(found, k), "los": los}
+        for (a, b), (k, los) in _by_pair(found, ids).items()
+    ]
+    return sorted(out, key=lambda r: (r["a"], r["b"]))
+
+
+def _alert_rows(
+    memories: dict[tuple[str, str], Memory],
+    seen: dict[tuple[str, str], tuple[int, bool]],
+    found: Conflicts,
+    t: float,
+    alerting: AlertingRules,
+) -> list[dict[str, Any]]:
+    """The confirmed alerts at one time, by the pair's ids; an alert held open while it clears has
+    no prediction to show."""
+    out = []
+    for (a, b), memory in sorted(memories.items()):
+        if memory.level:
+            k, los = seen.get((a, b), (-1, False))
+            geometry = _geometry(found, k) if k >= 0 else dict.fromkeys(("t_los", "t_cpa", "d_cpa_m", "dz_cpa_m"))
+            out.append(
+                {"t": _time(t), "a": a, "b": b, "level": alerting.name(memory.level, los), **geometry, "los": los}
+            )
+    return out
 
 
 def run(records: Iterator[dict[str, Any]], sink: TextIO) -> ReplaySummary:

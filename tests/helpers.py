@@ -88,6 +88,10 @@ AGREEMENT: dict[str, Any] = {
     "h_strategic_m": 5000.0,
     "v_m": 300.0,
     "time_buffer_s": 600.0,
+    # Most tests are about lifecycles, disclosure and isolation, not confirmation: one evaluation
+    # raises and clears, and the levels look far ahead (tests/api/test_alerting.py runs the defaults).
+    "alert_levels": [{"name": "advisory", "within_s": 300}, {"name": "warning", "within_s": 120}],
+    "confirmation": {"m": 1, "n": 1, "persistence_s": 0, "clear_after_s": 0},
 }
 
 

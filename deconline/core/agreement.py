@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from deconline.core import alerting
 from deconline.core.strategic import StrategicRules
 from deconline.core.text import check_plain, problem
 
@@ -33,8 +34,72 @@ class TacticalRules(_Strict):
 
 
 class AlertLevel(_Strict):
+    """One alert level's own criteria, as DAIDALUS's DO-365 alerters have them.
+
+    A level is raised when its thresholds are predicted to be violated within ``within_s`` (the
+    alerting time) and, once raised, held while they are predicted within ``early_s`` (the longer
+    early-alerting time), so a level does not flicker on a prediction near its limit. In a version
+    signed before these fields existed, an absent ``early_s`` is ``within_s`` and absent thresholds
+    are the tactical minima.
+    """
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    within_s: float = Field(gt=0, le=3600, description="raised when loss of separation is predicted within this time")
+    within_s: float = Field(
+        gt=0, le=3600, description="alerting time: raised when its thresholds are predicted violated within this time"
+    )
+    early_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="early-alerting time (>= within_s): a raised level is held while predicted within it",
+    )
+    h_m: float | None = Field(None, gt=0, le=100_000, description="horizontal threshold, metres (default: the minimum)")
+    v_m: float | None = Field(None, gt=0, le=10_000, description="vertical threshold, metres (default: the minimum)")
+
+    @model_validator(mode="after")
+    def _early_not_before_alerting(self) -> AlertLevel:
+        if self.early_s is not None and self.early_s < self.within_s:
+            raise ValueError(
+                f"alert level {self.name!r}: early_s ({self.early_s:g}) must be >= within_s ({self.within_s:g})"
+            )
+        return self
+
+
+class Surveillance(_Strict):
+    """What the surveillance can resolve: reported altitudes come in 25 ft steps (100 ft for Mode C)
+    and vertical rates in 64 ft/min steps, so two aircraft level 1,000 ft apart may report 950 ft."""
+
+    vertical_tolerance_m: float = Field(
+        60.96,
+        ge=0,
+        le=300,
+        description="a loss of separation is declared only below the vertical minimum by more than this; two level "
+        "aircraft whose gap is within it of the minimum are separated (default 200 ft, ICAO's RVSM level band)",
+    )
+    level_rate_mps: float = Field(
+        1.3,
+        ge=0,
+        le=10,
+        description="an aircraft whose vertical rate is within this is level and projected level (default 256 ft/min, "
+        "four steps of the ADS-B vertical-rate encoding)",
+    )
+
+
+class Confirmation(_Strict):
+    """When a predicted loss of separation becomes an alert, and when an alert ends."""
+
+    m: int = Field(2, ge=1, le=20, description="a level is raised when M of the last N evaluations predict it")
+    n: int = Field(4, ge=1, le=20, description="the N of M-of-N confirmation")
+    persistence_s: float = Field(4.0, ge=0, le=600, description="after a raise, no lower level for this long")
+    clear_after_s: float = Field(
+        10.0, ge=0, le=600, description="an alert is cleared only after nothing was predicted for this long"
+    )
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Confirmation:
+        if self.m > self.n:
+            raise ValueError(f"confirmation: m ({self.m}) must be <= n ({self.n})")
+        return self
 
 
 class Disclosure(_Strict):
@@ -49,7 +114,15 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def _default_levels() -> list[AlertLevel]:
-    return [AlertLevel(name="advisory", within_s=300), AlertLevel(name="warning", within_s=120)]
+    return [
+        AlertLevel(name="advisory", within_s=ADVISORY_S, early_s=ADVISORY_EARLY_S),
+        AlertLevel(name="warning", within_s=WARNING_S, early_s=WARNING_EARLY_S),
+    ]
+
+
+# Tuned on the shared recordings with ``bench/bench_alerts.py`` (README, "Alerts worth acting on").
+ADVISORY_S, ADVISORY_EARLY_S = 120.0, 150.0
+WARNING_S, WARNING_EARLY_S = 60.0, 75.0
 
 
 def _default_deadlines() -> dict[str, float]:
@@ -67,7 +140,13 @@ class Agreement(_Strict):
     time_buffer_s: float = Field(ge=0, le=86_400, description="gap required between time windows, seconds")
     tactical: TacticalRules = Field(default_factory=TacticalRules)
     max_track_age_s: float = Field(20.0, gt=0, le=3600, description="older tracks are stale and take no part")
-    alert_levels: list[AlertLevel] = Field(default_factory=_default_levels, max_length=10)
+    alert_levels: list[AlertLevel] = Field(default_factory=_default_levels, min_length=1, max_length=10)
+    surveillance: Surveillance | None = Field(
+        None, description="the surveillance's resolution (absent in versions signed before it existed: the defaults)"
+    )
+    confirmation: Confirmation | None = Field(
+        None, description="M-of-N confirmation, persistence and clearing (absent in older versions: the defaults)"
+    )
     ack_deadlines_s: dict[str, float] = Field(
         default_factory=_default_deadlines, description="hotline acknowledgement deadline per message kind"
     )
@@ -122,6 +201,21 @@ class Agreement(_Strict):
         return deadlines
 
     @model_validator(mode="after")
+    def _alerting_written_out(self, info: ValidationInfo) -> Agreement:
+        """A new version writes every alerting criterion in its document, so what the parties sign
+        is what the line does; a stored one is read exactly as it was signed."""
+        if _stored(info):
+            return self
+        t = self.tactical
+        for level in self.alert_levels:
+            level.early_s = level.within_s if level.early_s is None else level.early_s
+            level.h_m = t.h_m if level.h_m is None else level.h_m
+            level.v_m = t.v_m if level.v_m is None else level.v_m
+        self.surveillance = self.surveillance or Surveillance()
+        self.confirmation = self.confirmation or Confirmation()
+        return self
+
+    @model_validator(mode="after")
     def _escalation_names_parties(self) -> Agreement:
         unknown = set(self.escalation) - set(self.parties)
         if unknown:
@@ -139,14 +233,47 @@ class Agreement(_Strict):
     def strategic_rules(self) -> StrategicRules:
         return StrategicRules(h_m=self.h_strategic_m, v_m=self.v_m, time_buffer_s=self.time_buffer_s)
 
+    @property
+    def alerting_rules(self) -> alerting.AlertingRules:
+        """The alerting criteria with absent fields read as documented (older versions): levels
+        from least to most severe (the longer alerting time first)."""
+        t, confirmation = self.tactical, self.confirmation or Confirmation()
+        surveillance = self.surveillance or Surveillance()
+        levels = [
+            alerting.Level(
+                name=level.name,
+                h_m=t.h_m if level.h_m is None else level.h_m,
+                v_m=t.v_m if level.v_m is None else level.v_m,
+                alerting_s=level.within_s,
+                early_s=level.within_s if level.early_s is None else level.early_s,
+            )
+            for level in self.alert_levels
+        ]
+        return alerting.AlertingRules(
+            levels=tuple(sorted(levels, key=lambda level: -level.alerting_s)),
+            confirmation=alerting.Confirmation(
+                confirmation.m, confirmation.n, confirmation.persistence_s, confirmation.clear_after_s
+            ),
+            vertical_tolerance_m=surveillance.vertical_tolerance_m,
+            level_rate_mps=surveillance.level_rate_mps,
+        )
+
     def document(self) -> dict[str, object]:
         """The JSON document the parties sign (defaults filled in, so everyone signs the same bytes).
 
         Fields added after the first release (``surveillance_providers``, ``auto_end_after_s``) are
-        left out while they hold their defaults: versions signed before they existed keep their
-        exact bytes, so their signatures and hashes still verify.
+        left out while they hold their defaults, and the alerting criteria (``surveillance``,
+        ``confirmation``, a level's ``early_s``, ``h_m``, ``v_m``) while absent: versions signed before
+        they existed keep their exact bytes, so their signatures and hashes still verify.
         """
         document = self.model_dump(mode="json")
+        for name in ("surveillance", "confirmation"):
+            if document[name] is None:
+                del document[name]
+        for level in document["alert_levels"]:
+            for name in ("early_s", "h_m", "v_m"):
+                if level[name] is None:
+                    del level[name]
         if not self.surveillance_providers:
             del document["surveillance_providers"]
         if not self.auto_end_after_s:

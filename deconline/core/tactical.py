@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,7 +46,8 @@ Ints = NDArray[np.int64]
 @dataclass(frozen=True)
 class Tracks:
     """Track states as parallel arrays; ``owner`` holds integer party codes (``UNAFFILIATED_OWNER``
-    for aircraft of no party)."""
+    for aircraft of no party); ``sel_alt_m`` the selected altitude where the feed gave one (NaN
+    where not, or ``None`` for none at all)."""
 
     lat: Floats
     lon: Floats
@@ -55,6 +57,7 @@ class Tracks:
     vrate_mps: Floats
     time_s: Floats
     owner: Ints
+    sel_alt_m: Floats | None = None
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -62,16 +65,35 @@ class Tracks:
 
 @dataclass(frozen=True)
 class TacticalRules:
+    """The minima and look-ahead, and how the surveillance is read: an aircraft whose vertical rate
+    is within ``level_rate_mps`` is level and projected level; two level aircraft whose gap is within
+    ``tolerance_m`` of the vertical minimum are separated, and a loss of separation is declared
+    only below the minimum by more than ``tolerance_m``. The defaults (0) are the raw detector."""
+
     h_m: float
     v_m: float
     lookahead_s: float
     max_track_age_s: float = 20.0
     check_same_owner: bool = False
+    level_rate_mps: float = 0.0
+    tolerance_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """One alert level's region: predicted violations of ``h_m`` and ``v_m`` are looked for up to
+    ``horizon_s`` ahead."""
+
+    h_m: float
+    v_m: float
+    horizon_s: float
 
 
 @dataclass(frozen=True)
 class Conflicts:
-    """One row per pair in conflict (``a < b`` as indices into the tracks)."""
+    """One row per pair in conflict (``a < b`` as indices into the tracks). With alert levels,
+    ``t_in[:, k]`` is when level ``k``'s thresholds are first violated (inf: not within its
+    horizon) and ``t_los`` when the minima are (inf: never); without, ``t_in`` has no columns."""
 
     a: Ints
     b: Ints
@@ -80,6 +102,7 @@ class Conflicts:
     d_cpa_m: Floats
     dz_cpa_m: Floats
     los: NDArray[np.bool_]
+    t_in: Floats
 
     def __len__(self) -> int:
         return len(self.a)
@@ -87,7 +110,8 @@ class Conflicts:
 
 @dataclass(frozen=True)
 class Extrapolated:
-    """States at the evaluation time: local east/north velocity, positions on the sphere."""
+    """States at the evaluation time: local east/north velocity, positions on the sphere, and when
+    each aircraft levels off at its selected altitude (inf: not before the look-ahead ends)."""
 
     index: Ints  # into the input tracks (live ones only)
     lat: Floats
@@ -97,6 +121,7 @@ class Extrapolated:
     vy: Floats
     vz: Floats
     owner: Ints
+    t_cap: Floats
 
 
 Columns = TypeVar("Columns", Tracks, Extrapolated, Conflicts)
@@ -104,7 +129,8 @@ Columns = TypeVar("Columns", Tracks, Extrapolated, Conflicts)
 
 def rows(columns: Columns, which: slice | Ints) -> Columns:
     """The same rows (a slice, or indices) of every column."""
-    return type(columns)(*(getattr(columns, f.name)[which] for f in fields(columns)))
+    picked: list[Any] = [None if (c := getattr(columns, f.name)) is None else c[which] for f in fields(columns)]
+    return type(columns)(*picked)
 
 
 def _joined(parts: list[Conflicts]) -> Conflicts:
@@ -112,9 +138,10 @@ def _joined(parts: list[Conflicts]) -> Conflicts:
     return Conflicts(*(np.concatenate([getattr(c, f.name) for c in parts]) for f in fields(Conflicts)))
 
 
-def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float) -> Extrapolated:
+def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float, level_rate_mps: float = 0.0) -> Extrapolated:
     """Drop stale tracks and move the others along their velocity to time ``t`` (one time, or
-    one per track)."""
+    one per track): a level aircraft (vertical rate within ``level_rate_mps``) stays at its
+    altitude, a climbing or descending one stops at its selected altitude when it has one ahead."""
     age = t - tracks.time_s
     live = np.flatnonzero(age <= max_age_s)
     dt = age[live]
@@ -124,38 +151,88 @@ def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float) -> Extrapol
     lat0 = np.radians(tracks.lat[live])
     lat = lat0 + vy * dt / EARTH_RADIUS_M
     lon = np.radians(tracks.lon[live]) + vx * dt / (EARTH_RADIUS_M * np.maximum(np.cos(lat0), 1e-6))
+    vz = tracks.vrate_mps[live].astype(np.float64)
+    if level_rate_mps > 0:
+        vz = np.where(np.abs(vz) <= level_rate_mps, 0.0, vz)
+    alt0 = tracks.alt_m[live]
+    t_cap = np.full(len(live), np.inf)
+    if tracks.sel_alt_m is not None:
+        gap = tracks.sel_alt_m[live] - alt0
+        ahead = ((vz > 0) & (gap > 0)) | ((vz < 0) & (gap < 0))  # NaN (unknown) is neither
+        t_cap = np.where(ahead, gap / np.where(ahead, vz, 1.0), np.inf) - dt
+        levelled = t_cap <= 0
+        alt = np.where(levelled, tracks.sel_alt_m[live], alt0 + vz * dt)
+        vz = np.where(levelled, 0.0, vz)
+        t_cap = np.where(levelled, np.inf, t_cap)
+    else:
+        alt = alt0 + vz * dt
     return Extrapolated(
-        index=live.astype(np.int64),
-        lat=lat,
-        lon=lon,
-        alt_m=tracks.alt_m[live] + tracks.vrate_mps[live] * dt,
-        vx=vx,
-        vy=vy,
-        vz=tracks.vrate_mps[live].astype(np.float64),
-        owner=tracks.owner[live],
+        index=live.astype(np.int64), lat=lat, lon=lon, alt_m=alt, vx=vx, vy=vy, vz=vz, owner=tracks.owner[live],
+        t_cap=t_cap,
+    )  # fmt: skip
+
+
+def pair_conflicts(
+    s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, levels: Sequence[Thresholds] = ()
+) -> Conflicts:
+    """The exact test on given pairs (indices into ``s``); keeps only the pairs in conflict: within
+    the look-ahead of the minima, or with alert levels, within some level's horizon."""
+    # Near-zero relative rates overflow to infinite crossing times, which is the right answer.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _pair_conflicts(s, i, j, rules, levels)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """A set of pairs on the flat earth of each pair's mean latitude, relative to ``i``."""
+
+    dx: Floats
+    dy: Floats
+    dz: Floats
+    dvx: Floats
+    dvy: Floats
+    vz_i: Floats
+    vz_j: Floats
+    cap_i: Floats
+    cap_j: Floats
+    both_level: NDArray[np.bool_]
+    capped: bool
+
+    def subset(self, keep: NDArray[np.bool_]) -> _Geometry:
+        kept = {f.name: getattr(self, f.name)[keep] for f in fields(self) if f.name != "capped"}
+        return _Geometry(**kept, capped=self.capped)
+
+    def dz_at(self, t: Floats) -> Floats:
+        rise_i = self.vz_i * np.minimum(t, self.cap_i) if self.capped else self.vz_i * t
+        rise_j = self.vz_j * np.minimum(t, self.cap_j) if self.capped else self.vz_j * t
+        return self.dz + rise_j - rise_i
+
+
+def _geometry(s: Extrapolated, i: Ints, j: Ints) -> _Geometry:
+    mean_lat = 0.5 * (s.lat[i] + s.lat[j])
+    dlon = np.remainder(s.lon[j] - s.lon[i] + math.pi, 2 * math.pi) - math.pi
+    vz_i, vz_j = s.vz[i], s.vz[j]
+    cap_i, cap_j = s.t_cap[i], s.t_cap[j]
+    return _Geometry(
+        dx=EARTH_RADIUS_M * np.cos(mean_lat) * dlon,
+        dy=EARTH_RADIUS_M * (s.lat[j] - s.lat[i]),
+        dz=s.alt_m[j] - s.alt_m[i],
+        dvx=s.vx[j] - s.vx[i],
+        dvy=s.vy[j] - s.vy[i],
+        vz_i=vz_i,
+        vz_j=vz_j,
+        cap_i=cap_i,
+        cap_j=cap_j,
+        both_level=(vz_i == 0.0) & (vz_j == 0.0),
+        capped=bool(np.isfinite(cap_i).any() or np.isfinite(cap_j).any()),
     )
 
 
-def pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules) -> Conflicts:
-    """The exact test on given pairs (indices into ``s``); keeps only the pairs in conflict."""
-    # Near-zero relative rates overflow to infinite crossing times, which is the right answer.
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        return _pair_conflicts(s, i, j, rules)
-
-
-def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules) -> Conflicts:
-    h, v, lookahead = rules.h_m, rules.v_m - VERTICAL_TOLERANCE_M, rules.lookahead_s
-    mean_lat = 0.5 * (s.lat[i] + s.lat[j])
-    dlon = np.remainder(s.lon[j] - s.lon[i] + math.pi, 2 * math.pi) - math.pi
-    dx = EARTH_RADIUS_M * np.cos(mean_lat) * dlon
-    dy = EARTH_RADIUS_M * (s.lat[j] - s.lat[i])
-    dz = s.alt_m[j] - s.alt_m[i]
-    dvx, dvy, dvz = s.vx[j] - s.vx[i], s.vy[j] - s.vy[i], s.vz[j] - s.vz[i]
-
-    # Horizontal: a t^2 + b t + c < 0.
-    a = dvx * dvx + dvy * dvy
-    b = 2.0 * (dx * dvx + dy * dvy)
-    c = dx * dx + dy * dy - h * h
+def _horizontal(g: _Geometry, h: float) -> tuple[Floats, Floats]:
+    """The times with ``|dp + dv t| < h`` (an empty interval as ``(inf, -inf)``)."""
+    a = g.dvx * g.dvx + g.dvy * g.dvy
+    b = 2.0 * (g.dx * g.dvx + g.dy * g.dvy)
+    c = g.dx * g.dx + g.dy * g.dy - h * h
     moving = a > 0.0
     disc = b * b - 4.0 * a * c
     root = np.sqrt(np.where(moving & (disc > 0), disc, 0.0))
@@ -163,29 +240,100 @@ def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules) -> 
     h_in = np.where(moving, (-b - root) / (2.0 * safe_a), np.where(c < 0, -np.inf, np.inf))
     h_out = np.where(moving, (-b + root) / (2.0 * safe_a), np.where(c < 0, np.inf, -np.inf))
     h_none = moving & (disc <= 0)
-    h_in = np.where(h_none, np.inf, h_in)
-    h_out = np.where(h_none, -np.inf, h_out)
+    return np.where(h_none, np.inf, h_in), np.where(h_none, -np.inf, h_out)
 
-    # Vertical: |dz + dvz t| < v.
-    climbing = dvz != 0.0
-    safe_dvz = np.where(climbing, dvz, 1.0)
-    t1, t2 = (-v - dz) / safe_dvz, (v - dz) / safe_dvz
-    inside_now = np.abs(dz) < v
-    v_in = np.where(climbing, np.minimum(t1, t2), np.where(inside_now, -np.inf, np.inf))
-    v_out = np.where(climbing, np.maximum(t1, t2), np.where(inside_now, np.inf, -np.inf))
 
-    start, end = np.maximum(h_in, v_in), np.minimum(h_out, v_out)
-    hit = (start < end) & (end > 0.0) & (start < lookahead)
-    t_cpa = np.where(moving, np.maximum(0.0, -(dx * dvx + dy * dvy) / safe_a), 0.0)[hit]
-    keep_dx, keep_dy, keep_dz = dx[hit], dy[hit], dz[hit]
+def _below(c: Floats, slope: Floats, v: Floats | float, start: Floats | float) -> tuple[Floats, Floats]:
+    """The times with ``|c + slope (t - start)| < v``."""
+    moving = slope != 0.0
+    safe = np.where(moving, slope, 1.0)
+    t1, t2 = start + (-v - c) / safe, start + (v - c) / safe
+    inside = np.abs(c) < v
+    lo = np.where(moving, np.minimum(t1, t2), np.where(inside, -np.inf, np.inf))
+    hi = np.where(moving, np.maximum(t1, t2), np.where(inside, np.inf, -np.inf))
+    return lo, hi
+
+
+def _vertical(g: _Geometry, v: Floats | float) -> list[tuple[Floats, Floats]]:
+    """The times with ``|dz(t)| < v`` as up to three intervals: the relative climb is linear until
+    the first aircraft levels off at its selected altitude, then until the second does, then flat."""
+    slope = g.vz_j - g.vz_i
+    if not g.capped:
+        return [_below(g.dz, slope, v, 0.0)]
+    first, second = np.minimum(g.cap_i, g.cap_j), np.maximum(g.cap_i, g.cap_j)
+    lo0, hi0 = _below(g.dz, slope, v, 0.0)
+    parts = [(lo0, np.minimum(hi0, first))]
+    finite_first, finite_second = np.isfinite(first), np.isfinite(second)
+    at_first = g.dz_at(np.where(finite_first, first, 0.0))
+    middle = np.where(g.cap_j > first, g.vz_j, 0.0) - np.where(g.cap_i > first, g.vz_i, 0.0)
+    lo1, hi1 = _below(at_first, middle, v, np.where(finite_first, first, 0.0))
+    parts.append((np.where(finite_first, np.maximum(lo1, first), np.inf), np.minimum(hi1, second)))
+    at_second = g.dz_at(np.where(finite_second, second, 0.0))
+    flat = np.abs(at_second) < v
+    parts.append((np.where(finite_second & flat, second, np.inf), np.where(finite_second & flat, np.inf, -np.inf)))
+    return parts
+
+
+def _first_violation(g: _Geometry, h: float, v: float, tolerance_m: float, horizon: float) -> Floats:
+    """When ``h`` and ``v`` are first both violated at or after now (inf: not before ``horizon``);
+    two level aircraft need ``v`` less the tolerance."""
+    h_in, h_out = _horizontal(g, h)
+    limit = (
+        v - VERTICAL_TOLERANCE_M - np.where(g.both_level, tolerance_m, 0.0) if tolerance_m else v - VERTICAL_TOLERANCE_M
+    )
+    first = np.full(len(h_in), np.inf)
+    for v_in, v_out in _vertical(g, limit):
+        start, end = np.maximum(h_in, v_in), np.minimum(h_out, v_out)
+        hit = (start < end) & (end > 0.0) & (start < horizon)
+        first = np.where(hit, np.minimum(first, np.maximum(start, 0.0)), first)
+    return first
+
+
+def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, levels: Sequence[Thresholds]) -> Conflicts:
+    g = _geometry(s, i, j)
+    if levels:
+        # The widest region first, then each level's own on the pairs that can violate it.
+        widest = _first_violation(
+            g, max(t.h_m for t in levels), max(t.v_m for t in levels), 0.0, max(t.horizon_s for t in levels)
+        )
+        hit = np.isfinite(widest)
+        g, i, j = g.subset(hit), i[hit], j[hit]
+        t_in = np.column_stack(
+            [_first_violation(g, t.h_m, t.v_m, rules.tolerance_m, t.horizon_s) for t in levels]
+        ).reshape(len(i), len(levels))
+        within = np.asarray(np.isfinite(t_in).any(axis=1), dtype=np.bool_)
+        g, i, j, t_in = g.subset(within), i[within], j[within], t_in[within]
+        t_los = _first_violation(g, rules.h_m, rules.v_m, rules.tolerance_m, math.inf)
+    else:
+        t_los = _first_violation(g, rules.h_m, rules.v_m, rules.tolerance_m, rules.lookahead_s)
+        hit = np.isfinite(t_los)
+        g, i, j, t_los = g.subset(hit), i[hit], j[hit], t_los[hit]
+        t_in = np.zeros((len(i), 0))
+    speed2 = g.dvx * g.dvx + g.dvy * g.dvy
+    moving = speed2 > 0.0
+    t_cpa = np.where(moving, np.maximum(0.0, -(g.dx * g.dvx + g.dy * g.dvy) / np.where(moving, speed2, 1.0)), 0.0)
+    h2, v_los = rules.h_m * rules.h_m, rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
     return Conflicts(
-        a=i[hit],
-        b=j[hit],
-        t_los=np.maximum(start[hit], 0.0),
+        a=i,
+        b=j,
+        t_los=t_los,
         t_cpa=t_cpa,
-        d_cpa_m=np.hypot(keep_dx + dvx[hit] * t_cpa, keep_dy + dvy[hit] * t_cpa),
-        dz_cpa_m=np.abs(keep_dz + dvz[hit] * t_cpa),
-        los=(keep_dx * keep_dx + keep_dy * keep_dy < h * h) & (np.abs(keep_dz) < v),
+        d_cpa_m=np.hypot(g.dx + g.dvx * t_cpa, g.dy + g.dvy * t_cpa),
+        dz_cpa_m=np.abs(g.dz_at(t_cpa)),
+        los=(g.dx * g.dx + g.dy * g.dy < h2) & (np.abs(g.dz) < v_los),
+        t_in=t_in,
+    )
+
+
+def search_rules(rules: TacticalRules, levels: Sequence[Thresholds]) -> TacticalRules:
+    """The region candidates are looked for in: the widest level's (or the minima, without levels)."""
+    if not levels:
+        return rules
+    return replace(
+        rules,
+        h_m=max(t.h_m for t in levels),
+        v_m=max(t.v_m for t in levels),
+        lookahead_s=max(t.horizon_s for t in levels),
     )
 
 
@@ -268,7 +416,7 @@ def sliced_pairs(s: Extrapolated, rules: TacticalRules) -> tuple[Ints, Ints]:
         lon = s.lon + s.vx * centre / (EARTH_RADIUS_M * coslat)
         unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
         x, y = EARTH_RADIUS_M * (unit @ first), EARTH_RADIUS_M * (unit @ second)
-        z = (s.alt_m + s.vz * centre) * (r_h / r_v)
+        z = (s.alt_m + s.vz * np.minimum(centre, s.t_cap)) * (r_h / r_v)  # levelled off at a selected altitude
         order, f, g = binned_pairs(np.column_stack([x, y, z]), r_h * 1.0001)
         x, y, z = x[order], y[order], z[order]  # by cube: the pairs' ends are read from nearby memory
         # Each pair's own reach: its two speeds instead of twice the fastest (a third fewer pairs).
@@ -290,17 +438,20 @@ def sliced_pairs(s: Extrapolated, rules: TacticalRules) -> tuple[Ints, Ints]:
     return keys // n, keys % n
 
 
-def detect(tracks: Tracks, t: float, rules: TacticalRules) -> Conflicts:
+def detect(tracks: Tracks, t: float, rules: TacticalRules, levels: Sequence[Thresholds] = ()) -> Conflicts:
     """Every pair of live tracks in conflict at time ``t`` (indices into ``tracks``, ``a < b``),
-    except pairs of two unaffiliated aircraft."""
-    s = extrapolate(tracks, t, rules.max_track_age_s)  # one picture: :func:`detect_many` without its bookkeeping
-    return _test(s, [candidate_pairs(s, rules)], rules)
+    except pairs of two unaffiliated aircraft; with ``levels``, every pair within some level's
+    horizon, with each level's ``t_in``."""
+    s = extrapolate(tracks, t, rules.max_track_age_s, rules.level_rate_mps)  # one picture: detect_many's case
+    return _test(s, [candidate_pairs(s, search_rules(rules, levels))], rules, levels)
 
 
 MAX_PAIRS_AT_ONCE = 1_000_000  # pictures are tested together up to this many pairs (about 200 MB of temporaries)
 
 
-def detect_many(tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRules) -> Conflicts:
+def detect_many(
+    tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRules, levels: Sequence[Thresholds] = ()
+) -> Conflicts:
     """:func:`detect` on many pictures at once: rows ``bounds[g]:bounds[g + 1]`` of ``tracks`` are
     picture ``g``, evaluated at ``times[g]``; pairs never cross pictures. Results are ordered by
     picture, then ``a``, then ``b`` (indices into ``tracks``).
@@ -311,7 +462,8 @@ def detect_many(tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRule
     """
     sizes = np.diff(bounds)
     at = np.repeat(np.asarray(times, dtype=np.float64), sizes)
-    s = extrapolate(tracks, at, rules.max_track_age_s)
+    s = extrapolate(tracks, at, rules.max_track_age_s, rules.level_rate_mps)
+    search = search_rules(rules, levels)
     picture = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)[s.index]
     starts = np.searchsorted(picture, np.arange(len(sizes) + 1))  # live rows of each picture in ``s``
     found: list[Conflicts] = []
@@ -321,20 +473,22 @@ def detect_many(tracks: Tracks, times: Floats, bounds: Ints, rules: TacticalRule
         lo, hi = int(starts[g]), int(starts[g + 1])
         if hi - lo < 2:
             continue
-        i, j = candidate_pairs(rows(s, slice(lo, hi)), rules) if hi - lo >= ALL_PAIRS_BELOW else _all_pairs(hi - lo)
+        i, j = candidate_pairs(rows(s, slice(lo, hi)), search) if hi - lo >= ALL_PAIRS_BELOW else _all_pairs(hi - lo)
         pending.append((i + lo, j + lo))
         count += len(i)
         if count >= MAX_PAIRS_AT_ONCE:
-            found.append(_test(s, pending, rules))
+            found.append(_test(s, pending, rules, levels))
             pending, count = [], 0
     if pending or not found:
-        found.append(_test(s, pending, rules))
+        found.append(_test(s, pending, rules, levels))
     if len(found) == 1:
         return found[0]
     return _joined(found)
 
 
-def _test(s: Extrapolated, pairs: list[tuple[Ints, Ints]], rules: TacticalRules) -> Conflicts:
+def _test(
+    s: Extrapolated, pairs: list[tuple[Ints, Ints]], rules: TacticalRules, levels: Sequence[Thresholds]
+) -> Conflicts:
     """The exact test on candidate pairs (indices into ``s``, each picture's ascending), owners
     filtered as the rules say; results as indices into the tracks, ordered as the pairs were."""
     if len(pairs) == 1:
@@ -353,13 +507,11 @@ def _test(s: Extrapolated, pairs: list[tuple[Ints, Ints]], rules: TacticalRules)
         cuts = np.linspace(0, len(i), workers + 1).astype(np.int64)
         parts = list(
             _pool().map(
-                lambda k: pair_conflicts(s, i[cuts[k] : cuts[k + 1]], j[cuts[k] : cuts[k + 1]], rules), range(workers)
+                lambda k: pair_conflicts(s, i[cuts[k] : cuts[k + 1]], j[cuts[k] : cuts[k + 1]], rules, levels),
+                range(workers),
             )
         )
         found = _joined(parts)
     else:
-        found = pair_conflicts(s, i, j, rules)
-    return Conflicts(
-        a=s.index[found.a], b=s.index[found.b], t_los=found.t_los, t_cpa=found.t_cpa,
-        d_cpa_m=found.d_cpa_m, dz_cpa_m=found.dz_cpa_m, los=found.los,
-    )  # fmt: skip
+        found = pair_conflicts(s, i, j, rules, levels)
+    return replace(found, a=s.index[found.a], b=s.index[found.b])

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from deconline.core.alerting import Memory
 from deconline.core.cells import GRID_ID, Cells, reach_cells, registered_cells
 from deconline.core.volumes import Limits, Volume
 from deconline.service.errors import Conflict
@@ -197,6 +198,7 @@ class Line:
     checkpoint_every_s: float = 10.0
     event_retention_s: float = 7 * 86_400.0
     probes: Probes = field(default_factory=Probes)
+    alerting: dict[Any, Memory] = field(default_factory=dict)  # the evaluator's confirmation state
 
     def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
         """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""

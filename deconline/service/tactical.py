@@ -25,8 +25,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import UNAFFILIATED, Agreement
+from deconline.core.alerting import LOS_LEVEL, AlertingRules, Memory, advance, raw_level
 from deconline.core.areas import hazard_entries, outside_all
-from deconline.core.tactical import UNAFFILIATED_OWNER, TacticalRules, Tracks, detect, extrapolate, rows
+from deconline.core.tactical import UNAFFILIATED_OWNER, TacticalRules, Thresholds, Tracks, detect, extrapolate, rows
 from deconline.core.volumes import Volume
 from deconline.record.canonical import canonical_json
 from deconline.service.agreements import in_force
@@ -37,7 +38,6 @@ from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
-LOS_LEVEL = "loss_of_separation"
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
 Found = tuple[float, float, float, float, bool]  # t_los (or entry), t_cpa, d_cpa, dz_cpa, los (or inside)
 FUTURE_TOLERANCE_S = 30.0
@@ -215,17 +215,17 @@ def _unaffiliated(session: Session, party_track_ids: set[str], since: float) -> 
     return [LiveState._make(u) for u in rows if u.track_id.casefold() not in own]
 
 
-def _rules(agreement: Agreement) -> TacticalRules:
+def _rules(agreement: Agreement, alerting: AlertingRules) -> TacticalRules:
     t = agreement.tactical
-    return TacticalRules(t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s, t.check_same_owner)
+    return TacticalRules(
+        t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s, t.check_same_owner,
+        level_rate_mps=alerting.level_rate_mps, tolerance_m=alerting.vertical_tolerance_m,
+    )  # fmt: skip
 
 
-def level_for(agreement: Agreement, t_los: float, los: bool) -> str | None:
-    """Loss of separation now, else the tightest level whose horizon covers the predicted time."""
-    if los:
-        return LOS_LEVEL
-    fitting = [lvl for lvl in agreement.alert_levels if t_los <= lvl.within_s]
-    return min(fitting, key=lambda lvl: lvl.within_s).name if fitting else None
+def thresholds(alerting: AlertingRules) -> tuple[Thresholds, ...]:
+    """Each level's region, for the engine: its thresholds up to its early-alerting time."""
+    return tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in alerting.levels)
 
 
 def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
@@ -245,14 +245,16 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         agreement = in_force(session)
         if agreement is None:
             return []
-        rules = _rules(agreement)
+        alerting = agreement.alerting_rules
+        rules = _rules(agreement, alerting)
         since = now - rules.max_track_age_s
         states = live_tracks(session, since)
         everyone = [*states, *_unaffiliated(session, {s.track_id for s in states}, since)]
         tracks = _tracks(everyone)  # the parties' aircraft first: their columns are a prefix
-        found = _detect(everyone, tracks, now, rules)
+        found, t_in = _detect(everyone, tracks, now, rules, thresholds(alerting))
         found.update(_areas(session, states, rows(tracks, slice(len(states))), now, rules))
-        changed = _apply(session, agreement, found, now)
+        shown = _confirm(line, session, alerting, found, t_in, now)
+        changed = _apply(session, shown, now)
         by_key = {(s.party_id, s.track_id): s for s in everyone} if changed else {}
         for alert in changed:
             if alert.state != "cleared":
@@ -352,41 +354,88 @@ def _areas(
     return found
 
 
-def _detect(states: list[LiveState], tracks: Tracks, now: float, rules: TacticalRules) -> dict[Key, Found]:
+def _detect(
+    states: list[LiveState], tracks: Tracks, now: float, rules: TacticalRules, levels: tuple[Thresholds, ...]
+) -> tuple[dict[Key, Found], dict[Key, list[float]]]:
+    """Pairs within some level's horizon: their geometry, and when each level's thresholds are
+    first violated."""
     if len(states) < 2:
-        return {}
-    result = detect(tracks, now, rules)
+        return {}, {}
+    result = detect(tracks, now, rules, levels)
     found: dict[Key, Found] = {}
+    t_in: dict[Key, list[float]] = {}
     for k in range(len(result)):
         a, b = states[int(result.a[k])], states[int(result.b[k])]
-        found[("separation", *_pair_key(a.party_id, a.track_id, b.party_id, b.track_id))] = (
-            float(result.t_los[k]),
+        key: Key = ("separation", *_pair_key(a.party_id, a.track_id, b.party_id, b.track_id))
+        t_in[key] = result.t_in[k].tolist()
+        t_los = float(result.t_los[k])
+        found[key] = (
+            t_los if math.isfinite(t_los) else min(t_in[key]),  # a level wider than the minima: when it is entered
             float(result.t_cpa[k]),
             float(result.d_cpa_m[k]),
             float(result.dz_cpa_m[k]),
             bool(result.los[k]),
         )
-    return found
+    return found, t_in
 
 
-def _level(agreement: Agreement, kind: str, t_los: float, los: bool) -> str | None:
-    if kind == "nonconformance":
-        return "nonconformance"
-    if kind == "hazard" and los:
-        return "inside_hazard"
-    return level_for(agreement, t_los, los)
+Shown = dict[Key, tuple[str, Found | None]]  # what each open alert shows: its level, and its geometry now if any
 
 
-def _apply(session: Session, agreement: Agreement, found: dict[Key, Found], now: float) -> list[Alert]:
+def _confirm(
+    line: Line,
+    session: Session,
+    alerting: AlertingRules,
+    found: dict[Key, Found],
+    t_in: dict[Key, list[float]],
+    now: float,
+) -> Shown:
+    """The alerts to show after this evaluation: separation and hazard predictions go through the
+    confirmation state machine (``core.alerting``, as ``replay`` does); a nonconformance is a fact
+    and shows at once."""
+    top = len(alerting.levels)
+    memories = _remembered(line, session, alerting, now)
+    raw: dict[Key, int] = {}
+    for key, (t_los, _, _, _, los) in found.items():
+        if key[0] == "nonconformance":
+            continue
+        shown = memories[key].level if key in memories else 0
+        times = t_in[key] if key[0] == "separation" else [t_los] * top  # a hazard's entry time, for every level
+        raw[key] = top if los else raw_level(times, alerting.levels, shown)
+    line.alerting = memories = advance(memories, raw, now, alerting.confirmation)
+    out: Shown = {key: ("nonconformance", f) for key, f in found.items() if key[0] == "nonconformance"}
+    for key, memory in memories.items():
+        if memory.level:
+            geometry = found.get(key)
+            los = geometry is not None and geometry[4]
+            if key[0] == "hazard":
+                out[key] = ("inside_hazard" if los else alerting.levels[memory.level - 1].name, geometry)
+            else:
+                out[key] = (alerting.name(memory.level, los) or "", geometry)
+    return out
+
+
+def _remembered(line: Line, session: Session, alerting: AlertingRules, now: float) -> dict[Key, Memory]:
+    """The state machine's memory; an open alert this process has no memory of (it was raised
+    before a restart or under another leader) is taken up at its level."""
+    memories: dict[Key, Memory] = line.alerting
+    names = {level.name: k for k, level in enumerate(alerting.levels, 1)}
+    top, n = len(alerting.levels), alerting.confirmation.n
+    for alert in session.scalars(select(Alert).where(Alert.state != "cleared", Alert.kind != "nonconformance")):
+        key: Key = (alert.kind, alert.a_party, alert.a_track, alert.b_party, alert.b_track)
+        if key not in memories:
+            level = names.get(alert.level, top if alert.level in (LOS_LEVEL, "inside_hazard") else 1)
+            memories[key] = Memory((level,) * n, level, alert.raised_at, math.inf, min(alert.updated_at, now))
+    return memories
+
+
+def _apply(session: Session, shown: Shown, now: float) -> list[Alert]:
     active = {
         (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
         for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
     }
     changed = []
-    for key, (t_los, t_cpa, d_cpa, dz_cpa, los) in found.items():
-        level = _level(agreement, key[0], t_los, los)
-        if level is None:
-            continue
+    for key, (level, geometry) in shown.items():
         alert = active.pop(key, None)
         if alert is None:
             kind, a_party, a_track, b_party, b_track = key
@@ -408,7 +457,12 @@ def _apply(session: Session, agreement: Agreement, found: dict[Key, Found], now:
             alert.state = "updated"
             changed.append(alert)
         alert.level = level
-        alert.t_los, alert.t_cpa, alert.d_cpa_m, alert.dz_cpa_m, alert.los = t_los, t_cpa, d_cpa, dz_cpa, los
+        if geometry is not None:
+            alert.t_los, alert.t_cpa, alert.d_cpa_m, alert.dz_cpa_m, alert.los = geometry
+        elif alert.t_los is None:  # cannot happen (a raise needs a prediction now), but never store nothing
+            alert.t_los, alert.t_cpa, alert.d_cpa_m, alert.dz_cpa_m, alert.los = 0.0, 0.0, 0.0, 0.0, False
+        else:
+            alert.los = False
         alert.updated_at = now
     for alert in active.values():
         alert.state, alert.cleared_at, alert.updated_at = "cleared", now, now

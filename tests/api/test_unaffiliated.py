@@ -26,8 +26,9 @@ BATCH: dict[str, Any] = {
          "vrate_mps": -2.5, "time": "2036-11-23T05:59:59Z"},
     ]
 }  # fmt: skip
-# The exact bytes of the test agreement (version 1, no providers) as signed before the field existed.
-V1_DOCUMENT_SHA256 = "1e973730cabac1a59acf017df8fd2bafb867f17275cfda2bb6e266615e05ded4"
+# The exact bytes of the test agreement (version 1, no providers), alerting criteria written out (a version
+# signed before those existed keeps its own bytes: tests/api/test_alerting.py).
+V1_DOCUMENT_SHA256 = "e8ba03118864fd8ac3aecb85036c5f5f79833f8be353129c33255b49010c838e"
 
 
 def adopt(world: World, version: int = 2, **changes: Any) -> None:

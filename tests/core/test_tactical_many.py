@@ -32,7 +32,7 @@ from tests.core.reference_tactical import reference_conflicts
 from tests.core.test_tactical import T0, pairs, traffic
 
 RULES = TacticalRules(h_m=9260.0, v_m=304.8, lookahead_s=300.0, max_track_age_s=20.0)
-FIELDS = ("a", "b", "t_los", "t_cpa", "d_cpa_m", "dz_cpa_m", "los")
+FIELDS = ("a", "b", "t_los", "t_cpa", "d_cpa_m", "dz_cpa_m", "los", "t_in")
 
 
 def same(x: Conflicts, y: Conflicts) -> None:
