@@ -77,11 +77,11 @@ class Surveillance(_Strict):
         "aircraft whose gap is within it of the minimum are separated (default 200 ft, ICAO's RVSM level band)",
     )
     level_rate_mps: float = Field(
-        1.3,
+        1.0,
         ge=0,
         le=10,
-        description="an aircraft whose vertical rate is within this is level and projected level (default 256 ft/min, "
-        "four steps of the ADS-B vertical-rate encoding)",
+        description="an aircraft whose vertical rate is within this is level and projected level (default 1 m/s, "
+        "197 ft/min: three 64 ft/min steps of the ADS-B vertical-rate encoding, the noise of level flight)",
     )
 
 

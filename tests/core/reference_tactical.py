@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -68,4 +69,91 @@ def reference_conflicts(tracks: Tracks, t: float, rules: TacticalRules) -> list[
             if start < end and end > 0 and start < rules.lookahead_s:
                 los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_limit
                 found.append(RefConflict(a, b, max(start, 0.0), los))
+    return found
+
+
+@dataclass(frozen=True)
+class RefLevels:
+    a: int
+    b: int
+    t_in: tuple[float, ...]
+    los: bool
+
+
+def _state_with_intent(tracks: Tracks, k: int, t: float, level_rate: float) -> tuple[float, ...]:
+    """Like ``_state``, with a level aircraft held level and a climb stopped at the selected altitude:
+    (lat, lon, alt, vx, vy, vz, seconds until it levels off)."""
+    lat, lon, _, vx, vy, vz = _state(tracks, k, t)
+    if abs(vz) <= level_rate:
+        vz = 0.0
+    alt0, dt = float(tracks.alt_m[k]), t - float(tracks.time_s[k])
+    sel = math.nan if tracks.sel_alt_m is None else float(tracks.sel_alt_m[k])
+    cap = math.inf
+    if not math.isnan(sel) and ((vz > 0 and sel > alt0) or (vz < 0 and sel < alt0)):
+        cap = (sel - alt0) / vz - dt
+    if cap <= 0:
+        return lat, lon, sel, vx, vy, 0.0, math.inf
+    return lat, lon, alt0 + vz * dt, vx, vy, vz, cap
+
+
+def _vertical_pieces(
+    dz: float, vza: float, vzb: float, cap_a: float, cap_b: float, limit: float
+) -> list[tuple[float, float]]:
+    """Where |dz(t)| < limit, piece by piece between the times the aircraft level off."""
+
+    def dz_at(t: float) -> float:
+        return dz + vzb * min(t, cap_b) - vza * min(t, cap_a)
+
+    cuts = sorted({c for c in (cap_a, cap_b) if math.isfinite(c)})
+    bounds = [-math.inf, *cuts, math.inf]
+    pieces = []
+    for lo, hi in itertools.pairwise(bounds):
+        slope = (vzb if cap_b > lo else 0.0) - (vza if cap_a > lo else 0.0)
+        origin = 0.0 if lo == -math.inf else lo
+        v_in, v_out = _interval_below(dz_at(origin), slope, limit)
+        pieces.append((max(v_in + origin, lo), min(v_out + origin, hi)))
+    return pieces
+
+
+def reference_levels(
+    tracks: Tracks, t: float, rules: TacticalRules, levels: list[tuple[float, float, float]]
+) -> list[RefLevels]:
+    """Every pair within some level's horizon; ``levels``: (h, v, horizon) each."""
+    live = [k for k in range(len(tracks)) if t - float(tracks.time_s[k]) <= rules.max_track_age_s]
+    states = {k: _state_with_intent(tracks, k, t, rules.level_rate_mps) for k in live}
+    found = []
+    for x, a in enumerate(live):
+        for b in live[x + 1 :]:
+            if not rules.check_same_owner and tracks.owner[a] == tracks.owner[b]:
+                continue
+            if tracks.owner[a] == tracks.owner[b] == UNAFFILIATED_OWNER:
+                continue
+            lat_a, lon_a, alt_a, vxa, vya, vza, cap_a = states[a]
+            lat_b, lon_b, alt_b, vxb, vyb, vzb, cap_b = states[b]
+            dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
+            dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
+            dy = EARTH_RADIUS_M * (lat_b - lat_a)
+            dvx, dvy = vxb - vxa, vyb - vya
+            both_level = vza == 0 and vzb == 0
+            t_in = []
+            for h, v, horizon in levels:
+                limit = v - VERTICAL_TOLERANCE_M - (rules.tolerance_m if both_level else 0.0)
+                qa, qb, qc = dvx * dvx + dvy * dvy, 2 * (dx * dvx + dy * dvy), dx * dx + dy * dy - h * h
+                if qa == 0:
+                    h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
+                elif qb * qb - 4 * qa * qc <= 0:
+                    h_in, h_out = math.inf, -math.inf
+                else:
+                    root = math.sqrt(qb * qb - 4 * qa * qc)
+                    h_in, h_out = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
+                first = math.inf
+                for v_in, v_out in _vertical_pieces(alt_b - alt_a, vza, vzb, cap_a, cap_b, limit):
+                    start, end = max(h_in, v_in), min(h_out, v_out)
+                    if start < end and end > 0 and start < horizon:
+                        first = min(first, max(start, 0.0))
+                t_in.append(first)
+            if any(math.isfinite(x) for x in t_in):
+                v_los = rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
+                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_los
+                found.append(RefLevels(a, b, tuple(t_in), los))
     return found
