@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, cast
 
+import msgspec
 import numpy as np
 import orjson
 from numpy.typing import NDArray
@@ -116,8 +117,70 @@ def _read_bytes(path: Path) -> bytes:
         raise RecordingError(f"{path}: corrupt gzip data ({exc})") from exc
 
 
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]  # orjson turns wider integers into floats
+_Scalar = bool | _Int64 | float | str | None  # any JSON scalar; an object or array here makes the decode raise
+
+
+class _Report(msgspec.Struct, gc=False):
+    """The fields a replay uses, as decoded; a record's other keys are skipped, never built; an absent one is None."""
+
+    timestamp: _Scalar = None
+    icao24: _Scalar = None
+    onground: _Scalar = None
+    latitude: _Scalar = None
+    longitude: _Scalar = None
+    altitude: _Scalar = None
+    groundspeed: _Scalar = None
+    track: _Scalar = None
+    vertical_rate: _Scalar = None
+
+
+_EMPTY = _Report()
+_REPORTS = msgspec.json.Decoder(list[_Report | bool | int | float | str | list[Any] | None])
+
+
 def _json_columns(data: bytes, path: Path) -> tuple[dict[str, Column], int, Mask]:
-    """One list per field straight from the parsed dicts; non-objects in the array are marked malformed."""
+    """One list per field: the typed decode when it can read the file, else the generic parse with the same answers."""
+    typed = _typed_json_columns(data)
+    return typed if typed is not None else _generic_json_columns(data, path)
+
+
+def _typed_json_columns(data: bytes) -> tuple[dict[str, Column], int, Mask] | None:
+    """Columns decoded by msgspec into `_Report`s, or None wherever its answer could differ from the generic parse.
+
+    None for JSON msgspec refuses (NaN literals, lone surrogates, UTF-16, a BOM, too deep nesting), for a value it
+    reads but cannot type (an object or array in a used field, a number past float range, an integer outside int64:
+    orjson makes those past 64 bits floats) and for bytes that are not UTF-8 (msgspec skips strings unchecked).
+    """
+    if not data.isascii():
+        try:
+            data.decode("utf-8", "surrogatepass")  # as json.loads would: invalid UTF-8 anywhere fails the file
+        except UnicodeDecodeError:
+            return None
+    try:
+        decoded = _REPORTS.decode(data)
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # ValueError: a used string that is not UTF-8
+        return None
+    records, bad = cast("list[_Report]", decoded), np.zeros(len(decoded), dtype=np.bool_)
+    if set(map(type, decoded)) - {_Report}:  # scalars and arrays in the array: malformed, their fields None
+        bad = np.array([type(r) is not _Report for r in decoded], dtype=np.bool_)
+        records = [r if isinstance(r, _Report) else _EMPTY for r in decoded]
+    columns: dict[str, Column] = {  # one comprehension per field: faster than getattr in a loop
+        "timestamp": [r.timestamp for r in records],
+        "icao24": [r.icao24 for r in records],
+        "onground": [r.onground for r in records],
+        "latitude": [r.latitude for r in records],
+        "longitude": [r.longitude for r in records],
+        "altitude": [r.altitude for r in records],
+        "groundspeed": [r.groundspeed for r in records],
+        "track": [r.track for r in records],
+        "vertical_rate": [r.vertical_rate for r in records],
+    }
+    return columns, len(records), bad
+
+
+def _generic_json_columns(data: bytes, path: Path) -> tuple[dict[str, Column], int, Mask]:
+    """One list per field from fully parsed dicts; non-objects are malformed. The fallback of `_json_columns`."""
     try:
         records = orjson.loads(data)  # a third of the time json takes on a large file
     except orjson.JSONDecodeError:

@@ -5,14 +5,27 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconline.ingest.recordings import Recording, RecordingError, latest_states, load_recording
+from deconline.ingest.recordings import (
+    FIELDS,
+    Recording,
+    RecordingError,
+    _assemble,
+    _generic_json_columns,
+    _json_columns,
+    _Report,
+    _typed_json_columns,
+    latest_states,
+    load_recording,
+)
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 QUICKSTART, CALFIRE = DATA / "quickstart.json.gz", DATA / "calfire.json.gz"
@@ -258,3 +271,133 @@ def test_latest_states_on_calfire(calfire: Recording) -> None:
             assert got.tolist() == _reference_latest(calfire, t, max_age_s)
     assert len(latest_states(calfire, start - 1.0, 60.0)) == 0
     assert len(latest_states(calfire, end, 1e9)) == len(set(calfire.ids.tolist()))
+
+
+# The typed msgspec decoder must give exactly the Recording of the generic parse (orjson, json for what orjson refuses)
+# that it replaced, and fall back to that parse for the whole file whenever it cannot type a record.
+
+
+def _load(data: bytes, columns: Callable[[bytes, Path], tuple[dict[str, list[object]], int, Any]]) -> Recording | str:
+    """The Recording one column reader gives for `data`, or the name of the exception it raises."""
+    try:
+        raw, total, bad = columns(data, Path("mem.json"))
+        return _assemble(raw, total, bad, ms_only=True)
+    except (RecordingError, RecursionError) as exc:
+        return type(exc).__name__
+
+
+def _assert_same(new: Recording | str, old: Recording | str) -> None:
+    """Bit for bit: every array's dtype and bytes (so -0.0 and NaN count), the counts and the total."""
+    assert isinstance(new, Recording) == isinstance(old, Recording), (new, old)
+    if not isinstance(new, Recording) or not isinstance(old, Recording):
+        assert new == old
+        return
+    assert (new.skipped, new.total) == (old.skipped, old.total)
+    for name in ("time_s", "ids", "lat", "lon", "alt_m", "gs_mps", "track_deg", "vrate_mps"):
+        a, b = getattr(new, name), getattr(old, name)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), name
+
+
+def test_typed_record_reads_exactly_the_fields_used() -> None:
+    assert _Report.__struct_fields__ == FIELDS
+
+
+@pytest.mark.parametrize("name", ["quickstart.json.gz", "calfire.json.gz"])
+def test_typed_decoder_matches_generic_parse_on_shared_recordings(name: str) -> None:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"shared recording {path} absent (the typed/generic comparison needs /work/shared/data)")
+    data = gzip.decompress(path.read_bytes())
+    assert _typed_json_columns(data) is not None, "the typed decoder must read the shared recordings itself"
+    _assert_same(_load(data, _json_columns), _load(data, _generic_json_columns))
+    _assert_same(load_recording(path, "traffic-json"), _load(data, _generic_json_columns))
+
+
+_REST = '"timestamp":1633608774000,"icao24":"abc123","latitude":48.0,"longitude":2.0,"altitude":1000,"groundspeed":100'
+
+
+@pytest.mark.parametrize(
+    ("typed", "content"),
+    [
+        (True, b'[{%s,"track":90.5}]'),
+        (True, b'[{%s,"track":"90.5"}]'),  # a string for a number: malformed, typed
+        (True, b'[{%s,"track":90,"callsign":{"deep":[1,2,{"x":null}]}}]'),  # unused keys skipped, any shape
+        (True, b'[{%s,"track":90,"x":123456789012345678901234567890,"y":1e400}, 7, null, "s", [1, {}], true]'),
+        (True, b'[{%s,"track":9223372036854775807}, {%s,"track":-9223372036854775808}]'),
+        (True, '[{%s,"track":90,"callsign":"\u00e9t\u00e9"}]'.encode()),  # UTF-8 in a string
+        (True, b'[{%s,"track":90,"icao24":"ABC124","track":91}]'),  # duplicate keys: the last wins
+        (False, b'[{%s,"track":9223372036854775808}]'),  # past int64: orjson reads a float, so fall back
+        (False, b'[{%s,"track":123456789012345678901234567890}]'),
+        (False, b'[{%s,"track":1e400}]'),  # infinite only for json
+        (False, b'[{%s,"track":NaN}, {%s,"track":Infinity}]'),
+        (False, b'[{%s,"track":90,"x":NaN}]'),  # even in a field nobody reads
+        (False, b'[{%s,"track":[90]}]'),  # an array where a number belongs
+        (False, b'[{%s,"track":{"deg":90}}]'),
+        (False, b'[{%s,"track":90,"callsign":"\\ud800"}]'),  # a lone surrogate: json only
+        (True, b'[{%s,"track":90,"callsign":"\xed\xa0\x80"}]'),  # an encoded surrogate, json only, but unused
+        (False, b'[{%s,"track":90,"icao24":"\xed\xa0\x80"}]'),  # the same where it is read
+        (False, b'[{%s,"track":90,"callsign":"\xff"}]'),  # not UTF-8: unreadable, even where unused
+        (False, b'\xef\xbb\xbf[{%s,"track":90}]'),  # a UTF-8 BOM: json only
+        (False, ("[{" + _REST + ',"track":90}]').encode("utf-16")),
+        (False, b'[{%s,"track":90,"x":' + b"[" * 1010 + b"]" * 1010 + b"}]"),  # deeper than msgspec goes
+        (False, b'{"track":90}'),
+        (False, b'[{%s,"track":90}'),
+        (False, b""),
+    ],
+)
+def test_typed_decoder_or_whole_file_fallback_gives_the_same_recording(typed: bool, content: bytes) -> None:
+    data = content.replace(b"%s", _REST.encode())  # the usable fields but track
+    assert (_typed_json_columns(data) is not None) == typed
+    _assert_same(_load(data, _json_columns), _load(data, _generic_json_columns))
+
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -0.0, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**305, -(10**305), 10**400, 1e-320]),
+)
+_GOOD = {
+    "timestamp": st.one_of(st.integers(0, 2 * 10**12), st.floats(0, 2e12), st.sampled_from(["2021-10-07T12:12:53Z"])),
+    "icao24": st.sampled_from(["abc123", "ABC123", " def456 ", "", " "]),
+    "onground": st.booleans(),
+    "latitude": st.floats(-95, 95),
+    "longitude": st.floats(-185, 185),
+    "altitude": st.floats(-1000, 50_000) | st.integers(-1000, 50_000),
+    "groundspeed": st.floats(0, 700) | st.integers(0, 700),
+    "track": st.floats(0, 360),
+    "vertical_rate": st.floats(-6000, 6000) | st.integers(-6000, 6000),
+}
+_WRONG = st.one_of(
+    st.sampled_from(["12.5", "high", "", "2021-10-07T12:12:53", "yesterday", True, False, 123456]),
+    st.text(max_size=4),
+    _NUMBERS,
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "latitude"]), st.integers(0, 3), max_size=1),
+)
+
+
+@st.composite
+def _record(draw: st.DrawFn) -> object:
+    kind = draw(st.sampled_from(["good", "good", "faulty", "faulty", "other"]))
+    if kind == "other":  # not an object: counted malformed
+        return draw(
+            st.one_of(st.none(), st.booleans(), _NUMBERS, st.text(max_size=3), st.lists(st.integers(), max_size=2))
+        )
+    record: dict[str, object] = {k: draw(v) for k, v in _GOOD.items()}
+    if kind == "faulty":
+        for key in draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3)):
+            change = draw(st.sampled_from(["null", "missing", "wrong"]))
+            if change == "missing":
+                record.pop(key, None)
+            else:
+                record[key] = None if change == "null" else draw(_WRONG)
+    if draw(st.booleans()):  # keys nobody reads, of any shape
+        record["callsign"] = draw(st.one_of(st.text(max_size=8), _NUMBERS, st.lists(st.text(max_size=2), max_size=2)))
+    return record
+
+
+@settings(max_examples=400, deadline=None)
+@given(records=st.lists(_record(), max_size=8))
+def test_typed_decoder_matches_generic_parse_on_random_records(records: list[object]) -> None:
+    data = json.dumps(records).encode()  # json writes NaN/Infinity and big integers, which only json reads back
+    _assert_same(_load(data, _json_columns), _load(data, _generic_json_columns))
