@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -84,49 +85,53 @@ def replay(
     """Yield one record per evaluation time and pair, ``a < b`` by id, times in order: with
     ``alerting``, every pair in a confirmed alert, as the service's evaluator shows it (the same
     state machine); without, every pair the raw state-based detector finds in conflict."""
+    times = evaluation_times(recording, step_s)
     if alerting is None:
-        for t, found, ids, _ in _pictures(recording, rules, step_s, party_map, progress, ()):
-            yield from _raw_rows(found, ids, t)
+        for k, found, ids in _pictures(recording, times, rules, party_map, progress, ()):
+            yield from _raw_rows(found, ids, float(times[k]))
         return
     levels = tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in alerting.levels)
     rules = replace(rules, tolerance_m=alerting.vertical_tolerance_m, level_rate_mps=alerting.level_rate_mps)
     memories: dict[tuple[str, str], Memory] = {}
-    for t, found, ids, _ in _pictures(recording, rules, step_s, party_map, progress, levels, every_time=True):
-        seen = _by_pair(found, ids)
+    nothing = _no_conflicts(len(levels))
+    done = 0
+    pictures = _pictures(recording, times, rules, party_map, progress, levels)
+    end: list[tuple[int, Conflicts | None, np.ndarray | None]] = [(len(times), None, None)]
+    for k, picture, names in itertools.chain(pictures, end):
+        for quiet in range(done, k):  # nothing predicted: open alerts age until they clear
+            if not memories:
+                break
+            memories = advance(memories, {}, float(times[quiet]), alerting.confirmation)
+            yield from _alert_rows(memories, {}, nothing, float(times[quiet]), alerting)
+        if picture is None or names is None:
+            break
+        done, t = k + 1, float(times[k])
+        seen = _by_pair(picture, names)
         raw = {}
-        for key, (k, _) in seen.items():
+        for key, (row, los) in seen.items():
             memory = memories.get(key)
-            raw[key] = (
-                len(levels)
-                if found.los[k]
-                else raw_level(found.t_in[k], alerting.levels, memory.level if memory else 0)
-            )
-        if not raw and not memories:
-            continue
+            shown = memory.level if memory else 0
+            raw[key] = len(levels) if los else raw_level(picture.t_in[row], alerting.levels, shown)
         memories = advance(memories, raw, t, alerting.confirmation)
-        yield from _alert_rows(memories, seen, found, t, alerting)
+        yield from _alert_rows(memories, seen, picture, t, alerting)
 
 
 def _pictures(
     recording: Recording,
+    times: np.ndarray,
     rules: TacticalRules,
-    step_s: float,
     party_map: dict[str, str] | None,
     progress: Callable[[int, int], None] | None,
     levels: tuple[Thresholds, ...],
-    every_time: bool = False,
-) -> Iterator[tuple[float, Conflicts, np.ndarray, int]]:
-    """For each evaluation time with two live aircraft or more (``every_time``: each one), the
-    engine's answer on the latest states, with the ids its indices point to."""
+) -> Iterator[tuple[int, Conflicts, np.ndarray]]:
+    """For each evaluation time (its index) at which the engine finds something, what it finds on
+    the latest states, with the ids its indices point to."""
     owner = owners(recording, party_map)
-    times = evaluation_times(recording, step_s)
     # Times whose window holds fewer than two reports cannot have a pair: found for all times at
     # once, so a long recording with quiet hours costs nothing for them.
     first = np.searchsorted(recording.time_s, times - rules.max_track_age_s, side="left")
     last = np.searchsorted(recording.time_s, times, side="right")
     busy = np.flatnonzero(last - first >= 2)
-    nothing = _no_conflicts(len(levels))
-    done = 0
     for begin in range(0, len(busy), PICTURES_AT_ONCE):
         chosen = busy[begin : begin + PICTURES_AT_ONCE]
         pictures = [latest_states(recording, float(times[k]), rules.max_track_age_s) for k in chosen]
@@ -135,17 +140,10 @@ def _pictures(
         found = detect_many(states(recording, owner, idx), times[chosen], bounds, rules, levels)
         ids = recording.ids[idx]
         cuts = np.searchsorted(found.a, bounds)  # results are ordered by picture
-        for g, k in enumerate(chosen):
-            if every_time:
-                for quiet in range(done, int(k)):
-                    yield float(times[quiet]), nothing, ids, quiet
-            done = int(k) + 1
-            yield float(times[k]), rows(found, slice(int(cuts[g]), int(cuts[g + 1]))), ids, int(k)
+        for g in np.flatnonzero(cuts[1:] > cuts[:-1]):
+            yield int(chosen[g]), rows(found, slice(int(cuts[g]), int(cuts[g + 1]))), ids
         if progress is not None:
             progress(int(chosen[-1]) + 1, len(times))
-    if every_time:
-        for quiet in range(done, len(times)):
-            yield float(times[quiet]), nothing, recording.ids[:0], quiet
     if progress is not None and len(times):
         progress(len(times), len(times))
 
