@@ -72,12 +72,28 @@ def build_truth(recording: Recording, step_s: float, max_gap_s: float) -> Truth:
     keep[:-1] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
     order, c, t = order[keep], c[keep], t[keep]
     joined = np.zeros(len(c), dtype=np.bool_)
-    joined[:-1] = (c[1:] == c[:-1]) & (t[1:] - t[:-1] <= max_gap_s)
+    joined[:-1] = (c[1:] == c[:-1]) & (t[1:] - t[:-1] <= max_gap_s) & _reachable(recording, order, t)
     grid = evaluation_times(recording, step_s)
     return Truth(
         ids, c, t, recording.lat[order], recording.lon[order], recording.alt_m[order], joined,
         float(grid[0]) if len(grid) else 0.0, step_s, len(grid),
     )  # fmt: skip
+
+
+MAX_CLIMB_MPS = 50.0  # 9,800 ft/min: no aircraft in these recordings climbs or sinks faster
+MAX_SPEED_MPS = 600.0  # 1,170 kt
+QUANTUM_M = 2 * 7.62  # two 25 ft steps of the reported altitude
+
+
+def _reachable(recording: Recording, order: Ints, t: Floats) -> Bools:
+    """Whether each report could follow the one before it: a recording that contradicts itself
+    (an altitude of 38,000 ft a second after 250 ft, a position jump of a bad decode) has no
+    truth in between, rather than an interpolated one that never was."""
+    alt, lat, lon = recording.alt_m[order], recording.lat[order], recording.lon[order]
+    dt = np.diff(t)
+    climb_ok = np.abs(np.diff(alt)) <= MAX_CLIMB_MPS * dt + QUANTUM_M
+    moved = horizontal_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    return np.asarray(climb_ok & (moved <= MAX_SPEED_MPS * dt + 500.0), dtype=np.bool_)
 
 
 def truth_at(truth: Truth, codes: Ints, times: Floats) -> tuple[Floats, Floats, Floats, Bools]:

@@ -25,7 +25,7 @@ RULES = TacticalRules(9260.0, 304.8, 300.0, 20.0)
 def test_replay_cli_writes_one_line_per_time_and_pair(tmp_path: Path, name: str, step: int) -> None:
     out = tmp_path / "out.jsonl"
     result = runner.invoke(
-        app, ["replay", str(DATA / name), "--format", "traffic-json", "--step", str(step), "--out", str(out)]
+        app, ["replay", str(DATA / name), "--format", "traffic-json", "--step", str(step), "--raw", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert "conflict pairs" in result.output and "loss of separation" in result.output
@@ -66,7 +66,9 @@ def test_party_map_and_csv(tmp_path: Path) -> None:
         "2026-11-23T06:00:00Z,aaaaaa,50.0,10.0,30000,400,90,0\n"
         "2026-11-23T06:00:00Z,bbbbbb,50.0,10.5,30000,400,270,0\n"
     )
-    result = runner.invoke(app, ["replay", str(csv), "--format", "csv", "--step", "10", "--out", str(tmp_path / "c")])
+    result = runner.invoke(
+        app, ["replay", str(csv), "--format", "csv", "--step", "10", "--raw", "--out", str(tmp_path / "c")]
+    )
     assert result.exit_code == 0, result.output
     [row] = [json.loads(line) for line in (tmp_path / "c").read_text().splitlines()]
     assert (row["a"], row["b"], row["los"]) == ("aaaaaa", "bbbbbb", False)
@@ -78,3 +80,40 @@ def test_replay_reports_bad_input(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(bad)])
     assert result.exit_code == 2
     assert runner.invoke(app, ["replay", str(bad), "--format", "xml"]).exit_code == 2
+
+
+def test_replay_cli_reports_confirmed_alerts_and_scores_them(tmp_path: Path) -> None:
+    out, figures = tmp_path / "alerts.jsonl", tmp_path / "score.json"
+    result = runner.invoke(
+        app, ["replay", str(DATA / "calfire.json.gz"), "--out", str(out), "--score", "--score-json", str(figures)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "alert pairs" in result.output and "episodes per flight hour" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {row["level"] for row in rows} == {"advisory", "warning", "loss_of_separation"}
+    assert all(row["los"] == (row["level"] == "loss_of_separation") for row in rows)
+    assert all(isinstance(row["t"], int) for row in rows)  # every second, the service's period
+    scored = json.loads(figures.read_text())
+    assert scored["episodes"] > 0 and scored["false_los_rows"] < 50
+
+
+def test_replay_takes_the_rules_from_an_agreement(tmp_path: Path) -> None:
+    document = tmp_path / "agreement.json"
+    document.write_text(
+        json.dumps(
+            {
+                "version": 1, "parties": ["a"], "h_strategic_m": 1000.0, "v_m": 300.0, "time_buffer_s": 0.0,
+                "alert_levels": [{"name": "caution", "within_s": 30}],
+                "confirmation": {"m": 1, "n": 1, "persistence_s": 0, "clear_after_s": 0},
+            }
+        )
+    )  # fmt: skip
+    out = tmp_path / "rows.jsonl"
+    result = runner.invoke(
+        app, ["replay", str(DATA / "calfire.json.gz"), "--agreement", str(document), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    levels = {json.loads(line)["level"] for line in out.read_text().splitlines()}
+    assert levels == {"caution", "loss_of_separation"}
+    bad = runner.invoke(app, ["replay", str(DATA / "calfire.json.gz"), "--score-json", str(tmp_path / "x.json")])
+    assert bad.exit_code == 2 and "--score" in bad.output

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from deconline.cli.common import err, fail, read_document
+
+if TYPE_CHECKING:
+    from deconline.core.agreement import Agreement
 
 
 def conflicts_command(
@@ -69,11 +73,30 @@ def replay_command(
         ),
     ],
     fmt: Annotated[str, typer.Option("--format", help="traffic-json or csv (for a recording)")] = "traffic-json",
-    step: Annotated[float, typer.Option(help="seconds between evaluations")] = 10.0,
-    lookahead: Annotated[float, typer.Option(help="look-ahead, seconds")] = 300.0,
-    hsep: Annotated[float, typer.Option(help="horizontal minimum, metres")] = 9260.0,
-    vsep: Annotated[float, typer.Option(help="vertical minimum, metres")] = 304.8,
-    max_age: Annotated[float, typer.Option(help="reports older than this are stale, seconds")] = 20.0,
+    step: Annotated[float, typer.Option(help="seconds between evaluations (the service evaluates every second)")] = 1.0,
+    agreement: Annotated[
+        Path | None,
+        typer.Option(
+            help="take the minima, look-ahead, track age and alerting from this agreement file "
+            "(default: a new agreement's defaults)"
+        ),
+    ] = None,
+    lookahead: Annotated[float | None, typer.Option(help="look-ahead, seconds")] = None,
+    hsep: Annotated[float | None, typer.Option(help="horizontal minimum, metres")] = None,
+    vsep: Annotated[float | None, typer.Option(help="vertical minimum, metres")] = None,
+    max_age: Annotated[float | None, typer.Option(help="reports older than this are stale, seconds")] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="the raw state-based detector's conflicts (no levels, no confirmation), as "
+            "reference simulators report them",
+        ),
+    ] = False,
+    score: Annotated[
+        bool, typer.Option("--score", help="judge the alerts against the recording's own later positions")
+    ] = False,
+    score_json: Annotated[Path | None, typer.Option(help="with --score: write the figures here as JSON")] = None,
     party_map: Annotated[Path | None, typer.Option(help="icao24 -> party (JSON object or CSV lines)")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write JSON lines here (default stdout)")] = None,
     radar: Annotated[
@@ -83,22 +106,42 @@ def replay_command(
         str | None, typer.Option(help="for a capture: LAT,LON of the receiver (single-frame ADS-B positions)")
     ] = None,
 ) -> None:
-    """Run the tactical engine over a recording or a raw capture: one JSON line per time and pair in conflict."""
+    """Replay a recording or a raw capture as the service would evaluate it: one JSON line per time and
+    pair in alert (its level, time to loss of separation, closest approach), or with --raw per pair in
+    conflict; --score judges the alerts against what the aircraft then actually did."""
     from rich.progress import Progress
 
+    from deconline.core.agreement import Agreement
     from deconline.core.tactical import TacticalRules
     from deconline.ingest.recordings import RecordingError, load_recording
     from deconline.replay import read_party_map, replay, run
 
     if fmt not in ("traffic-json", "csv"):
         fail("--format must be traffic-json or csv", 2)
-    if step <= 0 or lookahead <= 0 or hsep <= 0 or vsep <= 0 or max_age <= 0:
+    given = {"--lookahead": lookahead, "--hsep": hsep, "--vsep": vsep, "--max-age": max_age}
+    if step <= 0 or any(value is not None and value <= 0 for value in given.values()):
         fail("--step, --lookahead, --hsep, --vsep and --max-age must be > 0", 2)
+    if score_json is not None and not score:
+        fail("--score-json goes with --score", 2)
+    try:
+        rules_from = (
+            Agreement.model_validate(read_document(agreement)) if agreement is not None else _default_agreement()
+        )
+    except ValueError as exc:
+        fail(f"{agreement}: {exc}", 2)
+    t = rules_from.tactical
+    rules = TacticalRules(
+        hsep if hsep is not None else t.h_m,
+        vsep if vsep is not None else t.v_m,
+        lookahead if lookahead is not None else t.lookahead_s,
+        max_age if max_age is not None else rules_from.max_track_age_s,
+    )
+    alerting = None if raw else rules_from.alerting_rules
     try:
         if ":" in file and file.split(":", 1)[0].endswith("+file"):
             from deconline.cli.feed import load_capture
 
-            recording = load_capture(file, radar or [], reference, max_age)
+            recording = load_capture(file, radar or [], reference, rules.max_track_age_s)
         else:
             recording = load_recording(Path(file), fmt)  # type: ignore[arg-type]
         mapping = read_party_map(party_map) if party_map else None
@@ -106,8 +149,8 @@ def replay_command(
         fail(str(exc), 2)
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(recording.skipped.items())) or "none"
     err.print(f"{file}: {recording.total:,} records, {len(recording.time_s):,} usable (skipped: {skipped})")
-    rules = TacticalRules(hsep, vsep, lookahead, max_age)
     sink = out_file.open("w") if out_file else sys.stdout
+    kept: list[dict[str, object]] = []
     try:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("replaying", total=None)
@@ -115,11 +158,39 @@ def replay_command(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = run(replay(recording, rules, step, mapping, progress), sink)
+            rows = replay(recording, rules, step, mapping, progress, alerting)
+            summary = run(_kept(rows, kept) if score else rows, sink)
     finally:
         if out_file:
             sink.close()
+    what = "conflict" if raw else "alert"
     err.print(
-        f"{len(summary.pairs):,} conflict pairs in {summary.conflict_rows:,} rows; "
+        f"{len(summary.pairs):,} {what} pairs in {summary.conflict_rows:,} rows; "
         f"{len(summary.los_pairs):,} pairs in loss of separation ({summary.los_rows:,} rows)"
     )
+    if score:
+        from deconline.score import score as judge
+        from deconline.score import summary_table
+
+        levels = None if raw else [level.name for level in rules_from.alerting_rules.levels]
+        figures = judge(
+            recording, kept, h_m=rules.h_m, v_m=rules.v_m, lookahead_s=rules.lookahead_s, step_s=step,
+            tolerance_m=rules_from.alerting_rules.vertical_tolerance_m,
+            levels_order=None if levels is None else [*levels, "loss_of_separation"],
+        )  # fmt: skip
+        err.print(summary_table({Path(file).name: figures}))
+        if score_json is not None:
+            score_json.write_text(json.dumps(figures.as_json(), indent=2) + "\n")
+
+
+def _default_agreement() -> Agreement:
+    from deconline.core.agreement import Agreement
+
+    return Agreement(version=1, parties=["replay"], h_strategic_m=1.0, v_m=0.0, time_buffer_s=0.0)
+
+
+def _kept(rows: Iterator[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The rows as they pass, kept for scoring."""
+    for row in rows:
+        kept.append(row)
+        yield row

@@ -92,7 +92,7 @@ class Confirmation(_Strict):
     n: int = Field(4, ge=1, le=20, description="the N of M-of-N confirmation")
     persistence_s: float = Field(4.0, ge=0, le=600, description="after a raise, no lower level for this long")
     clear_after_s: float = Field(
-        10.0, ge=0, le=600, description="an alert is cleared only after nothing was predicted for this long"
+        15.0, ge=0, le=600, description="an alert is cleared only after nothing was predicted for this long"
     )
 
     @model_validator(mode="after")

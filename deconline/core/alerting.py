@@ -42,7 +42,7 @@ class Confirmation:
     m: int = 2
     n: int = 4
     persistence_s: float = 4.0
-    clear_after_s: float = 10.0
+    clear_after_s: float = 15.0
     forget_after_s: float = 60.0  # a pair not evaluated this long starts afresh (a restart, a gap in the picture)
 
 

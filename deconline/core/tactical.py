@@ -122,6 +122,7 @@ class Extrapolated:
     vz: Floats
     owner: Ints
     t_cap: Floats
+    reported_alt_m: Floats  # as last reported, not moved
 
 
 Columns = TypeVar("Columns", Tracks, Extrapolated, Conflicts)
@@ -168,7 +169,7 @@ def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float, level_rate_
         alt = alt0 + vz * dt
     return Extrapolated(
         index=live.astype(np.int64), lat=lat, lon=lon, alt_m=alt, vx=vx, vy=vy, vz=vz, owner=tracks.owner[live],
-        t_cap=t_cap,
+        t_cap=t_cap, reported_alt_m=alt0,
     )  # fmt: skip
 
 
@@ -196,6 +197,7 @@ class _Geometry:
     cap_i: Floats
     cap_j: Floats
     both_level: NDArray[np.bool_]
+    reported_dz: Floats
     capped: bool
 
     def subset(self, keep: NDArray[np.bool_]) -> _Geometry:
@@ -224,6 +226,7 @@ def _geometry(s: Extrapolated, i: Ints, j: Ints) -> _Geometry:
         cap_i=cap_i,
         cap_j=cap_j,
         both_level=(vz_i == 0.0) & (vz_j == 0.0),
+        reported_dz=s.reported_alt_m[j] - s.reported_alt_m[i],
         capped=bool(np.isfinite(cap_i).any() or np.isfinite(cap_j).any()),
     )
 
@@ -313,6 +316,9 @@ def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, lev
     moving = speed2 > 0.0
     t_cpa = np.where(moving, np.maximum(0.0, -(g.dx * g.dvx + g.dy * g.dvy) / np.where(moving, speed2, 1.0)), 0.0)
     h2, v_los = rules.h_m * rules.h_m, rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
+    los = (g.dx * g.dx + g.dy * g.dy < h2) & (np.abs(g.dz) < v_los)
+    if levels:  # declared, not predicted: the altitudes as reported show it too, not only their projection
+        los &= np.abs(g.reported_dz) < v_los
     return Conflicts(
         a=i,
         b=j,
@@ -320,7 +326,7 @@ def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, lev
         t_cpa=t_cpa,
         d_cpa_m=np.hypot(g.dx + g.dvx * t_cpa, g.dy + g.dvy * t_cpa),
         dz_cpa_m=np.abs(g.dz_at(t_cpa)),
-        los=(g.dx * g.dx + g.dy * g.dy < h2) & (np.abs(g.dz) < v_los),
+        los=los,
         t_in=t_in,
     )
 

@@ -154,6 +154,7 @@ def reference_levels(
                 t_in.append(first)
             if any(math.isfinite(x) for x in t_in):
                 v_los = rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
-                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_los
+                reported = float(tracks.alt_m[b]) - float(tracks.alt_m[a])
+                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_los and abs(reported) < v_los
                 found.append(RefLevels(a, b, tuple(t_in), los))
     return found
