@@ -102,16 +102,18 @@ def test_one_cycle_raises_separation_hazard_and_nonconformance_alerts_and_clears
     assert {p for p, _ in stored} == {p for p, _ in PARTIES}
 
     separation = history.pop(("separation", "VIPER11", "SHELL71"))
-    assert [level for _, level in separation] == ["advisory", "warning", "loss_of_separation", "cleared", "advisory"]
+    # Confirmed (2 of 4 evaluations), then down again once separated, and cleared after a quiet while.
+    levels = ["advisory", "warning", "loss_of_separation", "warning", "advisory", "cleared"]
+    assert [level for _, level in separation] == levels
     times = [tau for tau, _ in separation]
-    assert times[0] <= 15 and 60 <= times[1] <= 80 and 140 <= times[2] <= 160 and 200 <= times[3] <= 220
-    assert times[4] == pytest.approx(times[0] + CYCLE_S, abs=2)
+    assert 60 <= times[0] <= 80 and 85 <= times[1] <= 100 and 140 <= times[2] <= 160 and 200 <= times[3] <= 220
+    assert times[5] - times[3] <= 30
 
     hazard = next(k for k in history if k[0] == "hazard")
     assert hazard[1] == "HAWK21"
     levels = history.pop(hazard)
-    assert [level for _, level in levels][:2] == ["advisory", "warning"] and levels[-1][1] == "cleared"
-    assert 60 <= levels[0][0] <= 120
+    assert levels[0][1] == "advisory" and levels[-1][1] == "cleared"
+    assert 120 <= levels[0][0] <= 180
 
     nonconformance = history.pop(("nonconformance", "SEEKER41", ""))
     assert [level for _, level in nonconformance][:2] == ["nonconformance", "cleared"]

@@ -21,6 +21,7 @@ from deconline.replay import evaluation_times, replay
 from deconline.service import agreements, tactical
 from deconline.service import events as events_service
 from deconline.service.parties import Actor
+from deconline.service.review import review_data
 from deconline.store.models import AgreementVersion, Alert
 from tests.conftest import SHARED
 from tests.helpers import AGREEMENT, World
@@ -97,6 +98,22 @@ def test_adjacent_levels_never_alert_on_the_line(world: World) -> None:
         tactical.evaluate(world.line)
         world.clock.now += 1
     assert levels(world) == []
+
+
+def test_the_review_counts_only_real_losses(world: World) -> None:
+    """An encounter 975 ft apart as reported (two level aircraft at adjacent levels) is no loss; one
+    700 ft apart is, and counts once."""
+    adopt_defaults(world)
+    start = world.clock.now
+    for alt_b in (9000.0 + 975 * 0.3048, 9000.0 + 700 * 0.3048):
+        for _ in range(8):  # passing each other, 2 km apart
+            head_on(world, 2000, alt_b=alt_b)
+            tactical.evaluate(world.line)
+            world.clock.now += 1
+        world.clock.now += 120  # stale, then cleared
+        tactical.evaluate(world.line)
+    review = review_data(world.line, Actor("admin"), start, world.clock.now)["alerts"]
+    assert review["loss_of_separation"] == 1 and review["by_level"] == {"loss_of_separation": 1}
 
 
 def test_a_version_signed_before_the_criteria_keeps_its_bytes(bare_world: World) -> None:
