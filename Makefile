@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_strategic.py
 	$(BIN)/python bench/bench_filing.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_tactical.py --bluesky
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_record.py

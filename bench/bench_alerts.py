@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/bench_alerts.py [--recording PATH ...] [--rows NAME=FILE ...] [--out FILE]
 
-Each ``--rows NAME=FILE`` is a run: the JSON lines of ``deconline replay`` over the recording at
-``--step`` (e.g. ``deconline replay quickstart.json.gz --step 1 --out rows.jsonl``). With several
-recordings, write ``{stem}`` in FILE for the recording's name (``quickstart``, ``calfire``), e.g.
-``--rows before=/tmp/{stem}_rows_before.jsonl``. Without ``--rows`` the table shows the recording's
-side alone (flight hours, real losses), the same for any alerts. ``score_file`` is the part other
-scripts call. Defaults: the two shared recordings (``../shared/data``); writes bench/out/alerts.json.
+Without ``--rows``, two runs side by side in this process, at the service's period (1 s): *before*,
+the raw detector as the service alerted before alerting was set apart from separation (every
+conflict within the 300 s look-ahead, no levels, no confirmation: ``replay --raw``), and *now*, a
+new agreement's alerting (``replay``). Each ``--rows NAME=FILE`` is instead a run read from a file:
+the JSON lines of ``deconline replay`` over the recording at ``--step``. With several recordings,
+write ``{stem}`` in FILE for the recording's name (``quickstart``, ``calfire``), e.g.
+``--rows before=/tmp/{stem}_rows_before.jsonl``. ``score_file`` is the part other scripts call.
+Defaults: the two shared recordings (``../shared/data``); writes bench/out/alerts.json.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deconline.core.agreement import Agreement
+from deconline.core.tactical import TacticalRules
 from deconline.ingest.recordings import Recording, load_recording
+from deconline.replay import replay
 from deconline.score import Score, score, summary_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -48,6 +53,20 @@ def score_file(recording_path: Path, rows_path: Path | None, **params: Any) -> S
     """Score a file of replay rows (None: no alerts at all) against a recording; ``params`` go to ``score``."""
     rows = read_rows(rows_path) if rows_path is not None else []
     return score(recording_at(recording_path), rows, **params)
+
+
+def replayed(path: Path, step_s: float) -> dict[str, list[dict[str, Any]]]:
+    """Before (the raw detector, as the service alerted) and now (a new agreement's alerting)."""
+    recording = recording_at(path)
+    agreement = Agreement(version=1, parties=["a"], h_strategic_m=1.0, v_m=0.0, time_buffer_s=0.0)
+    t = agreement.tactical
+    rules = TacticalRules(t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s)
+    runs = {}
+    for name, alerting in (("before", None), ("now", agreement.alerting_rules)):
+        began = time.perf_counter()
+        runs[name] = list(replay(recording, rules, step_s, alerting=alerting))
+        print(f"  {path.name} {name}: replayed in {time.perf_counter() - began:.2f} s", file=sys.stderr)
+    return runs
 
 
 def stem(path: Path) -> str:
@@ -91,7 +110,10 @@ def main() -> None:
     result: dict[str, Any] = {"params": params, "recordings": {}}
     for path in recordings:
         scores: dict[str, Score] = {}
-        for name, file in runs or [("no alerts", "")]:
+        if not runs:
+            for name, rows in replayed(path, args.step).items():
+                scores[name] = score(recording_at(path), rows, **params)
+        for name, file in runs:
             rows_path = Path(file.replace("{stem}", stem(path))) if file else None
             began = time.perf_counter()
             try:
