@@ -295,18 +295,21 @@ def _first_violation(g: _Geometry, h: float, v: float, tolerance_m: float, horiz
 def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, levels: Sequence[Thresholds]) -> Conflicts:
     g = _geometry(s, i, j)
     if levels:
-        # The widest region first, then each level's own on the pairs that can violate it.
-        widest = _first_violation(
-            g, max(t.h_m for t in levels), max(t.v_m for t in levels), 0.0, max(t.horizon_s for t in levels)
-        )
-        hit = np.isfinite(widest)
-        g, i, j = g.subset(hit), i[hit], j[hit]
+        regions = {(t.h_m, t.v_m) for t in levels} | {(rules.h_m, rules.v_m)}
+        if len(regions) > 1:  # the widest region first, then each one on the pairs that can violate it
+            widest = _first_violation(
+                g, max(t.h_m for t in levels), max(t.v_m for t in levels), 0.0, max(t.horizon_s for t in levels)
+            )
+            hit = np.isfinite(widest)
+            g, i, j = g.subset(hit), i[hit], j[hit]
+        # Each region once, however far ahead: a level keeps what falls within its own horizon.
+        first = {region: _first_violation(g, *region, rules.tolerance_m, math.inf) for region in regions}
         t_in = np.column_stack(
-            [_first_violation(g, t.h_m, t.v_m, rules.tolerance_m, t.horizon_s) for t in levels]
+            [np.where(first[(t.h_m, t.v_m)] < t.horizon_s, first[(t.h_m, t.v_m)], np.inf) for t in levels]
         ).reshape(len(i), len(levels))
         within = np.asarray(np.isfinite(t_in).any(axis=1), dtype=np.bool_)
         g, i, j, t_in = g.subset(within), i[within], j[within], t_in[within]
-        t_los = _first_violation(g, rules.h_m, rules.v_m, rules.tolerance_m, math.inf)
+        t_los = first[(rules.h_m, rules.v_m)][within]
     else:
         t_los = _first_violation(g, rules.h_m, rules.v_m, rules.tolerance_m, rules.lookahead_s)
         hit = np.isfinite(t_los)
