@@ -105,9 +105,17 @@ class Client:
     # --- live tracks ---
     def post_tracks(self, reports: list[dict[str, Any]], unaffiliated: bool = False) -> dict[str, Any]:
         """A signed batch of at most 5,000 reports (``POST /v1/tracks``): your own aircraft, or with
-        ``unaffiliated`` traffic that belongs to no party (surveillance providers only)."""
+        ``unaffiliated`` traffic that belongs to no party (surveillance providers only). A report is
+        sent as given, the optional ``selected_altitude_m``, ``callsign``, ``nac_p`` and
+        ``velocity_age_s`` included (``State.as_report()`` of the feeder gives them when known)."""
         body: dict[str, Any] = {"tracks": reports} | ({"unaffiliated": True} if unaffiliated else {})
         result: dict[str, Any] = self._call("POST", "/v1/tracks", json=body)
+        return result
+
+    def tracks(self) -> list[dict[str, Any]]:
+        """The tracks you may see (``GET /v1/tracks``): your side's with what their reports said,
+        others' while in alert with yours, and live unaffiliated traffic."""
+        result: list[dict[str, Any]] = self._call("GET", "/v1/tracks")
         return result
 
     # --- service and parties ---

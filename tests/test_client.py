@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from deconline.cli import app
 from deconline.client import ApiError, Client
+from deconline.ingest.track_builder import State
 from deconline.record.signing import write_private_key
 from tests.helpers import AGREEMENT, box, circle, make_world, server
 
@@ -142,3 +143,17 @@ def test_cli_hotline_session(tmp_path: Path) -> None:
         assert bad.exit_code == 1 and "422" in bad.output
         health = runner.invoke(app, ["line", "health"], env=env("alpha"))
         assert health.exit_code == 0 and "charlie" in health.output
+
+
+def test_the_client_posts_what_the_feeder_decoded_and_reads_it_back(tmp_path: Path) -> None:
+    """A feeder state with intent, identity, quality and a late velocity, through the client."""
+    world = make_world(f"sqlite:///{tmp_path / 'line.db'}")
+    now = world.clock.now
+    state = State("4ca7a8", 50.0, 10.0, 9000.0, 200.0, 90.0, -5.0, now, "rch123", "beast", (("NACp", 9.0),),
+                  10_668.0, 11.3)  # fmt: skip
+    with Client("http://test", world.tokens["alpha"], key=world.keys["alpha"], transport=world.client._transport) as c:
+        assert c.post_tracks([state.as_report()]) == {"stored": 1}
+        [track] = c.tracks()
+    assert (track["id"], track["selected_altitude_m"], track["callsign"]) == ("4ca7a8", 10_668.0, "RCH123")
+    assert (track["nac_p"], track["velocity_age_s"]) == (9, 11.3)
+    world.line.db.dispose()

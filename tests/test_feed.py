@@ -245,7 +245,7 @@ def test_replay_takes_a_raw_capture(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "486 records" in result.stderr and "79 of no use for a track" in " ".join(result.stderr.split())
+    assert "486 records" in result.stderr and "50 of no use for a track" in " ".join(result.stderr.split())
 
 
 def test_a_provider_feeds_unaffiliated_traffic_and_others_are_refused(tmp_path: Path) -> None:
@@ -330,3 +330,25 @@ def test_a_dry_run_of_a_capture_writes_its_states_over_time() -> None:
     states = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(states) > 100 and len({s["id"] for s in states}) == 7
     assert [s["time"][:19] for s in states] == sorted(s["time"][:19] for s in states)  # second by second
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "short_flights.csv").exists(), reason="needs ../shared/data")
+def test_a_dry_run_shows_intent_identity_quality_and_velocity_age(tmp_path: Path) -> None:
+    """What the feeder posts beside the kinematics, in the dry run's lines: the selected altitude
+    (TC 29), the callsign, the NACp, and the age of a velocity older than the position."""
+    out = tmp_path / "states.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "deconline", "feed", f"csv+file:{SHARED / 'data' / 'short_flights.csv'}",
+         "--dry-run", "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    states = [json.loads(line) for line in out.read_text().splitlines()]
+    last = {s["id"]: s for s in states}
+    assert (last["ada526"]["selected_altitude_m"], last["ada526"]["callsign"]) == (
+        pytest.approx(23_000 * 0.3048),
+        "DAL1737",
+    )
+    assert last["ac5920"]["nac_p"] == 9 and last["ac5920"]["velocity_age_s"] == pytest.approx(11.301, abs=1e-3)
+    assert all(s["velocity_age_s"] > 0 for s in states if "velocity_age_s" in s)
+    assert {"selected_altitude_m", "callsign", "nac_p", "velocity_age_s"} <= {k for s in states for k in s}

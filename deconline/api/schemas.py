@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.core.notices import RESOLUTIONS
@@ -252,6 +252,14 @@ class WhoAmI(BaseModel):
 # --- tracks ------------------------------------------------------------------------------------
 
 
+def _trimmed_upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+# A callsign is trimmed and upper-cased first, then checked against the pattern.
+Callsign = Annotated[str, Field(pattern=r"^[A-Z0-9 ]{1,8}$"), BeforeValidator(_trimmed_upper)]
+
+
 class TrackIn(Strict):
     """One position report of one of the sender's aircraft (SI units)."""
 
@@ -263,6 +271,22 @@ class TrackIn(Strict):
     track_deg: float = Field(ge=0, le=360, description="track angle, degrees true")
     vrate_mps: float = Field(0.0, ge=-250, le=250, description="vertical rate, m/s (positive up)")
     time: AwareDatetime
+    selected_altitude_m: float | None = Field(
+        None,
+        ge=-500,
+        le=30_000,
+        description="the altitude selected on the autopilot (MCP/FCU, else FMS), m, as ADS-B target state "
+        "(TC 29) or Mode S BDS 4,0 report it: where a climb or descent is meant to stop",
+    )
+    callsign: Callsign | None = Field(
+        None, description="the flight's callsign: up to 8 letters, digits and spaces once trimmed; stored upper-case"
+    )
+    nac_p: int | None = Field(
+        None, ge=0, le=11, strict=True, description="ADS-B navigation accuracy category for position (0-11)"
+    )
+    velocity_age_s: float = Field(
+        0.0, ge=0, le=3600, description="how much older the velocity (gs_mps, track_deg, vrate_mps) is than the time, s"
+    )
 
 
 class TrackBatch(Strict):

@@ -23,7 +23,7 @@ from asterix.base import Bits, UapSingle
 from pyproj import Geod
 
 from deconline.ingest.sighting import Sighting
-from deconline.ingest.units import FL, FPM, NM
+from deconline.ingest.units import FL, FPM, FT, NM
 
 __all__ = [
     "Decoded",
@@ -239,6 +239,10 @@ def _fpm(rate: float | None) -> float | None:
     return None if rate is None else rate * FPM
 
 
+def _feet(feet: float | None) -> float | None:
+    return None if feet is None else feet * FT
+
+
 # -- one function per category -------------------------------------------------------------------
 
 
@@ -262,9 +266,11 @@ def _cat021(rec: Any, ctx: _Context) -> _Outcome:
     gs_mps, track_deg = (None, None) if gs is None or track is None else (gs * NM, track % 360.0)
     on_ground = _uint(_item(rec, "040", "GBS")) == 1
     ident, vrate_mps, quality = f"{address:06x}", _fpm(vrate), _quality021(rec)
+    selected = _feet(_quantity(_item(rec, "146", "ALT"), "ft"))  # I021/146 Selected Altitude
     return Sighting(
-        ident, time_s, ctx.source, lat, lon, alt_m, gs_mps, track_deg, vrate_mps, callsign, on_ground, quality
-    )
+        ident, time_s, ctx.source, lat, lon, alt_m, gs_mps, track_deg, vrate_mps, callsign, on_ground, quality,
+        selected,
+    )  # fmt: skip
 
 
 def _quality021(rec: Any) -> tuple[tuple[str, float], ...]:
@@ -323,7 +329,10 @@ def _cat062(rec: Any, ctx: _Context) -> _Outcome:
     fl = _first(_quantity(_item(rec, "136"), "FL"), _quantity(_item(rec, "135", "CTB"), "FL"))
     vrate = _fpm(_quantity(_item(rec, "220"), "ft/min"))
     callsign, on_ground = _text(_item(rec, "380", "ID")), _uint(_item(rec, "080", "SFC")) == 1
-    return Sighting(ident, time_s, ctx.source, *position, _fl_m(fl), gs, track, vrate, callsign, on_ground)
+    selected = _feet(_quantity(_item(rec, "380", "SAL", "ALT"), "ft"))  # I062/380 SAL, downlinked selected altitude
+    return Sighting(
+        ident, time_s, ctx.source, *position, _fl_m(fl), gs, track, vrate, callsign, on_ground, selected_alt_m=selected
+    )
 
 
 _DECODERS: dict[int, Callable[[Any, _Context], _Outcome]] = {21: _cat021, 48: _cat048, 62: _cat062}
@@ -404,8 +413,8 @@ def encode_cat021(sightings: Iterable[Sighting], *, sac: int = 0, sic: int = 0) 
     """One CAT021 (edition 2.7) datablock with a record per sighting, for tests and loopback feeds.
 
     Each record carries what the sighting has: address, time of day (I021/073), position (131),
-    flight level (145), barometric vertical rate (155), ground vector (160), callsign (170) and
-    the ground bit (040). Addresses must be ICAO 24-bit (six hex digits).
+    flight level (145), barometric vertical rate (155), ground vector (160), callsign (170),
+    selected altitude (146, source not given) and the ground bit (040). Addresses must be ICAO 24-bit (six hex digits).
     """
     cat = gen.Cat_021_2_7
     records = []
@@ -427,6 +436,7 @@ def encode_cat021(sightings: Iterable[Sighting], *, sac: int = 0, sic: int = 0) 
                     "155": None if s.vrate_mps is None else (0, (s.vrate_mps / FPM, "ft/min")),
                     "160": (0, (gs, "NM/s"), (track, "°")) if has_vector else None,
                     "170": None if s.callsign is None else s.callsign.upper(),
+                    "146": None if s.selected_alt_m is None else (0, 0, (s.selected_alt_m / FT, "ft")),
                 }
             )
         )

@@ -3,7 +3,8 @@
 ``now`` is the receiver's clock (epoch seconds); ``seen_pos`` and ``seen`` say how long ago the
 position and the last message were heard, so each part gets its own time. readsb names
 (``alt_baro``, ``gs``, ``baro_rate``, ``nac_p``) and the older dump1090 ones (``altitude``,
-``speed``, ``vert_rate``) are both read. Feet, knots and ft/min become SI here.
+``speed``, ``vert_rate``) are both read; the selected altitude is ``nav_altitude_mcp``, else
+``nav_altitude_fms``. Feet, knots and ft/min become SI here.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def _aircraft(entry: dict[str, Any], now: float, source: str) -> Sighting | None
     if (lat is not None and not -90 <= lat <= 90) or (lon is not None and not -180 <= lon <= 180):
         raise ValueError("position out of range")
     callsign = entry.get("flight")
+    selected_ft = _number(entry, "nav_altitude_mcp", "nav_altitude_fms")
     quality = tuple((label, q) for name, label in QUALITY if (q := _number(entry, name)) is not None)
     has_position = lat is not None and lon is not None and seen_pos is not None
     if not has_position and gs is None and alt_ft is None:
@@ -103,4 +105,5 @@ def _aircraft(entry: dict[str, Any], now: float, source: str) -> Sighting | None
         callsign=callsign.strip() or None if isinstance(callsign, str) else None,
         on_ground=on_ground,
         quality=quality,
+        selected_alt_m=selected_ft * FT if selected_ft is not None else None,
     )

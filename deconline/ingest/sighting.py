@@ -26,3 +26,4 @@ class Sighting:
     callsign: str | None = None
     on_ground: bool = False
     quality: tuple[tuple[str, float], ...] = ()  # e.g. (("NACp", 9), ("NIC", 8))
+    selected_alt_m: float | None = None  # MCP/FCU (else FMS) selected altitude: where a climb or descent stops

@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 import numpy as np
-from sqlalchemy import Connection, Float, Table, bindparam, literal, or_, select, update
+from sqlalchemy import Connection, Float, Integer, Table, bindparam, literal, null, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -56,22 +56,28 @@ class LiveState(NamedTuple):
     track_deg: float
     vrate_mps: float
     time_s: float
+    selected_alt_m: float | None  # the selected altitude (intent), if the report said it
 
 
 State = TrackState | UnaffiliatedTrack | LiveState  # all name their owner as ``party_id``
 _KINEMATICS = ("lat", "lon", "alt_m", "gs_mps", "track_deg", "vrate_mps", "time_s")
 _LIVE_TRACKS = select(
-    TrackState.party_id, TrackState.track_id, *(getattr(TrackState, name) for name in _KINEMATICS)
+    TrackState.party_id,
+    TrackState.track_id,
+    *(getattr(TrackState, name) for name in _KINEMATICS),
+    TrackState.selected_alt_m,
 ).where(TrackState.time_s >= bindparam("since"))
 _LIVE_UNAFFILIATED = select(
     literal(UNAFFILIATED).label("party_id"),
     UnaffiliatedTrack.track_id,
     *(getattr(UnaffiliatedTrack, name) for name in _KINEMATICS),
+    UnaffiliatedTrack.selected_alt_m,
 ).where(UnaffiliatedTrack.time_s >= bindparam("since"))
 
 
 class Report(NamedTuple):
-    """One position report as posted (a tuple: 5,000 of them are made per batch)."""
+    """One position report as posted (a tuple: 5,000 of them are made per batch). The fields after
+    ``time_s`` are optional: ``None`` when the report does not say (a velocity age of 0 is as fresh)."""
 
     track_id: str
     lat: float
@@ -81,6 +87,22 @@ class Report(NamedTuple):
     track_deg: float
     vrate_mps: float
     time_s: float
+    selected_alt_m: float | None = None
+    callsign: str | None = None
+    nac_p: int | None = None
+    velocity_age_s: float | None = None
+
+
+_OPTIONAL = ("selected_alt_m", "callsign", "nac_p", "velocity_age_s")  # Report's optional fields = their columns
+
+
+def _said(r: Report) -> dict[str, Any]:
+    """The optional fields a report gave: only these are recorded, so a batch that gives none is
+    recorded (and digested) exactly as before they existed."""
+    said = {name: value for name, value in zip(_OPTIONAL, r[8:], strict=True) if value is not None}
+    if said.get("velocity_age_s") == 0:
+        del said["velocity_age_s"]  # as fresh as the position: as if not said
+    return said
 
 
 def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bool = False) -> int:
@@ -100,6 +122,7 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
     for r in reports:
         if r.track_id not in newest or r.time_s > newest[r.track_id].time_s:
             newest[r.track_id] = r
+    ordered = sorted(newest.values(), key=lambda r: r.track_id)  # one lock order: no deadlock between batches
     rows = [
         {
             "party_id": party_id,
@@ -113,8 +136,13 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
             "time_s": r.time_s,
             "received_at": now,
         }
-        for r in sorted(newest.values(), key=lambda r: r.track_id)  # one lock order: no deadlock between batches
+        for r in ordered
     ]
+    said = False  # does any report say an optional field (else the narrower, faster statements do)
+    for r, row in zip(ordered, rows, strict=True):
+        if r.selected_alt_m is not None or r.callsign is not None or r.nac_p is not None or r.velocity_age_s:
+            row.update(_said(r))
+            said = True
     if unaffiliated:
         stored = [{"provider_id": r["party_id"], **{k: v for k, v in r.items() if k != "party_id"}} for r in rows]
     else:
@@ -129,10 +157,10 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
             _require_provider(session, party_id)
         connection = session.connection()
         if line.db.is_sqlite:
-            sql, order = _sqlite_upsert(connection, unaffiliated)
-            connection.exec_driver_sql(sql, list(map(itemgetter(*order), stored)))
+            sql, order = _sqlite_upsert(connection, unaffiliated, said)
+            connection.exec_driver_sql(sql, _parameters(stored, order, said))
         else:
-            _copy_upsert(connection, unaffiliated, stored)
+            _copy_upsert(connection, unaffiliated, stored, said)
         line.append(session, party_id, "tracks.batch", event, [party_id])
     return len(rows)
 
@@ -144,7 +172,20 @@ def _track_table(unaffiliated: bool) -> tuple[Table, list[str]]:
     return cast(Table, TrackState.__table__), ["party_id", "track_id"]
 
 
-def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str, Any]]) -> None:
+def _columns(table: Table, said: bool) -> list[str]:
+    """The columns a batch writes: all, or (when no report says an optional field) all but those,
+    which the upsert then sets to NULL: the newest report is the whole state."""
+    return [column.name for column in table.columns if said or column.name not in _OPTIONAL]
+
+
+def _parameters(rows: list[dict[str, Any]], columns: Sequence[str], said: bool) -> list[tuple[Any, ...]]:
+    """The rows' values in column order; a row leaves out the optional fields its report did not say."""
+    if said:
+        return [tuple(map(row.get, columns)) for row in rows]
+    return list(map(itemgetter(*columns), rows))
+
+
+def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str, Any]], said: bool) -> None:
     """On PostgreSQL: COPY the batch into this connection's temporary table (emptied at each
     commit; made again if the transaction that made it rolled back), then one upsert from it in
     track order: 5,000 reports cost the service ~2 ms of CPU to send, against ~45 ms as
@@ -153,14 +194,14 @@ def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str
         return
     stored_in, identity = _track_table(unaffiliated)
     table = stored_in.name
-    columns = list(rows[0])
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in identity)
+    columns = _columns(stored_in, said)
+    every = [column.name for column in stored_in.columns]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" if c in columns else f"{c} = NULL" for c in every if c not in identity)
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS batch_{table} (LIKE {table}) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY batch_{table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-            types = ["float8" if isinstance(stored_in.c[c].type, Float) else "text" for c in columns]
-            copy.set_types(types)  # formatted in C
-            for row in map(itemgetter(*columns), rows):
+            copy.set_types([_COPY_TYPES.get(type(stored_in.c[c].type), "text") for c in columns])  # formatted in C
+            for row in _parameters(rows, columns, said):
                 copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM batch_{table} "
@@ -169,25 +210,31 @@ def _copy_upsert(connection: Connection, unaffiliated: bool, rows: list[dict[str
         )
 
 
-_SQLITE_UPSERTS: dict[bool, tuple[str, tuple[str, ...]]] = {}
+_COPY_TYPES: dict[type, str] = {Float: "float8", Integer: "int4"}  # binary COPY: the column's own type
+_SQLITE_UPSERTS: dict[tuple[bool, bool], tuple[str, tuple[str, ...]]] = {}
 
 
-def _sqlite_upsert(connection: Connection, unaffiliated: bool) -> tuple[str, tuple[str, ...]]:
+def _sqlite_upsert(connection: Connection, unaffiliated: bool, said: bool) -> tuple[str, tuple[str, ...]]:
     """On SQLite: the statement that stores a report unless a newer one is there, compiled once to
     the driver's SQL, and the order of its parameters. A batch goes straight to the driver's
-    executemany (SQLAlchemy's work per row cost more than the database's)."""
-    if unaffiliated not in _SQLITE_UPSERTS:
+    executemany (SQLAlchemy's work per row cost more than the database's). A batch that says no
+    optional field binds none (four NULLs bound per row cost 5,000 reports ~5 ms)."""
+    if (unaffiliated, said) not in _SQLITE_UPSERTS:
         table, identity = _track_table(unaffiliated)
-        columns = [column.name for column in table.columns]
+        columns = _columns(table, said)
         statement = sqlite.insert(table).values({name: bindparam(name) for name in columns})
         statement = statement.on_conflict_do_update(
             index_elements=identity,
-            set_={name: statement.excluded[name] for name in columns if name not in identity},
+            set_={
+                column.name: statement.excluded[column.name] if column.name in columns else null()
+                for column in table.columns
+                if column.name not in identity
+            },
             where=table.c.time_s < statement.excluded.time_s,
         )
         compiled = statement.compile(dialect=connection.dialect)
-        _SQLITE_UPSERTS[unaffiliated] = (str(compiled), tuple(compiled.positiontup or ()))
-    return _SQLITE_UPSERTS[unaffiliated]
+        _SQLITE_UPSERTS[unaffiliated, said] = (str(compiled), tuple(compiled.positiontup or ()))
+    return _SQLITE_UPSERTS[unaffiliated, said]
 
 
 def _require_provider(session: Session, party_id: str) -> None:
@@ -238,7 +285,7 @@ def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
 def evaluate(line: Line, now: float | None = None) -> list[Alert]:
     """One cycle: detect, then raise, update and clear alerts; returns the alerts that changed."""
     now = line.clock() if now is None else now
-    if not _anything_to_evaluate(line, now):
+    if not line.alerting and not _anything_to_evaluate(line, now):  # pending confirmations must age too
         return []
     with line.db.write() as session:
         session.execute(update(Counter).where(Counter.name == TACTICAL_COUNTER).values(value=Counter.value + 1))
@@ -303,7 +350,7 @@ def _tracks(states: Sequence[LiveState]) -> Tracks:
     if not states:
         empty = np.empty(0, dtype=np.float64)
         return Tracks(empty, empty, empty, empty, empty, empty, empty, np.empty(0, dtype=np.int64))
-    party, _, lat, lon, alt_m, gs_mps, track_deg, vrate_mps, time_s = zip(*states, strict=True)
+    party, _, lat, lon, alt_m, gs_mps, track_deg, vrate_mps, time_s, selected = zip(*states, strict=True)
     codes: dict[str, int] = {}
     owner = np.fromiter(
         (UNAFFILIATED_OWNER if p == UNAFFILIATED else codes.setdefault(p, len(codes)) for p in party),
@@ -314,9 +361,11 @@ def _tracks(states: Sequence[LiveState]) -> Tracks:
     def column(values: tuple[float, ...]) -> np.ndarray:
         return np.array(values, dtype=np.float64)
 
+    # Selected altitudes (NaN where a report gave none) cap a climb or descent; none at all: no column.
+    intent = None if all(v is None for v in selected) else np.array(selected, dtype=np.float64)
     return Tracks(
         column(lat), column(lon), column(alt_m), column(gs_mps), column(track_deg), column(vrate_mps),
-        column(time_s), owner,
+        column(time_s), owner, intent,
     )  # fmt: skip
 
 
@@ -568,12 +617,39 @@ def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
             ]
         else:
             rows = list(session.scalars(query))
-        views = [{"party": s.party_id, "id": s.track_id, **_state_view(s)} for s in rows]
+        views = [
+            {"party": s.party_id, "id": s.track_id, **_state_view(s), **(_own_view(s) if s.party_id in side else {})}
+            for s in rows
+        ]
         if agreement is not None:
             since = line.clock() - agreement.max_track_age_s
             live = set(session.scalars(select(TrackState.track_id).where(TrackState.time_s >= since)))
+            callsigns: dict[str, str | None] = {
+                track_id: callsign
+                for track_id, callsign in session.execute(
+                    select(UnaffiliatedTrack.track_id, UnaffiliatedTrack.callsign).where(
+                        UnaffiliatedTrack.time_s >= since, UnaffiliatedTrack.callsign.is_not(None)
+                    )
+                )
+            }
             views += [
                 {"party": UNAFFILIATED, "id": u.track_id, "unaffiliated": True, **_state_view(u)}
+                | ({"callsign": callsigns[u.track_id]} if u.track_id in callsigns else {})  # broadcast in public
                 for u in _unaffiliated(session, live, since)
             ]
         return views
+
+
+def _own_view(state: TrackState) -> dict[str, Any]:
+    """What only the track's own side sees beside the kinematics: what its report said of intent,
+    identity and quality (another party's track, even in alert, shows the kinematics only)."""
+    view: dict[str, Any] = {}
+    if state.selected_alt_m is not None:
+        view["selected_altitude_m"] = state.selected_alt_m
+    if state.callsign is not None:
+        view["callsign"] = state.callsign
+    if state.nac_p is not None:
+        view["nac_p"] = state.nac_p
+    if state.velocity_age_s:
+        view["velocity_age_s"] = state.velocity_age_s
+    return view

@@ -180,7 +180,11 @@ Index("ix_hazards_state", Hazard.state)
 
 
 class Kinematics:
-    """One aircraft's latest state (SI units, time in epoch s): the columns every track table has."""
+    """One aircraft's latest state (SI units, time in epoch s): the columns every track table has.
+
+    The last four are what the report said when it said it (NULL otherwise): the selected altitude
+    (intent), the callsign, the NACp, and how much older its velocity was than its position.
+    """
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -190,6 +194,10 @@ class Kinematics:
     vrate_mps: Mapped[float] = mapped_column(Float)
     time_s: Mapped[float] = mapped_column(Float, index=True)
     received_at: Mapped[float] = mapped_column(Float)
+    selected_alt_m: Mapped[float | None] = mapped_column(Float)
+    callsign: Mapped[str | None] = mapped_column(String(8))
+    nac_p: Mapped[int | None] = mapped_column(Integer)
+    velocity_age_s: Mapped[float | None] = mapped_column(Float)
 
 
 class TrackState(Kinematics, Base):

@@ -208,3 +208,28 @@ def _report(recording: Recording, k: int) -> dict[str, Any]:
         "vrate_mps": float(recording.vrate_mps[k]),
         "time": iso(float(recording.time_s[k])),
     }
+
+
+def test_a_selected_altitude_posted_on_the_track_caps_the_climb(world: World) -> None:
+    """A climbs at 1,500 ft/min below B, level 1,000 ft above A's selected altitude: no alert when A's
+    track says where it will level off, an alert when it does not."""
+    adopt_defaults(world)
+    fl, fpm = 100 * 0.3048, 0.3048 / 60
+
+    def fly(selected: float | None) -> list[str]:
+        for _ in range(4):
+            lon_b = 10.0 + math.degrees(40_000 / (EARTH * math.cos(math.radians(50.0))))
+            a = {"id": "A1", "lat": 50.0, "lon": 10.0, "alt_m": 330 * fl, "gs_mps": 230.0, "track_deg": 90.0,
+                 "vrate_mps": 1500 * fpm, "time": iso(world.clock.now)}  # fmt: skip
+            if selected is not None:
+                a["selected_altitude_m"] = selected
+            b = {"id": "C1", "lat": 50.0, "lon": lon_b, "alt_m": 350 * fl, "gs_mps": 230.0, "track_deg": 270.0,
+                 "vrate_mps": 0.0, "time": iso(world.clock.now)}  # fmt: skip
+            assert world.post("alpha", "/v1/tracks", {"tracks": [a]}).status_code == 202
+            assert world.post("charlie", "/v1/tracks", {"tracks": [b]}).status_code == 202
+            tactical.evaluate(world.line)
+            world.clock.now += 1
+        return levels(world)
+
+    assert fly(340 * fl) == []
+    assert fly(None) == ["advisory"]  # in about a minute

@@ -118,9 +118,13 @@ def test_older_reports_never_overwrite_newer(world: World) -> None:
 
 def test_bad_reports_are_refused(world: World) -> None:
     good = report(world, "A1", 0, 9000, 90)
-    for field, value in (("lat", 91), ("alt_m", 40_000), ("gs_mps", -1), ("id", "bad id!"), ("extra", 1)):
+    for field, value in (
+        ("lat", 91), ("alt_m", 40_000), ("gs_mps", -1), ("id", "bad id!"), ("extra", 1),
+        ("selected_altitude_m", 40_000), ("callsign", "RCH-1"), ("nac_p", 12), ("velocity_age_s", -1),
+    ):  # fmt: skip
         response = world.post("alpha", "/v1/tracks", {"tracks": [{**good, field: value}]})
         assert response.status_code == 422, (field, response.text)
+        assert response.json()["detail"][0]["loc"] == ["body", "tracks", 0, field], response.text
     future = world.post("alpha", "/v1/tracks", {"tracks": [{**good, "time": iso(world.clock.now + 3600)}]})
     assert future.status_code == 422 and "future" in future.text
     headers = {**world.headers("alpha"), "content-type": "application/json"}

@@ -87,3 +87,20 @@ def velocity(frame: str) -> tuple[float, float, int | None] | None:
 def callsign(frame: str) -> str:
     alphabet = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
     return "".join(alphabet[me(frame, 9 + 6 * k, 6)] for k in range(8)).strip("# ")
+
+
+def selected_altitude_ft(frame: str) -> int | None:
+    """Target state and status (TC 29, subtype 1, DO-260B 2.2.3.2.7.1): the 11-bit selected altitude
+    in 32 ft steps above 0 (0: no data); ME bit 9 says MCP/FCU (0) or FMS (1)."""
+    raw = me(frame, 10, 11)
+    return None if raw == 0 else (raw - 1) * 32
+
+
+def bds40_selected_ft(frame: str) -> tuple[int | None, int | None]:
+    """BDS 4,0 in the MB field of a Comm-B reply (bits 33-88): MCP/FCU and FMS selected altitudes,
+    each a status bit and 12 bits in 16 ft steps (ICAO Doc 9871, table A-2-64)."""
+
+    def field(status_bit: int) -> int | None:
+        return bits(frame, 32 + status_bit + 1, 12) * 16 if bits(frame, 32 + status_bit, 1) else None
+
+    return field(1), field(14)

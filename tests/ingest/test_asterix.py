@@ -220,8 +220,8 @@ def test_cat021_records_against_hand_decoding() -> None:
 
 def test_cat021_hand_built_record() -> None:
     """The fields the recorded CAT021 lacks, in a record assembled byte by byte (edition 2.x UAP)."""
-    # FSPEC: 010(1) 040(2) 131(7) | 080(11) 073(12) | 145(21) | 155(24) 160(26) | 170(29)
-    fspec = bytes([0xC3, 0x19, 0x03, 0x29, 0x80])
+    # FSPEC: 010(1) 040(2) 131(7) | 080(11) 073(12) | 145(21) | 155(24) 160(26) | 170(29) 146(32)
+    fspec = bytes([0xC3, 0x19, 0x03, 0x29, 0x90])
     items = (
         bytes([25, 201])  # 010 SAC/SIC
         + bytes([0x00])  # 040: ATP/ARC/RC/RAB all 0, no extension
@@ -232,6 +232,7 @@ def test_cat021_hand_built_record() -> None:
         + struct.pack(">H", round(-1000 / 6.25) & 0x7FFF)  # 155: RE 0, then 15-bit signed in 6.25 ft/min
         + struct.pack(">HH", round(0.125 * 2**14), round(90 / 360 * 65536))  # 160: 0.125 NM/s, 90°
         + int("".join(f"{c:06b}" for c in [18, 25, 18, 49, 55, 52, 3, 32]), 2).to_bytes(6, "big")  # 170 RYR174C
+        + ((1 << 15) | (2 << 13) | (36_000 // 25)).to_bytes(2, "big")  # 146: SAS 1, source 2 (MCP/FCU), 25 ft
     )
     block = bytes([21]) + (3 + len(fspec) + len(items)).to_bytes(2, "big") + fspec + items
     out = decode(block, received_s=1462406400.0 + 3601)
@@ -241,6 +242,7 @@ def test_cat021_hand_built_record() -> None:
     assert s.alt_m == pytest.approx(35_000 * FT)
     assert s.vrate_mps == pytest.approx(-1000 * FT / 60)
     assert (s.gs_mps, s.track_deg) == pytest.approx((0.125 * NM, 90.0))
+    assert s.selected_alt_m == pytest.approx(36_000 * FT)
 
 
 def test_an_older_edition_is_tried_when_the_newest_fails() -> None:
@@ -313,6 +315,7 @@ sightings = st.builds(
     vrate_mps=st.floats(-100, 100),
     callsign=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=8),
     on_ground=st.booleans(),
+    selected_alt_m=st.none() | st.floats(-300, 15_000),
 )
 
 
@@ -332,6 +335,7 @@ def test_cat021_round_trip(sent: list[Sighting]) -> None:
         off = abs(b.track_deg - a.track_deg)
         assert min(off, 360 - off) < 360 / 2**17 + 1e-9  # half the least significant bit, across north too
         assert b.vrate_mps == pytest.approx(a.vrate_mps, abs=6.25 * FT / 120 + 1e-9)
+        assert b.selected_alt_m == (None if a.selected_alt_m is None else pytest.approx(a.selected_alt_m, abs=25 * FT))
 
 
 def test_encode_cat021_refuses_a_track_id() -> None:
@@ -378,6 +382,25 @@ def test_cat048_flight_level_not_validated_is_dropped() -> None:
     )
     (s,) = decode(data, received_s=5.0, radars={(7, 9): SITE}).sightings
     assert (s.address, s.alt_m, s.time_s) == ("abc123", None, 5.0)  # no I048/140: the reception time
+
+
+def test_cat062_selected_altitude_from_aircraft_derived_data() -> None:
+    """I062/380 subfield SAL: the selected altitude the track's aircraft downlinked (25 ft steps)."""
+    cat = gen.Cat_062_1_21
+    items = {
+        "010": (("SAC", 1), ("SIC", 2)),
+        "070": (10.0, "s"),
+        "105": (("LAT", (45.0, "°")), ("LON", (7.0, "°"))),
+        "040": 12,
+        "380": {"ADR": 0x4CA7A8, "SAL": (1, 2, (24_000.0, "ft"))},
+    }
+    record = cat.cv_record.create(items)  # type: ignore[arg-type]
+    (s,) = decode(cat.create([record]).unparse().to_bytes(), received_s=10.0).sightings
+    assert (s.address, s.selected_alt_m) == ("4ca7a8", pytest.approx(24_000 * FT))
+    items["380"] = {"ADR": 0x4CA7A8}
+    record = cat.cv_record.create(items)  # type: ignore[arg-type]
+    (s,) = decode(cat.create([record]).unparse().to_bytes(), received_s=10.0).sightings
+    assert s.selected_alt_m is None
 
 
 def test_cat062_with_only_a_cartesian_position_is_skipped() -> None:

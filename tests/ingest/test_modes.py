@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from deconline.ingest.beast import BeastReader
 from deconline.ingest.decoders import BeastDecoder, FramesDecoder, avr_line, csv_line
 from deconline.ingest.modes import FPM, FT, KT, ModeSDecoder
+from deconline.ingest.modes_crc import remainder
 from deconline.ingest.sighting import Sighting
 from deconline.ingest.track_builder import TrackBuilder
 from tests.conftest import SHARED
@@ -26,6 +27,12 @@ IDENTIFICATION = "8D4840D6202CC371C32CE0576098"  # KLM1023, 4840d6
 EVEN = "8D40621D58C382D690C8AC2863A7"  # 40621d, t = 1457996402
 ODD = "8D40621D58C386435CC412692AD6"  # t = 1457996400 -> 52.2572, 3.91937, 38,000 ft
 VELOCITY = "8D485020994409940838175B284F"  # 159.20 kt, 182.88 deg, -832 ft/min
+TARGET_STATE_A43F51 = "8da43f51ea07e870015c08c39f8a"  # short_flights.csv: TC 29, MCP/FCU 4,000 ft, 1015.2 hPa
+# sample_dump1090.bin: Comm-B replies of 48520a (TRA89M at FL380) holding BDS 4,0, MCP/FCU 38,000 ft
+BDS40_DF20 = "a0001838ca380030a80000d1f024"
+BDS40_DF21 = "a80018a7ca380030a800001d4e3e"
+# pyModeS README (github.com/junzis/pyModeS, "Mode-S Enhanced Surveillance"): selalt40mcp -> 3000 ft
+PYMODES_BDS40 = "A000029C85E42F313000007047D3"
 
 
 def test_textbook_frames() -> None:
@@ -112,7 +119,8 @@ def test_short_flights_agree_with_the_reference_decoder() -> None:
     rows = [line.split(",") for line in FRAMES_CSV.read_text().split()]
     times, frames = [float(t) for t, _ in rows], [f for _, f in rows]
     out = ModeSDecoder().decode(times, frames)
-    assert (len(frames), out.malformed, out.other) == (486, 0, 79)  # 79 status and target-state squitters
+    # 14 aircraft status squitters (TC 28), 36 target states within 5 s of the aircraft's last one decoded
+    assert (len(frames), out.malformed, out.other) == (486, 0, 50)
     assert len({s.address for s in out.sightings}) == 9
     positions = [s for s in out.sightings if s.lat is not None]
     assert len(positions) == 163
@@ -121,10 +129,65 @@ def test_short_flights_agree_with_the_reference_decoder() -> None:
     for s in out.sightings:
         builder.take(s)
     states = builder.ready()
-    # 9 aircraft: 7 with positions, 6 with a complete state (a43f51 sent one position, its velocity
-    # came more than 10 s apart), 2 with nothing but status messages
-    assert len({s.address for s in positions}) == 7 and len(states) == 6
+    # 9 aircraft: 7 with positions and a state (ac5920's last velocity is 11.3 s older than its last
+    # position: sent with that age, see below), 2 with nothing but status messages
+    assert len({s.address for s in positions}) == 7 and len(states) == 7
     assert all(33 < s.lat < 35 and -85.5 < s.lon < -83.5 for s in states)  # around Atlanta
+    assert {s.id: round(s.velocity_age_s, 1) for s in states if s.velocity_age_s > 5} == {"ac5920": 11.3, "a5aa20": 5.5}
+
+
+@needs_shared
+def test_target_state_squitters_give_the_selected_altitude() -> None:
+    """The 65 TC 29 squitters of the capture, against the specification's decoding: rs1090 rounds
+    the 32 ft steps to the 100 ft the crew selected."""
+    rows = [line.split(",") for line in FRAMES_CSV.read_text().split()]
+    target_states = [(float(t), f) for t, f in rows if ref.type_code(f) == 29]
+    assert len(target_states) == 65
+    # One aircraft's target states are decoded once every 5 s (sent every 1.25 s, they seldom change).
+    throttled = ModeSDecoder().decode([t for t, _ in target_states], [f for _, f in target_states])
+    assert (throttled.malformed, throttled.other, len(throttled.sightings)) == (0, 36, 29)
+    sightings = [s for t, f in target_states for s in ModeSDecoder().decode([t], [f]).sightings]  # each alone
+    assert len(sightings) == 65
+    for s, (t, frame) in zip(sightings, target_states, strict=True):
+        feet = ref.selected_altitude_ft(frame)
+        assert feet is not None and s.time_s == t and s.address == frame[2:8].lower()
+        assert s.selected_alt_m is not None and abs(s.selected_alt_m / FT - feet) <= 50
+        assert round(s.selected_alt_m / FT) % 100 == 0
+        assert dict(s.quality)["NACp"] == ref.me(frame, 40, 4)
+    selected = {(s.address, round(s.selected_alt_m / FT)) for s in sightings if s.selected_alt_m is not None}
+    assert ("ac5920", 36_000) in selected and ("a43f51", 4_000) in selected and ("a5aa20", 2_500) in selected
+    # The DO-260A layout (subtype 0) differs: such a squitter is not read as if it were DO-260B.
+    version_1 = with_parity(TARGET_STATE_A43F51[:8] + f"{int(TARGET_STATE_A43F51[8:10], 16) & ~0b110:02x}"
+                            + TARGET_STATE_A43F51[10:22])  # fmt: skip
+    assert ModeSDecoder().decode([1.0], [version_1]).other == 1
+
+
+def with_parity(first_88_bits: str) -> str:
+    """An extended squitter with its parity computed (for frames changed from real ones)."""
+    body = bytes.fromhex(first_88_bits + "000000")
+    return (body[:-3] + remainder(body).to_bytes(3, "big")).hex()
+
+
+@needs_shared
+def test_the_aircraft_whose_velocity_came_late_is_posted_with_its_age() -> None:
+    """ac5920 (AAL2174) in the last 15 s of the capture: velocities at -14.5, -13.5 and -11.3 s, then
+    only a position (one frame, decoded against a reference near Atlanta). The builder used to drop
+    that state (velocity older than 10 s); it is posted now, the velocity's age with it."""
+    rows = [line.split(",") for line in FRAMES_CSV.read_text().split()]
+    end = max(float(t) for t, _ in rows)
+    last = [(float(t), f) for t, f in rows if f[2:8].lower() == "ac5920" and float(t) >= end - 15]
+    assert [ref.type_code(f) for _, f in last] == [19, 31, 19, 19, 11]
+    out = ModeSDecoder(reference=(33.64, -84.43)).decode([t for t, _ in last], [f for _, f in last])
+    builder = TrackBuilder(max_age_s=10)
+    for s in out.sightings:
+        builder.take(s)
+    [state] = builder.ready()
+    assert (state.id, state.time_s) == ("ac5920", last[-1][0])
+    assert state.velocity_age_s == pytest.approx(last[-1][0] - last[-2][0]) and 11.2 < state.velocity_age_s < 11.4
+    report = state.as_report()
+    assert report["velocity_age_s"] == round(state.velocity_age_s, 3) and report["nac_p"] == 9
+    assert round(report["gs_mps"] / KT) == 486 and round(report["alt_m"] / FT) == 36_000  # type: ignore[operator]
+    assert "selected_altitude_m" not in report  # its last target state was 36 s before: stale
 
 
 @needs_shared
@@ -134,8 +197,9 @@ def test_the_beast_capture_agrees_with_the_reference_decoder() -> None:
     times = [(f.mlat_ticks - mode_s[0].mlat_ticks) / 12e6 for f in mode_s]
     hexes = [f.message.hex() for f in mode_s]
     out = ModeSDecoder().decode(times, hexes)
-    # 239 frames: 23 extended squitters, all of 48520a (6 of them status or target state), 216 other replies
-    assert (len(frames), out.other, out.malformed) == (239, 222, 0)
+    # 239 frames: 23 extended squitters, all of 48520a (2 of them aircraft status), 216 other replies, of
+    # which 9 Comm-B hold BDS 4,0; of its 4 target states, one came within 5 s of the one before
+    assert (len(frames), out.other, out.malformed) == (239, 2 + 216 - 9 + 1, 0)
     assert {s.address for s in out.sightings} == {"48520a"}
     [callsign] = {s.callsign for s in out.sightings if s.callsign}
     assert callsign == "TRA89M"
@@ -147,6 +211,44 @@ def test_the_beast_capture_agrees_with_the_reference_decoder() -> None:
     assert (round(state.lat, 3), round(state.lon, 3), round(state.alt_m)) == (43.657, 1.23, round(38_000 * FT))
     assert round(state.gs_mps / KT) == 395 and round(state.track_deg) == 354
     assert dict(state.quality)["NACp"] == 9
+
+
+@needs_shared
+def test_comm_b_selected_vertical_intention_from_the_beast_capture() -> None:
+    """BDS 4,0 in DF20/21 replies: the MCP/FCU selected altitude, checked against the specification's
+    layout; taken only for an aircraft heard in a squitter (the address of a Comm-B reply is
+    recovered from its parity, so a garbled reply names an aircraft that does not exist)."""
+    frames = BeastReader().feed(CAPTURE.read_bytes())
+    mode_s = [f for f in frames if f.kind != 0x31]
+    times = [(f.mlat_ticks - mode_s[0].mlat_ticks) / 12e6 for f in mode_s]
+    hexes = [f.message.hex() for f in mode_s]
+    out = ModeSDecoder().decode(times, hexes)
+    comm_b = [s for s in out.sightings if s.selected_alt_m is not None and s.time_s in dict.fromkeys(
+        t for t, h in zip(times, hexes, strict=True) if h[:2] in ("a0", "a8"))]  # fmt: skip
+    target_state = [s for s in out.sightings if s.selected_alt_m is not None and s not in comm_b]
+    assert len(comm_b) == 9 and len(target_state) == 3  # the fourth came within 5 s of the one before
+    assert {(s.address, round(s.selected_alt_m / FT)) for s in comm_b + target_state} == {("48520a", 38_000)}  # type: ignore[operator]
+    for frame in (BDS40_DF20, BDS40_DF21):
+        assert ref.bds40_selected_ft(frame) == (38_000, None)  # MCP/FCU only, no FMS altitude
+        assert frame in hexes
+    # Alone, with no squitter of that aircraft heard, the same replies give nothing.
+    alone = ModeSDecoder().decode([1.0, 2.0], [BDS40_DF20, BDS40_DF21])
+    assert (alone.sightings, alone.other, alone.malformed) == ([], 2, 0)
+
+
+def test_comm_b_needs_its_aircraft_heard_in_a_squitter_within_a_minute() -> None:
+    assert ref.bds40_selected_ft(PYMODES_BDS40) == (3_008, 3_008)  # 16 ft steps; rs1090 gives the 3,000 selected
+    squitter = with_parity("8d4243d0" + IDENTIFICATION[8:22].lower())  # an identification of 4243d0
+    decoder = ModeSDecoder()
+    out = decoder.decode([9.0, 10.0, 11.0], [PYMODES_BDS40, squitter, PYMODES_BDS40])
+    assert out.other == 1  # the first reply came before the aircraft was heard
+    [reply] = [s for s in out.sightings if s.selected_alt_m is not None]
+    assert (reply.address, reply.time_s, reply.selected_alt_m) == ("4243d0", 11.0, pytest.approx(3_000 * FT))
+    assert decoder.decode([70.0], [PYMODES_BDS40]).sightings[0].selected_alt_m == pytest.approx(3_000 * FT)
+    late = decoder.decode([71.0], [PYMODES_BDS40])
+    assert (late.sightings, late.other) == ([], 1)
+    # A BDS 5,0/6,0 reply of the same aircraft (pyModeS README) is not taken for a selected altitude.
+    assert decoder.decode([12.0], ["A000029CFFBAA11E2004727281F1"]).sightings == []
 
 
 @needs_shared

@@ -52,6 +52,23 @@ def test_a_readsb_picture_in_si_units() -> None:
     assert state.id == "4ca2d6" and state.callsign == "RYR1AB"
 
 
+def test_the_selected_altitude_is_the_mcp_one_else_the_fms_one() -> None:
+    """readsb writes what TC 29 and BDS 4,0 said as nav_altitude_mcp and nav_altitude_fms (ft)."""
+    entry = {"hex": "4ca2d6", "alt_baro": 31000, "gs": 420.0, "track": 90.0, "baro_rate": 1500, "lat": 51.4,
+             "lon": -1.0, "seen_pos": 0.0, "seen": 0.0}  # fmt: skip
+    cases = [({"nav_altitude_mcp": 35008, "nav_altitude_fms": 37000}, 35008 * FT),
+             ({"nav_altitude_fms": 37000}, 37000 * FT), ({}, None)]  # fmt: skip
+    for extra, expected in cases:
+        [s] = parse(json.dumps({"now": 1764000000.0, "aircraft": [entry | extra]})).sightings
+        assert s.selected_alt_m == (None if expected is None else pytest.approx(expected))
+    [s] = parse(json.dumps({"now": 1.0, "aircraft": [entry | {"nav_altitude_mcp": "high"}]})).sightings or [None]
+    assert s is None  # a field of the wrong type: the entry is malformed, as for the other fields
+    builder = TrackBuilder()
+    builder.take(parse(json.dumps({"now": 1764000000.0, "aircraft": [entry | cases[0][0]]})).sightings[0])
+    [state] = builder.ready()
+    assert state.as_report()["selected_altitude_m"] == pytest.approx(35008 * FT)
+
+
 def test_dump1090_names_are_read_too() -> None:
     [s] = parse(json.dumps(OLD_DUMP1090)).sightings
     assert s.alt_m == pytest.approx(37000 * FT) and s.gs_mps == pytest.approx(420 * KT)

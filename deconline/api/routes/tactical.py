@@ -25,9 +25,12 @@ def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: Submis
     actor.require_party()
     signed.require()
     reports = [
-        Report(t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp())
+        Report(
+            t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp(),
+            t.selected_altitude_m, t.callsign, t.nac_p, t.velocity_age_s or None,
+        )
         for t in body.tracks
-    ]
+    ]  # fmt: skip
     return TrackAccepted(stored=tactical.ingest(line, actor, reports, unaffiliated=body.unaffiliated))
 
 
