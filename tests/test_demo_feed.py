@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from shapely.geometry import Point
 from sqlalchemy import select
 from typer.testing import CliRunner

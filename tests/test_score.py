@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 
 from deconline.ingest.recordings import Recording, load_recording
 from deconline.score import Score, score, summary_table
-from deconline.score_truth import EARTH_RADIUS_M, build_truth, evaluation_times, real_loss_samples, truth_at
+from deconline.score_truth import (
+    EARTH_RADIUS_M,
+    MAX_CLIMB_MPS,
+    MAX_SPEED_MPS,
+    QUANTUM_M,
+    build_truth,
+    evaluation_times,
+    real_loss_samples,
+    truth_at,
+)
 from tests.conftest import SHARED
 
 FT = 0.3048
@@ -147,9 +156,16 @@ def test_summary_table_and_json() -> None:
 
 
 def slow_truth(reports: list[Report], x: float, max_gap: float) -> tuple[float, float, float] | None:
-    """The definition, read literally: on a segment between consecutive reports no more than max_gap apart."""
+    """The definition, read literally: on a segment between consecutive reports no more than max_gap apart
+    and reachable from each other (no jump that no aircraft can make)."""
     for (t0, la0, lo0, z0), (t1, la1, lo1, z1) in itertools.pairwise(reports):
-        if t0 <= x <= t1 and t1 - t0 <= max_gap:
+        climb_ok = abs(z1 - z0) <= MAX_CLIMB_MPS * (t1 - t0) + QUANTUM_M
+        mean = math.radians((la0 + la1) / 2)
+        moved = math.hypot(
+            EARTH_RADIUS_M * math.cos(mean) * math.radians(lo1 - lo0), EARTH_RADIUS_M * math.radians(la1 - la0)
+        )
+        reachable = climb_ok and moved <= MAX_SPEED_MPS * (t1 - t0) + 500.0
+        if t0 <= x <= t1 and t1 - t0 <= max_gap and reachable:
             f = (x - t0) / (t1 - t0) if t1 > t0 else 0.0
             return la0 + f * (la1 - la0), lo0 + f * (lo1 - lo0), z0 + f * (z1 - z0)
     return None

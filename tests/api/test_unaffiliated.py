@@ -28,7 +28,7 @@ BATCH: dict[str, Any] = {
 }  # fmt: skip
 # The exact bytes of the test agreement (version 1, no providers), alerting criteria written out (a version
 # signed before those existed keeps its own bytes: tests/api/test_alerting.py).
-V1_DOCUMENT_SHA256 = "e8ba03118864fd8ac3aecb85036c5f5f79833f8be353129c33255b49010c838e"
+V1_DOCUMENT_SHA256 = "b353826989fabe456ebb95224a4a9bd4e97a75760a6bf657b91a595643ba2b8c"
 
 
 def adopt(world: World, version: int = 2, **changes: Any) -> None:
