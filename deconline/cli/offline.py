@@ -9,14 +9,11 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from deconline.cli.common import err, fail, read_document
-
-if TYPE_CHECKING:
-    from deconline.core.agreement import Agreement
 
 
 def conflicts_command(
@@ -111,7 +108,6 @@ def replay_command(
     conflict; --score judges the alerts against what the aircraft then actually did."""
     from rich.progress import Progress
 
-    from deconline.core.agreement import Agreement
     from deconline.core.tactical import TacticalRules
     from deconline.ingest.recordings import RecordingError, load_recording
     from deconline.replay import read_party_map, replay, run
@@ -123,20 +119,26 @@ def replay_command(
         fail("--step, --lookahead, --hsep, --vsep and --max-age must be > 0", 2)
     if score_json is not None and not score:
         fail("--score-json goes with --score", 2)
-    try:
-        rules_from = (
-            Agreement.model_validate(read_document(agreement)) if agreement is not None else _default_agreement()
-        )
-    except ValueError as exc:
-        fail(f"{agreement}: {exc}", 2)
-    t = rules_from.tactical
+    from deconline.core.alerting import default_rules
+    from deconline.core.tactical import DEFAULTS
+
+    minima, alerting = DEFAULTS, default_rules(DEFAULTS.h_m, DEFAULTS.v_m)
+    if agreement is not None:  # pydantic only then: a replay with the defaults starts faster
+        from deconline.core.agreement import Agreement
+
+        try:
+            signed = Agreement.model_validate(read_document(agreement))
+        except ValueError as exc:
+            fail(f"{agreement}: {exc}", 2)
+        t = signed.tactical
+        minima = TacticalRules(t.h_m, t.v_m, t.lookahead_s, signed.max_track_age_s)
+        alerting = signed.alerting_rules
     rules = TacticalRules(
-        hsep if hsep is not None else t.h_m,
-        vsep if vsep is not None else t.v_m,
-        lookahead if lookahead is not None else t.lookahead_s,
-        max_age if max_age is not None else rules_from.max_track_age_s,
+        hsep if hsep is not None else minima.h_m,
+        vsep if vsep is not None else minima.v_m,
+        lookahead if lookahead is not None else minima.lookahead_s,
+        max_age if max_age is not None else minima.max_track_age_s,
     )
-    alerting = None if raw else rules_from.alerting_rules
     try:
         if ":" in file and file.split(":", 1)[0].endswith("+file"):
             from deconline.cli.feed import load_capture
@@ -158,7 +160,7 @@ def replay_command(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            rows = replay(recording, rules, step, mapping, progress, alerting)
+            rows = replay(recording, rules, step, mapping, progress, None if raw else alerting)
             summary = run(_kept(rows, kept) if score else rows, sink)
     finally:
         if out_file:
@@ -172,21 +174,15 @@ def replay_command(
         from deconline.score import score as judge
         from deconline.score import summary_table
 
-        levels = None if raw else [level.name for level in rules_from.alerting_rules.levels]
+        levels = None if raw else [level.name for level in alerting.levels]
         figures = judge(
             recording, kept, h_m=rules.h_m, v_m=rules.v_m, lookahead_s=rules.lookahead_s, step_s=step,
-            tolerance_m=rules_from.alerting_rules.vertical_tolerance_m,
+            tolerance_m=alerting.vertical_tolerance_m,
             levels_order=None if levels is None else [*levels, "loss_of_separation"],
         )  # fmt: skip
         err.print(summary_table({Path(file).name: figures}))
         if score_json is not None:
             score_json.write_text(json.dumps(figures.as_json(), indent=2) + "\n")
-
-
-def _default_agreement() -> Agreement:
-    from deconline.core.agreement import Agreement
-
-    return Agreement(version=1, parties=["replay"], h_strategic_m=1.0, v_m=0.0, time_buffer_s=0.0)
 
 
 def _kept(rows: Iterator[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

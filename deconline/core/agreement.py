@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from deconline.core import alerting
 from deconline.core.strategic import StrategicRules
+from deconline.core.tactical import DEFAULTS
 from deconline.core.text import check_plain, problem
 
 PARTY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -27,9 +28,11 @@ class _Strict(BaseModel):
 class TacticalRules(_Strict):
     """Minima and look-ahead for predicted losses of separation between live tracks."""
 
-    h_m: float = Field(9260.0, gt=0, le=100_000, description="horizontal minimum, metres (default 5 NM)")
-    v_m: float = Field(304.8, gt=0, le=10_000, description="vertical minimum, metres (default 1,000 ft)")
-    lookahead_s: float = Field(300.0, gt=0, le=3600, description="how far ahead losses of separation are predicted")
+    h_m: float = Field(DEFAULTS.h_m, gt=0, le=100_000, description="horizontal minimum, metres (default 5 NM)")
+    v_m: float = Field(DEFAULTS.v_m, gt=0, le=10_000, description="vertical minimum, metres (default 1,000 ft)")
+    lookahead_s: float = Field(
+        DEFAULTS.lookahead_s, gt=0, le=3600, description="how far ahead losses of separation are predicted"
+    )
     check_same_owner: bool = Field(False, description="also alert on pairs of one party's own aircraft")
 
 
@@ -70,14 +73,14 @@ class Surveillance(_Strict):
     and vertical rates in 64 ft/min steps, so two aircraft level 1,000 ft apart may report 950 ft."""
 
     vertical_tolerance_m: float = Field(
-        60.96,
+        alerting.DEFAULT_TOLERANCE_M,
         ge=0,
         le=300,
         description="a loss of separation is declared only below the vertical minimum by more than this; two level "
         "aircraft whose gap is within it of the minimum are separated (default 200 ft, ICAO's RVSM level band)",
     )
     level_rate_mps: float = Field(
-        1.0,
+        alerting.DEFAULT_LEVEL_RATE_MPS,
         ge=0,
         le=10,
         description="an aircraft whose vertical rate is within this is level and projected level (default 1 m/s, "
@@ -88,11 +91,21 @@ class Surveillance(_Strict):
 class Confirmation(_Strict):
     """When a predicted loss of separation becomes an alert, and when an alert ends."""
 
-    m: int = Field(2, ge=1, le=20, description="a level is raised when M of the last N evaluations predict it")
-    n: int = Field(4, ge=1, le=20, description="the N of M-of-N confirmation")
-    persistence_s: float = Field(4.0, ge=0, le=600, description="after a raise, no lower level for this long")
+    m: int = Field(
+        alerting.Confirmation.m,
+        ge=1,
+        le=20,
+        description="a level is raised when M of the last N evaluations predict it",
+    )
+    n: int = Field(alerting.Confirmation.n, ge=1, le=20, description="the N of M-of-N confirmation")
+    persistence_s: float = Field(
+        alerting.Confirmation.persistence_s, ge=0, le=600, description="after a raise, no lower level for this long"
+    )
     clear_after_s: float = Field(
-        15.0, ge=0, le=600, description="an alert is cleared only after nothing was predicted for this long"
+        alerting.Confirmation.clear_after_s,
+        ge=0,
+        le=600,
+        description="an alert is cleared only after nothing was predicted for this long",
     )
 
     @model_validator(mode="after")
@@ -114,15 +127,8 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def _default_levels() -> list[AlertLevel]:
-    return [
-        AlertLevel(name="advisory", within_s=ADVISORY_S, early_s=ADVISORY_EARLY_S),
-        AlertLevel(name="warning", within_s=WARNING_S, early_s=WARNING_EARLY_S),
-    ]
-
-
-# Tuned on the shared recordings with ``bench/bench_alerts.py`` (README, "Alerts worth acting on").
-ADVISORY_S, ADVISORY_EARLY_S = 120.0, 150.0
-WARNING_S, WARNING_EARLY_S = 60.0, 75.0
+    """Tuned on the shared recordings with ``bench/bench_alerts.py`` (README, "Alerting")."""
+    return [AlertLevel(name=name, within_s=within, early_s=early) for name, within, early in alerting.DEFAULT_LEVELS]
 
 
 def _default_deadlines() -> dict[str, float]:
@@ -139,7 +145,9 @@ class Agreement(_Strict):
     v_m: float = Field(ge=0, le=10_000, description="strategic vertical separation, metres")
     time_buffer_s: float = Field(ge=0, le=86_400, description="gap required between time windows, seconds")
     tactical: TacticalRules = Field(default_factory=TacticalRules)
-    max_track_age_s: float = Field(20.0, gt=0, le=3600, description="older tracks are stale and take no part")
+    max_track_age_s: float = Field(
+        DEFAULTS.max_track_age_s, gt=0, le=3600, description="older tracks are stale and take no part"
+    )
     alert_levels: list[AlertLevel] = Field(default_factory=_default_levels, min_length=1, max_length=10)
     surveillance: Surveillance | None = Field(
         None, description="the surveillance's resolution (absent in versions signed before it existed: the defaults)"

@@ -67,6 +67,23 @@ class AlertingRules:
         return LOS_LEVEL if los else self.levels[level - 1].name
 
 
+# A new agreement's defaults (tuned on the shared recordings: README, "Alerting"); the agreement's
+# fields take theirs from here, so a replay without an agreement needs no pydantic.
+DEFAULT_LEVELS = (("advisory", 120.0, 150.0), ("warning", 60.0, 75.0))  # name, alerting and early-alerting times
+DEFAULT_TOLERANCE_M = 60.96  # 200 ft
+DEFAULT_LEVEL_RATE_MPS = 1.0  # 197 ft/min
+
+
+def default_rules(h_m: float, v_m: float) -> AlertingRules:
+    """A new agreement's alerting, its levels' thresholds at the minima ``h_m`` and ``v_m``."""
+    return AlertingRules(
+        levels=tuple(Level(name, h_m, v_m, alerting_s, early_s) for name, alerting_s, early_s in DEFAULT_LEVELS),
+        confirmation=Confirmation(),
+        vertical_tolerance_m=DEFAULT_TOLERANCE_M,
+        level_rate_mps=DEFAULT_LEVEL_RATE_MPS,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Memory:
     """One pair's alerting state between evaluations."""

@@ -79,6 +79,11 @@ class TacticalRules:
     tolerance_m: float = 0.0
 
 
+DEFAULTS = TacticalRules(
+    h_m=9260.0, v_m=304.8, lookahead_s=300.0, max_track_age_s=20.0
+)  # a new agreement's: 5 NM, 1,000 ft
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """One alert level's region: predicted violations of ``h_m`` and ``v_m`` are looked for up to
