@@ -15,7 +15,7 @@ import orjson
 
 from deconline.core.alerting import AlertingRules, Memory, advance, raw_level
 from deconline.core.tactical import Conflicts, TacticalRules, Thresholds, Tracks, detect_many, rows
-from deconline.ingest.recordings import Recording, latest_states
+from deconline.ingest.recordings import Recording, latest_states_at
 
 
 @dataclass
@@ -128,16 +128,15 @@ def _pictures(
     """For each evaluation time (its index) at which the engine finds something, what it finds on
     the latest states, with the ids its indices point to."""
     owner = owners(recording, party_map)
-    # Times whose window holds fewer than two reports cannot have a pair: found for all times at
-    # once, so a long recording with quiet hours costs nothing for them.
-    first = np.searchsorted(recording.time_s, times - rules.max_track_age_s, side="left")
-    last = np.searchsorted(recording.time_s, times, side="right")
-    busy = np.flatnonzero(last - first >= 2)
+    # Every time's latest states at once; times with fewer than two aircraft cannot have a pair, so a
+    # long recording with quiet hours costs nothing for them.
+    members, at = latest_states_at(recording, times, rules.max_track_age_s)
+    sizes = np.diff(at)
+    busy = np.flatnonzero(sizes >= 2)
     for begin in range(0, len(busy), PICTURES_AT_ONCE):
         chosen = busy[begin : begin + PICTURES_AT_ONCE]
-        pictures = [latest_states(recording, float(times[k]), rules.max_track_age_s) for k in chosen]
-        idx = np.concatenate(pictures)
-        bounds = np.concatenate([[0], np.cumsum([len(p) for p in pictures])]).astype(np.int64)
+        idx = np.concatenate([members[at[k] : at[k + 1]] for k in chosen])
+        bounds = np.concatenate([[0], np.cumsum(sizes[chosen])]).astype(np.int64)
         found = detect_many(states(recording, owner, idx), times[chosen], bounds, rules, levels)
         ids = recording.ids[idx]
         cuts = np.searchsorted(found.a, bounds)  # results are ordered by picture

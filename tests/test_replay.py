@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from deconline.cli import app
 from deconline.core.tactical import TacticalRules
-from deconline.ingest.recordings import latest_states, load_recording
+from deconline.ingest.recordings import Recording, latest_states, latest_states_at, load_recording
 from deconline.replay import evaluation_times, owners, replay, states
 from tests.conftest import SHARED
 from tests.core.reference_tactical import reference_conflicts
@@ -117,3 +119,27 @@ def test_replay_takes_the_rules_from_an_agreement(tmp_path: Path) -> None:
     assert levels == {"caution", "loss_of_separation"}
     bad = runner.invoke(app, ["replay", str(DATA / "calfire.json.gz"), "--score-json", str(tmp_path / "x.json")])
     assert bad.exit_code == 2 and "--score" in bad.output
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reports=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 120).map(float)), min_size=0, max_size=60
+    ),
+    max_age=st.sampled_from([0.0, 5.0, 20.0]),
+    step=st.sampled_from([1.0, 3.0, 10.0]),
+)
+def test_latest_states_at_many_times_equal_one_time_each(
+    reports: list[tuple[str, float]], max_age: float, step: float
+) -> None:
+    reports.sort(key=lambda r: (r[1], r[0]))
+    n = len(reports)
+    zeros = np.zeros(n)
+    recording = Recording(
+        np.array([t for _, t in reports]), np.array([i for i, _ in reports], dtype=np.str_),
+        zeros, zeros, zeros, zeros, zeros, zeros, {}, n,
+    )  # fmt: skip
+    times = evaluation_times(recording, step)
+    idx, bounds = latest_states_at(recording, times, max_age)
+    for k, t in enumerate(times):
+        assert idx[bounds[k] : bounds[k + 1]].tolist() == latest_states(recording, float(t), max_age).tolist()
