@@ -248,6 +248,9 @@ def test_unaffiliated_traffic_is_on_every_map_in_grey(browser: Any, site: Site) 
     assert centre == [0x9A, 0xA3, 0xAD, 255]  # the neutral grey, whatever its altitude
     tab(delta, "Agreement")
     page.get_by_text("surveillance providers").wait_for()
-    assert "charlie" in page.locator("dl.rules").inner_text().split("surveillance providers")[1]
+    rules = page.locator("dl.rules").inner_text()
+    assert "charlie" in rules.split("surveillance providers")[1]
+    assert "advisory ≤ 120 s, held to 150 s" in rules and "2 of 4 evaluations" in rules  # a new version's criteria
+    assert "vertical tolerance 60.96 m" in rules
     delta.assert_clean()
     page.context.close()

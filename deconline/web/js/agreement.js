@@ -1,6 +1,24 @@
 /** The agreement in force, its rules, and who signed which version. */
 import { attempt, el, utc } from './dom.js';
 
+/** A level as signed; a version signed before the criteria existed reads its absent fields as documented. */
+function level(l) {
+  const held = l.early_s ?? l.within_s;
+  const region = l.h_m !== undefined ? ` (${l.h_m} m / ${l.v_m} m)` : '';
+  return `${l.name} ≤ ${l.within_s} s, held to ${held} s${region}`;
+}
+
+// Absent in a version signed before they existed: the line's defaults (README, "The agreement document").
+function confirmation(c) {
+  if (c === undefined) return 'the defaults (not written in this version)';
+  return `${c.m} of ${c.n} evaluations; no lower level for ${c.persistence_s} s; cleared after ${c.clear_after_s} s quiet`;
+}
+
+function surveillance(s) {
+  if (s === undefined) return 'the defaults (not written in this version)';
+  return `vertical tolerance ${s.vertical_tolerance_m} m; level within ${s.level_rate_mps} m/s`;
+}
+
 function rules(doc) {
   const t = doc.tactical ?? {};
   const rows = [
@@ -9,7 +27,9 @@ function rules(doc) {
     ['time buffer', `${doc.time_buffer_s} s`],
     ['tactical minima', `${t.h_m} m / ${t.v_m} m, look-ahead ${t.lookahead_s} s`],
     ['stale track after', `${doc.max_track_age_s} s`],
-    ['alert levels', (doc.alert_levels ?? []).map((l) => `${l.name} ≤ ${l.within_s} s`).join(', ')],
+    ['alert levels', (doc.alert_levels ?? []).map(level).join('; ')],
+    ['alerts confirmed', confirmation(doc.confirmation)],
+    ['surveillance', surveillance(doc.surveillance)],
     ['acknowledge within', Object.entries(doc.ack_deadlines_s ?? {}).map(([k, v]) => `${k.replaceAll('_', ' ')} ${v} s`).join(', ')],
     ['communications check every', `${doc.comm_check_interval_s} s`],
     ['escalation', Object.entries(doc.escalation ?? {}).map(([p, c]) => `${p} → ${c}`).join(', ') || 'none'],
