@@ -37,38 +37,46 @@ def _interval_below(p: float, v: float, limit: float) -> tuple[float, float]:
     return min(t1, t2), max(t1, t2)
 
 
-def reference_conflicts(tracks: Tracks, t: float, rules: TacticalRules) -> list[RefConflict]:
-    live = [k for k in range(len(tracks)) if t - float(tracks.time_s[k]) <= rules.max_track_age_s]
-    states = {k: _state(tracks, k, t) for k in live}
-    v_limit = rules.v_m - VERTICAL_TOLERANCE_M
-    found = []
+def _checked_pairs(tracks: Tracks, live: list[int], rules: TacticalRules) -> list[tuple[int, int]]:
+    """Every pair of live tracks the rules check: of two owners unless asked, never two unaffiliated."""
+    pairs = []
     for x, a in enumerate(live):
         for b in live[x + 1 :]:
             if not rules.check_same_owner and tracks.owner[a] == tracks.owner[b]:
                 continue
             if tracks.owner[a] == tracks.owner[b] == UNAFFILIATED_OWNER:
                 continue
-            lat_a, lon_a, alt_a, vxa, vya, vza = states[a]
-            lat_b, lon_b, alt_b, vxb, vyb, vzb = states[b]
-            dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
-            dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
-            dy = EARTH_RADIUS_M * (lat_b - lat_a)
-            dvx, dvy = vxb - vxa, vyb - vya
-            qa = dvx * dvx + dvy * dvy
-            qb = 2 * (dx * dvx + dy * dvy)
-            qc = dx * dx + dy * dy - rules.h_m**2
-            if qa == 0:
-                h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
-            else:
-                disc = qb * qb - 4 * qa * qc
-                if disc <= 0:
-                    continue
-                h_in, h_out = (-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)
-            v_in, v_out = _interval_below(alt_b - alt_a, vzb - vza, v_limit)
-            start, end = max(h_in, v_in), min(h_out, v_out)
-            if start < end and end > 0 and start < rules.lookahead_s:
-                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_limit
-                found.append(RefConflict(a, b, max(start, 0.0), los))
+            pairs.append((a, b))
+    return pairs
+
+
+def reference_conflicts(tracks: Tracks, t: float, rules: TacticalRules) -> list[RefConflict]:
+    live = [k for k in range(len(tracks)) if t - float(tracks.time_s[k]) <= rules.max_track_age_s]
+    states = {k: _state(tracks, k, t) for k in live}
+    v_limit = rules.v_m - VERTICAL_TOLERANCE_M
+    found = []
+    for a, b in _checked_pairs(tracks, live, rules):
+        lat_a, lon_a, alt_a, vxa, vya, vza = states[a]
+        lat_b, lon_b, alt_b, vxb, vyb, vzb = states[b]
+        dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
+        dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
+        dy = EARTH_RADIUS_M * (lat_b - lat_a)
+        dvx, dvy = vxb - vxa, vyb - vya
+        qa = dvx * dvx + dvy * dvy
+        qb = 2 * (dx * dvx + dy * dvy)
+        qc = dx * dx + dy * dy - rules.h_m**2
+        if qa == 0:
+            h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
+        else:
+            disc = qb * qb - 4 * qa * qc
+            if disc <= 0:
+                continue
+            h_in, h_out = (-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)
+        v_in, v_out = _interval_below(alt_b - alt_a, vzb - vza, v_limit)
+        start, end = max(h_in, v_in), min(h_out, v_out)
+        if start < end and end > 0 and start < rules.lookahead_s:
+            los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_limit
+            found.append(RefConflict(a, b, max(start, 0.0), los))
     return found
 
 
@@ -122,39 +130,34 @@ def reference_levels(
     live = [k for k in range(len(tracks)) if t - float(tracks.time_s[k]) <= rules.max_track_age_s]
     states = {k: _state_with_intent(tracks, k, t, rules.level_rate_mps) for k in live}
     found = []
-    for x, a in enumerate(live):
-        for b in live[x + 1 :]:
-            if not rules.check_same_owner and tracks.owner[a] == tracks.owner[b]:
-                continue
-            if tracks.owner[a] == tracks.owner[b] == UNAFFILIATED_OWNER:
-                continue
-            lat_a, lon_a, alt_a, vxa, vya, vza, cap_a = states[a]
-            lat_b, lon_b, alt_b, vxb, vyb, vzb, cap_b = states[b]
-            dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
-            dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
-            dy = EARTH_RADIUS_M * (lat_b - lat_a)
-            dvx, dvy = vxb - vxa, vyb - vya
-            both_level = vza == 0 and vzb == 0
-            t_in = []
-            for h, v, horizon in levels:
-                limit = v - VERTICAL_TOLERANCE_M - (rules.tolerance_m if both_level else 0.0)
-                qa, qb, qc = dvx * dvx + dvy * dvy, 2 * (dx * dvx + dy * dvy), dx * dx + dy * dy - h * h
-                if qa == 0:
-                    h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
-                elif qb * qb - 4 * qa * qc <= 0:
-                    h_in, h_out = math.inf, -math.inf
-                else:
-                    root = math.sqrt(qb * qb - 4 * qa * qc)
-                    h_in, h_out = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
-                first = math.inf
-                for v_in, v_out in _vertical_pieces(alt_b - alt_a, vza, vzb, cap_a, cap_b, limit):
-                    start, end = max(h_in, v_in), min(h_out, v_out)
-                    if start < end and end > 0 and start < horizon:
-                        first = min(first, max(start, 0.0))
-                t_in.append(first)
-            if any(math.isfinite(x) for x in t_in):
-                v_los = rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
-                reported = float(tracks.alt_m[b]) - float(tracks.alt_m[a])
-                los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_los and abs(reported) < v_los
-                found.append(RefLevels(a, b, tuple(t_in), los))
+    for a, b in _checked_pairs(tracks, live, rules):
+        lat_a, lon_a, alt_a, vxa, vya, vza, cap_a = states[a]
+        lat_b, lon_b, alt_b, vxb, vyb, vzb, cap_b = states[b]
+        dlon = (lon_b - lon_a + math.pi) % (2 * math.pi) - math.pi
+        dx = EARTH_RADIUS_M * math.cos((lat_a + lat_b) / 2) * dlon
+        dy = EARTH_RADIUS_M * (lat_b - lat_a)
+        dvx, dvy = vxb - vxa, vyb - vya
+        both_level = vza == 0 and vzb == 0
+        t_in = []
+        for h, v, horizon in levels:
+            limit = v - VERTICAL_TOLERANCE_M - (rules.tolerance_m if both_level else 0.0)
+            qa, qb, qc = dvx * dvx + dvy * dvy, 2 * (dx * dvx + dy * dvy), dx * dx + dy * dy - h * h
+            if qa == 0:
+                h_in, h_out = (-math.inf, math.inf) if qc < 0 else (math.inf, -math.inf)
+            elif qb * qb - 4 * qa * qc <= 0:
+                h_in, h_out = math.inf, -math.inf
+            else:
+                root = math.sqrt(qb * qb - 4 * qa * qc)
+                h_in, h_out = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
+            first = math.inf
+            for v_in, v_out in _vertical_pieces(alt_b - alt_a, vza, vzb, cap_a, cap_b, limit):
+                start, end = max(h_in, v_in), min(h_out, v_out)
+                if start < end and end > 0 and start < horizon:
+                    first = min(first, max(start, 0.0))
+            t_in.append(first)
+        if any(math.isfinite(x) for x in t_in):
+            v_los = rules.v_m - VERTICAL_TOLERANCE_M - rules.tolerance_m
+            reported = float(tracks.alt_m[b]) - float(tracks.alt_m[a])
+            los = dx * dx + dy * dy < rules.h_m**2 and abs(alt_b - alt_a) < v_los and abs(reported) < v_los
+            found.append(RefLevels(a, b, tuple(t_in), los))
     return found
