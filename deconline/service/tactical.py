@@ -16,6 +16,7 @@ import hashlib
 import math
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -467,15 +468,22 @@ def _confirm(
 def _remembered(line: Line, session: Session, alerting: AlertingRules, now: float) -> dict[Key, Memory]:
     """The state machine's memory; an open alert this process has no memory of (it was raised
     before a restart or under another leader) is taken up at its level."""
-    memories: dict[Key, Memory] = line.alerting
     names = {level.name: k for k, level in enumerate(alerting.levels, 1)}
     top, n = len(alerting.levels), alerting.confirmation.n
+    memories: dict[Key, Memory] = line.alerting
+    if any(m.level > top or max(m.recent, default=0) > top for m in memories.values()):  # fewer levels now
+        memories = {key: _at_most(m, top) for key, m in memories.items()}
     for alert in session.scalars(select(Alert).where(Alert.state != "cleared", Alert.kind != "nonconformance")):
         key: Key = (alert.kind, alert.a_party, alert.a_track, alert.b_party, alert.b_track)
         if key not in memories:
             level = names.get(alert.level, top if alert.level in (LOS_LEVEL, "inside_hazard") else 1)
             memories[key] = Memory((level,) * n, level, alert.raised_at, math.inf, min(alert.updated_at, now))
     return memories
+
+
+def _at_most(memory: Memory, top: int) -> Memory:
+    """A memory under an agreement with fewer levels than the one it was made under."""
+    return replace(memory, recent=tuple(min(r, top) for r in memory.recent), level=min(memory.level, top))
 
 
 def _apply(session: Session, shown: Shown, now: float) -> list[Alert]:

@@ -233,3 +233,23 @@ def test_a_selected_altitude_posted_on_the_track_caps_the_climb(world: World) ->
 
     assert fly(340 * fl) == []
     assert fly(None) == ["advisory"]  # in about a minute
+
+
+def test_an_agreement_with_fewer_levels_takes_over_an_open_warning(world: World) -> None:
+    adopt_defaults(world)
+    for distance in (9260 + 400 * 50, 9260 + 400 * 49):
+        head_on(world, distance)
+        tactical.evaluate(world.line)
+        world.clock.now += 1
+    assert levels(world) == ["warning"]
+    document = {k: v for k, v in AGREEMENT.items() if k not in ("alert_levels", "confirmation")}
+    state = agreements.propose(
+        world.line, Actor("admin"), {**document, "version": 3, "alert_levels": [{"name": "caution", "within_s": 90}]}
+    )
+    for party in AGREEMENT["parties"]:
+        agreements.sign(
+            world.line, Actor("party", party), 3, sign_document(world.keys[party], state.agreement.document())
+        )
+    head_on(world, 9260 + 400 * 48)
+    tactical.evaluate(world.line)
+    assert levels(world) == ["caution"]
