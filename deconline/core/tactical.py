@@ -215,7 +215,8 @@ class _Geometry:
         return self.dz + rise_j - rise_i
 
 
-def _geometry(s: Extrapolated, i: Ints, j: Ints) -> _Geometry:
+def geometry(s: Extrapolated, i: Ints, j: Ints) -> _Geometry:
+    """Pairs ``(i, j)`` of ``s`` on the flat earth at each pair's mean latitude, relative to ``i``."""
     mean_lat = 0.5 * (s.lat[i] + s.lat[j])
     dlon = np.remainder(s.lon[j] - s.lon[i] + math.pi, 2 * math.pi) - math.pi
     vz_i, vz_j = s.vz[i], s.vz[j]
@@ -298,7 +299,7 @@ def _first_violation(g: _Geometry, h: float, v: float, tolerance_m: float, horiz
 
 
 def _pair_conflicts(s: Extrapolated, i: Ints, j: Ints, rules: TacticalRules, levels: Sequence[Thresholds]) -> Conflicts:
-    g = _geometry(s, i, j)
+    g = geometry(s, i, j)
     if levels:
         regions = {(t.h_m, t.v_m) for t in levels} | {(rules.h_m, rules.v_m)}
         if len(regions) > 1:  # the widest region first, then each one on the pairs that can violate it
