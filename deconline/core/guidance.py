@@ -2,10 +2,11 @@
 
 Semantics of DAIDALUS's CD3D configuration (NASA, DO-365): the conflict volume is a cylinder of
 the minima, manoeuvres are instantaneous, and each candidate value of one dimension (track angle,
-ground speed, vertical speed, or a level altitude) is flown from now over the look-ahead with the
-other dimensions unchanged; a candidate conflicts when the ownship would lose separation with any
-other aircraft (flying straight on) within the look-ahead. Candidates step 1 degree, 5 kt,
-100 ft/min and 100 ft. Consecutive candidates of the same answer make one range.
+ground speed, vertical speed, or a level altitude reached at once) is flown from now over the
+look-ahead with the other dimensions unchanged; a candidate conflicts when the ownship would lose
+separation with any other aircraft (flying straight on) within the look-ahead. Candidates step
+1 degree, 5 kt and 100 ft/min from the aircraft's own value, and 100 ft from 100 ft, as DAIDALUS's
+do. Consecutive candidates of the same answer make one range.
 
 Pure: relative positions and velocities in, ranges out. The frame is the tactical engine's: each
 other aircraft's position relative to the ownship on the flat earth at the pair's mean latitude.
@@ -116,9 +117,12 @@ def _runs(values: Floats, conflict: NDArray[np.bool_]) -> list[Range]:
     return [(float(values[s]), float(values[e]), bool(conflict[s])) for s, e in zip(starts, ends, strict=True)]
 
 
-def _steps(low: float, high: float, step: float) -> Floats:
-    count = math.floor((high - low) / step + 1e-9) + 1
-    return low + step * np.arange(count, dtype=np.float64)
+def _steps(low: float, high: float, step: float, through: float | None = None) -> Floats:
+    """Candidates every ``step`` within ``[low, high]``: from ``low``, or through the current value
+    ``through`` (as DAIDALUS steps from the aircraft's own value, so "as you are" is a candidate)."""
+    origin = low if through is None else through - step * math.floor((through - low) / step + 1e-9)
+    count = math.floor((high - origin) / step + 1e-9) + 1
+    return origin + step * np.arange(count, dtype=np.float64)
 
 
 def _within_reach(traffic: Traffic, rules: BandRules, speed: float, alt: tuple[float, float], climb: float) -> Traffic:
@@ -146,18 +150,18 @@ def bands(own: Ownship, traffic: Traffic, rules: BandRules) -> Bands:
     def held(n: int, value: float) -> Floats:
         return np.full(n, value, dtype=np.float64)
 
-    tracks = _steps(0.0, 360.0 - rules.track_step_deg, rules.track_step_deg)
+    tracks = np.sort(np.remainder(own.track_deg + _steps(0.0, 360.0 - rules.track_step_deg, rules.track_step_deg), 360))
     rad = np.radians(tracks)
     n = len(tracks)
     by_track = conflicts(
         held(n, own.alt_m), own.gs_mps * np.sin(rad), own.gs_mps * np.cos(rad), held(n, own.vz_mps), steady, rules
     )
-    speeds = _steps(*rules.gs_range_mps, rules.gs_step_mps)
+    speeds = _steps(*rules.gs_range_mps, rules.gs_step_mps, through=own.gs_mps)
     n = len(speeds)
     by_speed = conflicts(
         held(n, own.alt_m), speeds * math.sin(heading), speeds * math.cos(heading), held(n, own.vz_mps), faster, rules
     )
-    rates = _steps(*rules.vs_range_mps, rules.vs_step_mps)
+    rates = _steps(*rules.vs_range_mps, rules.vs_step_mps, through=own.vz_mps)
     n = len(rates)
     by_rate = conflicts(held(n, own.alt_m), held(n, vx0), held(n, vy0), rates, steeper, rules)
     levels = _steps(*rules.alt_range_m, rules.alt_step_m)

@@ -17,13 +17,14 @@
 
 using namespace larcfm;
 
-static std::string num(double x) {
+// Fixed-point number with `dec` decimals, trailing zeros stripped; NaN -> null.
+static std::string num(double x, int dec = 6) {
   if (std::isnan(x)) return "null";
   if (std::isinf(x)) return x > 0 ? "\"inf\"" : "\"-inf\"";
-  double r = std::round(x * 1e6) / 1e6;
+  double r = std::round(x * std::pow(10.0, dec)) / std::pow(10.0, dec);
   if (r == 0) r = 0;  // no "-0"
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", r);
+  std::snprintf(buf, sizeof buf, "%.*f", dec, r);
   std::string s(buf);
   s.erase(s.find_last_not_of('0') + 1);
   if (s.back() == '.') s.pop_back();
@@ -42,7 +43,7 @@ static std::string state(const TrafficState& ac, int alert) {
                   ", \"v\": " + vec(ac.get_v());
   const Position& p = ac.getPosition();
   if (p.isLatLon()) {
-    o += ", \"lla\": [" + num(p.lat() * 180.0 / M_PI) + ", " + num(p.lon() * 180.0 / M_PI) +
+    o += ", \"lla\": [" + num(p.lat() * 180.0 / M_PI, 9) + ", " + num(p.lon() * 180.0 / M_PI, 9) +
          ", " + num(p.alt()) + "]";
   }
   const Velocity& v = ac.getGroundVelocity();
@@ -63,8 +64,10 @@ static std::string bands(int n, Iv iv, Rg rg) {
   return o + "]";
 }
 
-static std::string recovery(const RecoveryInformation& r) {
-  return "{\"time\": " + num(r.timeToRecovery()) + ", \"nfactor\": " + std::to_string(r.nFactor()) +
+// Recovery information of one kind of bands; empty when not computed.
+static std::string recovery(const std::string& key, const RecoveryInformation& r) {
+  if (!r.recoveryBandsComputed()) return "";
+  return ", \"" + key + "\": {\"time\": " + num(r.timeToRecovery()) + ", \"nfactor\": " + std::to_string(r.nFactor()) +
          ", \"h\": " + num(r.recoveryHorizontalDistance()) +
          ", \"v\": " + num(r.recoveryVerticalDistance()) + "}";
 }
@@ -108,11 +111,13 @@ int main(int argc, char* argv[]) {
               << ", \"alt\": " << bands(daa.altitudeBandsLength(),
                      [&](int i) { return daa.altitudeIntervalAt(i); },
                      [&](int i) { return daa.altitudeRegionAt(i); })
-              << "}, \"recovery\": {"
-              << "\"hdir\": " << recovery(daa.horizontalDirectionRecoveryInformation())
-              << ", \"hs\": " << recovery(daa.horizontalSpeedRecoveryInformation())
-              << ", \"vs\": " << recovery(daa.verticalSpeedRecoveryInformation())
-              << ", \"alt\": " << recovery(daa.altitudeRecoveryInformation()) << "}}";
+              << "}";
+    std::string rec = recovery("hdir", daa.horizontalDirectionRecoveryInformation()) +
+                      recovery("hs", daa.horizontalSpeedRecoveryInformation()) +
+                      recovery("vs", daa.verticalSpeedRecoveryInformation()) +
+                      recovery("alt", daa.altitudeRecoveryInformation());
+    // "recovery" lists only the kinds of bands for which DAIDALUS computed recovery bands.
+    std::cout << ", \"recovery\": {" << (rec.empty() ? "" : rec.substr(2)) << "}}";
   }
   std::cout << "\n]\n";
   return 0;
