@@ -165,7 +165,8 @@ def extrapolate(tracks: Tracks, t: float | Floats, max_age_s: float, level_rate_
     if tracks.sel_alt_m is not None:
         gap = tracks.sel_alt_m[live] - alt0
         ahead = ((vz > 0) & (gap > 0)) | ((vz < 0) & (gap < 0))  # NaN (unknown) is neither
-        t_cap = np.where(ahead, gap / np.where(ahead, vz, 1.0), np.inf) - dt
+        with np.errstate(over="ignore"):  # a vanishing rate levels off never: inf, the right answer
+            t_cap = np.where(ahead, gap / np.where(ahead, vz, 1.0), np.inf) - dt
         levelled = t_cap <= 0
         alt = np.where(levelled, tracks.sel_alt_m[live], alt0 + vz * dt)
         vz = np.where(levelled, 0.0, vz)
