@@ -8,7 +8,10 @@ separation with any other aircraft (flying straight on) within the look-ahead. C
 1 degree, 5 kt and 100 ft/min from the aircraft's own value, and 100 ft from 100 ft, as DAIDALUS's
 do. Consecutive candidates of the same answer make one range.
 
-Pure: relative positions and velocities in, ranges out. The frame is the tactical engine's: each
+A candidate changes one axis only, so the other axis's window of each aircraft is common to all
+candidates: aircraft that are never near on that axis within the look-ahead drop out first, and
+only the rest go through the candidates x aircraft pass. Pure: relative positions and velocities
+in, ranges out. The frame is the tactical engine's: each
 other aircraft's position relative to the ownship on the flat earth at the pair's mean latitude.
 """
 
@@ -73,38 +76,69 @@ class Bands:
     alt_m: list[Range]
 
 
-def conflicts(
-    own_alt: Floats, own_vx: Floats, own_vy: Floats, own_vz: Floats, traffic: Traffic, rules: BandRules
-) -> NDArray[np.bool_]:
-    """For each candidate ownship (altitude and velocity, one per row), whether it loses separation
-    with some other aircraft within the look-ahead: candidates x aircraft at once."""
-    if len(traffic.dx) == 0:
-        return np.zeros(len(own_vx), dtype=np.bool_)
+def _horizontal_window(px: Floats, py: Floats, vx: Floats, vy: Floats, h: float) -> tuple[Floats, Floats]:
+    """The times with ``|p + v t| < h`` (empty as ``(inf, -inf)``), for arrays of any shape."""
+    a = vx * vx + vy * vy
+    b = 2.0 * (px * vx + py * vy)
+    c = px * px + py * py - h * h
+    moving = a > 0.0
+    disc = b * b - 4.0 * a * c
+    root = np.sqrt(np.where(moving & (disc > 0), disc, 0.0))
+    safe_a = np.where(moving, a, 1.0)
+    lo = np.where(moving, (-b - root) / (2 * safe_a), np.where(c < 0, -np.inf, np.inf))
+    hi = np.where(moving, (-b + root) / (2 * safe_a), np.where(c < 0, np.inf, -np.inf))
+    none = moving & (disc <= 0)
+    return np.where(none, np.inf, lo), np.where(none, -np.inf, hi)
+
+
+def _vertical_window(dz: Floats, dvz: Floats, v: float) -> tuple[Floats, Floats]:
+    """The times with ``|dz + dvz t| < v``."""
+    climbing = dvz != 0.0
+    safe = np.where(climbing, dvz, 1.0)
+    t1, t2 = (-v - dz) / safe, (v - dz) / safe
+    inside = np.abs(dz) < v
+    lo = np.where(climbing, np.minimum(t1, t2), np.where(inside, -np.inf, np.inf))
+    hi = np.where(climbing, np.maximum(t1, t2), np.where(inside, np.inf, -np.inf))
+    return lo, hi
+
+
+def _overlap(lo: Floats, hi: Floats, other_lo: Floats, other_hi: Floats, lookahead: float) -> NDArray[np.bool_]:
+    start, end = np.maximum(lo, other_lo), np.minimum(hi, other_hi)
+    return np.asarray((start < end) & (end > 0.0) & (start < lookahead), dtype=np.bool_)
+
+
+def _turning(own: Ownship, vx: Floats, vy: Floats, traffic: Traffic, rules: BandRules) -> NDArray[np.bool_]:
+    """Candidates that change the horizontal velocity only (track, speed): each aircraft's vertical
+    window is the candidates' common one, so aircraft never vertically near within the look-ahead,
+    or too far for any candidate to reach, drop out before the candidates x aircraft pass."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        vx = traffic.vx[None, :] - own_vx[:, None]
-        vy = traffic.vy[None, :] - own_vy[:, None]
-        dvz = traffic.vz[None, :] - own_vz[:, None]
-        dz = traffic.alt_m[None, :] - own_alt[:, None]
-        px, py = traffic.dx[None, :], traffic.dy[None, :]
-        a = vx * vx + vy * vy
-        b = 2.0 * (px * vx + py * vy)
-        c = px * px + py * py - rules.h_m * rules.h_m
-        moving = a > 0.0
-        disc = b * b - 4.0 * a * c
-        root = np.sqrt(np.where(moving & (disc > 0), disc, 0.0))
-        safe_a = np.where(moving, a, 1.0)
-        h_in = np.where(moving, (-b - root) / (2 * safe_a), np.where(c < 0, -np.inf, np.inf))
-        h_out = np.where(moving, (-b + root) / (2 * safe_a), np.where(c < 0, np.inf, -np.inf))
-        h_none = moving & (disc <= 0)
-        v = rules.v_m - VERTICAL_TOLERANCE_M
-        climbing = dvz != 0.0
-        safe = np.where(climbing, dvz, 1.0)
-        t1, t2 = (-v - dz) / safe, (v - dz) / safe
-        inside = np.abs(dz) < v
-        v_in = np.where(climbing, np.minimum(t1, t2), np.where(inside, -np.inf, np.inf))
-        v_out = np.where(climbing, np.maximum(t1, t2), np.where(inside, np.inf, -np.inf))
-        start, end = np.maximum(h_in, v_in), np.minimum(h_out, v_out)
-        hit = ~h_none & (start < end) & (end > 0.0) & (start < rules.lookahead_s)
+        v_lo, v_hi = _vertical_window(
+            traffic.alt_m - own.alt_m, traffic.vz - own.vz_mps, rules.v_m - VERTICAL_TOLERANCE_M
+        )
+        near = (v_lo < v_hi) & (v_hi > 0.0) & (v_lo < rules.lookahead_s)
+        # ...and out of reach of the fastest candidate: no candidate can close the distance in time
+        speed = float(np.max(np.hypot(vx, vy), initial=0.0)) + np.hypot(traffic.vx, traffic.vy)
+        near &= np.hypot(traffic.dx, traffic.dy) < rules.h_m + speed * rules.lookahead_s
+        px, py = traffic.dx[near][None, :], traffic.dy[near][None, :]
+        rvx, rvy = traffic.vx[near][None, :] - vx[:, None], traffic.vy[near][None, :] - vy[:, None]
+        h_lo, h_hi = _horizontal_window(px, py, rvx, rvy, rules.h_m)
+        hit = _overlap(h_lo, h_hi, v_lo[near][None, :], v_hi[near][None, :], rules.lookahead_s)
+    return np.asarray(hit.any(axis=1), dtype=np.bool_)
+
+
+def _climbing(own: Ownship, alt: Floats, vz: Floats, traffic: Traffic, rules: BandRules) -> NDArray[np.bool_]:
+    """Candidates that change the vertical only (vertical speed, level): each aircraft's horizontal
+    window is the candidates' common one, so only aircraft on a horizontally converging course
+    within the look-ahead take part."""
+    heading = math.radians(own.track_deg)
+    vx, vy = own.gs_mps * math.sin(heading), own.gs_mps * math.cos(heading)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        h_lo, h_hi = _horizontal_window(traffic.dx, traffic.dy, traffic.vx - vx, traffic.vy - vy, rules.h_m)
+        near = (h_lo < h_hi) & (h_hi > 0.0) & (h_lo < rules.lookahead_s)
+        dz = traffic.alt_m[near][None, :] - alt[:, None]
+        dvz = traffic.vz[near][None, :] - vz[:, None]
+        v_lo, v_hi = _vertical_window(dz, dvz, rules.v_m - VERTICAL_TOLERANCE_M)
+        hit = _overlap(h_lo[near][None, :], h_hi[near][None, :], v_lo, v_hi, rules.lookahead_s)
     return np.asarray(hit.any(axis=1), dtype=np.bool_)
 
 
@@ -125,48 +159,18 @@ def _steps(low: float, high: float, step: float, through: float | None = None) -
     return origin + step * np.arange(count, dtype=np.float64)
 
 
-def _within_reach(traffic: Traffic, rules: BandRules, speed: float, alt: tuple[float, float], climb: float) -> Traffic:
-    """The aircraft that could come within the minima of an ownship flying at most ``speed``, between
-    altitudes ``alt`` and climbing or sinking at most ``climb``, within the look-ahead: no other can
-    change a candidate's answer."""
-    t = rules.lookahead_s
-    reach_h = rules.h_m + (speed + np.hypot(traffic.vx, traffic.vy)) * t
-    low = alt[0] - climb * t - rules.v_m - np.abs(traffic.vz) * t
-    high = alt[1] + climb * t + rules.v_m + np.abs(traffic.vz) * t
-    near = (np.hypot(traffic.dx, traffic.dy) < reach_h) & (traffic.alt_m > low) & (traffic.alt_m < high)
-    return Traffic(*(getattr(traffic, name)[near] for name in ("dx", "dy", "alt_m", "vx", "vy", "vz")))
-
-
 def bands(own: Ownship, traffic: Traffic, rules: BandRules) -> Bands:
     """The ranges of each dimension, each flown alone from now (the others held)."""
     heading = math.radians(own.track_deg)
-    vx0, vy0 = own.gs_mps * math.sin(heading), own.gs_mps * math.cos(heading)
-    here, climb = (own.alt_m, own.alt_m), abs(own.vz_mps)
-    steady = _within_reach(traffic, rules, own.gs_mps, here, climb)
-    faster = _within_reach(traffic, rules, max(own.gs_mps, rules.gs_range_mps[1]), here, climb)
-    steeper = _within_reach(traffic, rules, own.gs_mps, here, max(climb, *map(abs, rules.vs_range_mps)))
-    anywhere = _within_reach(traffic, rules, own.gs_mps, rules.alt_range_m, 0.0)
-
-    def held(n: int, value: float) -> Floats:
-        return np.full(n, value, dtype=np.float64)
-
     tracks = np.sort(np.remainder(own.track_deg + _steps(0.0, 360.0 - rules.track_step_deg, rules.track_step_deg), 360))
     rad = np.radians(tracks)
-    n = len(tracks)
-    by_track = conflicts(
-        held(n, own.alt_m), own.gs_mps * np.sin(rad), own.gs_mps * np.cos(rad), held(n, own.vz_mps), steady, rules
-    )
     speeds = _steps(*rules.gs_range_mps, rules.gs_step_mps, through=own.gs_mps)
-    n = len(speeds)
-    by_speed = conflicts(
-        held(n, own.alt_m), speeds * math.sin(heading), speeds * math.cos(heading), held(n, own.vz_mps), faster, rules
-    )
     rates = _steps(*rules.vs_range_mps, rules.vs_step_mps, through=own.vz_mps)
-    n = len(rates)
-    by_rate = conflicts(held(n, own.alt_m), held(n, vx0), held(n, vy0), rates, steeper, rules)
     levels = _steps(*rules.alt_range_m, rules.alt_step_m)
-    n = len(levels)
-    by_level = conflicts(levels, held(n, vx0), held(n, vy0), held(n, 0.0), anywhere, rules)
+    by_track = _turning(own, own.gs_mps * np.sin(rad), own.gs_mps * np.cos(rad), traffic, rules)
+    by_speed = _turning(own, speeds * math.sin(heading), speeds * math.cos(heading), traffic, rules)
+    by_rate = _climbing(own, np.full(len(rates), own.alt_m), rates, traffic, rules)
+    by_level = _climbing(own, levels, np.zeros(len(levels)), traffic, rules)
     return Bands(
         track_deg=_runs(tracks, by_track),
         gs_mps=_runs(speeds, by_speed),
