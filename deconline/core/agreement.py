@@ -155,6 +155,11 @@ class Agreement(_Strict):
     confirmation: Confirmation | None = Field(
         None, description="M-of-N confirmation, persistence and clearing (absent in older versions: the defaults)"
     )
+    guidance: Literal["bands", "off"] | None = Field(
+        None,
+        description="'bands': a party may ask the line which of its own aircraft's manoeuvres would conflict; "
+        "'off': it may not (absent in older versions: bands)",
+    )
     ack_deadlines_s: dict[str, float] = Field(
         default_factory=_default_deadlines, description="hotline acknowledgement deadline per message kind"
     )
@@ -221,6 +226,7 @@ class Agreement(_Strict):
             level.v_m = t.v_m if level.v_m is None else level.v_m
         self.surveillance = self.surveillance or Surveillance()
         self.confirmation = self.confirmation or Confirmation()
+        self.guidance = self.guidance or "bands"
         return self
 
     @model_validator(mode="after")
@@ -271,11 +277,11 @@ class Agreement(_Strict):
 
         Fields added after the first release (``surveillance_providers``, ``auto_end_after_s``) are
         left out while they hold their defaults, and the alerting criteria (``surveillance``,
-        ``confirmation``, a level's ``early_s``, ``h_m``, ``v_m``) while absent: versions signed before
+        ``confirmation``, ``guidance``, a level's ``early_s``, ``h_m``, ``v_m``) while absent: versions signed before
         they existed keep their exact bytes, so their signatures and hashes still verify.
         """
         document = self.model_dump(mode="json")
-        for name in ("surveillance", "confirmation"):
+        for name in ("surveillance", "confirmation", "guidance"):
             if document[name] is None:
                 del document[name]
         for level in document["alert_levels"]:

@@ -254,7 +254,7 @@ def live_tracks(session: Session, since: float) -> list[LiveState]:
     return list(map(LiveState._make, rows))
 
 
-def _unaffiliated(session: Session, party_track_ids: set[str], since: float) -> list[LiveState]:
+def live_unaffiliated(session: Session, party_track_ids: set[str], since: float) -> list[LiveState]:
     """Live unaffiliated tracks, less echoes: a receiver also hears the parties' own aircraft, and
     one whose id (ignoring case, as feeds differ) is a live track of any party is that aircraft,
     which must never be alerted against itself nor shown twice."""
@@ -297,8 +297,8 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         rules = _rules(agreement, alerting)
         since = now - rules.max_track_age_s
         states = live_tracks(session, since)
-        everyone = [*states, *_unaffiliated(session, {s.track_id for s in states}, since)]
-        tracks = _tracks(everyone)  # the parties' aircraft first: their columns are a prefix
+        everyone = [*states, *live_unaffiliated(session, {s.track_id for s in states}, since)]
+        tracks = track_columns(everyone)  # the parties' aircraft first: their columns are a prefix
         found, t_in = _detect(everyone, tracks, now, rules, thresholds(alerting))
         found.update(_areas(session, states, rows(tracks, slice(len(states))), now, rules))
         shown = _confirm(line, session, alerting, found, t_in, now)
@@ -327,7 +327,7 @@ def _place(alert: Alert, by_key: dict[tuple[str, str], LiveState], now: float) -
         state = by_key.get(key)
         if state is None:
             continue
-        ahead = extrapolate(_tracks([state]), now + max(alert.t_cpa, 0.0), math.inf)
+        ahead = extrapolate(track_columns([state]), now + max(alert.t_cpa, 0.0), math.inf)
         lat, lon = math.degrees(float(ahead.lat[0])), (math.degrees(float(ahead.lon[0])) + 180.0) % 360.0 - 180.0
         if side == "a":
             alert.a_lat, alert.a_lon = lat, lon
@@ -346,7 +346,7 @@ def _anything_to_evaluate(line: Line, now: float) -> bool:
         return session.scalar(recent) is not None or session.scalar(open_alert) is not None
 
 
-def _tracks(states: Sequence[LiveState]) -> Tracks:
+def track_columns(states: Sequence[LiveState]) -> Tracks:
     """The engine's columns, read off the states' tuples at once (not one attribute at a time)."""
     if not states:
         empty = np.empty(0, dtype=np.float64)
@@ -643,7 +643,7 @@ def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
             views += [
                 {"party": UNAFFILIATED, "id": u.track_id, "unaffiliated": True, **_state_view(u)}
                 | ({"callsign": callsigns[u.track_id]} if u.track_id in callsigns else {})  # broadcast in public
-                for u in _unaffiliated(session, live, since)
+                for u in live_unaffiliated(session, live, since)
             ]
         return views
 

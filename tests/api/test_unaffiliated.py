@@ -28,7 +28,7 @@ BATCH: dict[str, Any] = {
 }  # fmt: skip
 # The exact bytes of the test agreement (version 1, no providers), alerting criteria written out (a version
 # signed before those existed keeps its own bytes: tests/api/test_alerting.py).
-V1_DOCUMENT_SHA256 = "b353826989fabe456ebb95224a4a9bd4e97a75760a6bf657b91a595643ba2b8c"
+V1_DOCUMENT_SHA256 = "150f10f2b6b60ecca16c635ca499f684350ac5263fd9224c78623fca9ccc6462"
 
 
 def adopt(world: World, version: int = 2, **changes: Any) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.routing import JsonRoute
 from deconline.api.schemas import TrackAccepted, TrackBatch
-from deconline.service import tactical
+from deconline.service import guidance, tactical
 from deconline.service.tactical import Report
 
 router = APIRouter(prefix="/v1", tags=["tactical"], route_class=JsonRoute)
@@ -50,3 +50,13 @@ def get_alerts(
 ) -> list[dict[str, Any]]:
     """Your alerts (predicted or actual losses of separation involving your aircraft)."""
     return tactical.list_alerts(line, actor, active_only=state == "active", limit=limit)
+
+
+@router.get("/alerts/{alert_id}/guidance")
+def get_alert_guidance(alert_id: str, line: LineDep, actor: ActorDep) -> dict[str, Any]:
+    """Which manoeuvres of your own aircraft in this alert would conflict with any other aircraft
+    over the look-ahead: ranges of track angle (degrees true), ground speed (m/s), vertical speed
+    (m/s) and level altitude (m), each flown alone and at once (DAIDALUS's CD3D semantics). Nothing
+    about any other aircraft beyond the alert itself. 404 for an alert that is not yours, 409 once
+    cleared or without a live track, 403 when the agreement turns guidance off."""
+    return guidance.alert_guidance(line, actor, alert_id)

@@ -30,6 +30,7 @@ function rules(doc) {
     ['alert levels', (doc.alert_levels ?? []).map(level).join('; ')],
     ['alerts confirmed', confirmation(doc.confirmation)],
     ['surveillance', surveillance(doc.surveillance)],
+    ['guidance for one’s own aircraft', doc.guidance ?? 'bands'],
     ['acknowledge within', Object.entries(doc.ack_deadlines_s ?? {}).map(([k, v]) => `${k.replaceAll('_', ' ')} ${v} s`).join(', ')],
     ['communications check every', `${doc.comm_check_interval_s} s`],
     ['escalation', Object.entries(doc.escalation ?? {}).map(([p, c]) => `${p} → ${c}`).join(', ') || 'none'],
