@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from deconline.core.tactical import VERTICAL_TOLERANCE_M, Extrapolated, geometry
+from deconline.core.tactical import VERTICAL_TOLERANCE_M, Extrapolated, below, geometry, horizontal_window
 
 KT = 1852.0 / 3600.0
 FT = 0.3048
@@ -76,32 +76,6 @@ class Bands:
     alt_m: list[Range]
 
 
-def _horizontal_window(px: Floats, py: Floats, vx: Floats, vy: Floats, h: float) -> tuple[Floats, Floats]:
-    """The times with ``|p + v t| < h`` (empty as ``(inf, -inf)``), for arrays of any shape."""
-    a = vx * vx + vy * vy
-    b = 2.0 * (px * vx + py * vy)
-    c = px * px + py * py - h * h
-    moving = a > 0.0
-    disc = b * b - 4.0 * a * c
-    root = np.sqrt(np.where(moving & (disc > 0), disc, 0.0))
-    safe_a = np.where(moving, a, 1.0)
-    lo = np.where(moving, (-b - root) / (2 * safe_a), np.where(c < 0, -np.inf, np.inf))
-    hi = np.where(moving, (-b + root) / (2 * safe_a), np.where(c < 0, np.inf, -np.inf))
-    none = moving & (disc <= 0)
-    return np.where(none, np.inf, lo), np.where(none, -np.inf, hi)
-
-
-def _vertical_window(dz: Floats, dvz: Floats, v: float) -> tuple[Floats, Floats]:
-    """The times with ``|dz + dvz t| < v``."""
-    climbing = dvz != 0.0
-    safe = np.where(climbing, dvz, 1.0)
-    t1, t2 = (-v - dz) / safe, (v - dz) / safe
-    inside = np.abs(dz) < v
-    lo = np.where(climbing, np.minimum(t1, t2), np.where(inside, -np.inf, np.inf))
-    hi = np.where(climbing, np.maximum(t1, t2), np.where(inside, np.inf, -np.inf))
-    return lo, hi
-
-
 def _overlap(lo: Floats, hi: Floats, other_lo: Floats, other_hi: Floats, lookahead: float) -> NDArray[np.bool_]:
     start, end = np.maximum(lo, other_lo), np.minimum(hi, other_hi)
     return np.asarray((start < end) & (end > 0.0) & (start < lookahead), dtype=np.bool_)
@@ -112,16 +86,14 @@ def _turning(own: Ownship, vx: Floats, vy: Floats, traffic: Traffic, rules: Band
     window is the candidates' common one, so aircraft never vertically near within the look-ahead,
     or too far for any candidate to reach, drop out before the candidates x aircraft pass."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        v_lo, v_hi = _vertical_window(
-            traffic.alt_m - own.alt_m, traffic.vz - own.vz_mps, rules.v_m - VERTICAL_TOLERANCE_M
-        )
+        v_lo, v_hi = below(traffic.alt_m - own.alt_m, traffic.vz - own.vz_mps, rules.v_m - VERTICAL_TOLERANCE_M)
         near = (v_lo < v_hi) & (v_hi > 0.0) & (v_lo < rules.lookahead_s)
         # ...and out of reach of the fastest candidate: no candidate can close the distance in time
         speed = float(np.max(np.hypot(vx, vy), initial=0.0)) + np.hypot(traffic.vx, traffic.vy)
         near &= np.hypot(traffic.dx, traffic.dy) < rules.h_m + speed * rules.lookahead_s
         px, py = traffic.dx[near][None, :], traffic.dy[near][None, :]
         rvx, rvy = traffic.vx[near][None, :] - vx[:, None], traffic.vy[near][None, :] - vy[:, None]
-        h_lo, h_hi = _horizontal_window(px, py, rvx, rvy, rules.h_m)
+        h_lo, h_hi = horizontal_window(px, py, rvx, rvy, rules.h_m)
         hit = _overlap(h_lo, h_hi, v_lo[near][None, :], v_hi[near][None, :], rules.lookahead_s)
     return np.asarray(hit.any(axis=1), dtype=np.bool_)
 
@@ -133,11 +105,11 @@ def _climbing(own: Ownship, alt: Floats, vz: Floats, traffic: Traffic, rules: Ba
     heading = math.radians(own.track_deg)
     vx, vy = own.gs_mps * math.sin(heading), own.gs_mps * math.cos(heading)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        h_lo, h_hi = _horizontal_window(traffic.dx, traffic.dy, traffic.vx - vx, traffic.vy - vy, rules.h_m)
+        h_lo, h_hi = horizontal_window(traffic.dx, traffic.dy, traffic.vx - vx, traffic.vy - vy, rules.h_m)
         near = (h_lo < h_hi) & (h_hi > 0.0) & (h_lo < rules.lookahead_s)
         dz = traffic.alt_m[near][None, :] - alt[:, None]
         dvz = traffic.vz[near][None, :] - vz[:, None]
-        v_lo, v_hi = _vertical_window(dz, dvz, rules.v_m - VERTICAL_TOLERANCE_M)
+        v_lo, v_hi = below(dz, dvz, rules.v_m - VERTICAL_TOLERANCE_M)
         hit = _overlap(h_lo[near][None, :], h_hi[near][None, :], v_lo, v_hi, rules.lookahead_s)
     return np.asarray(hit.any(axis=1), dtype=np.bool_)
 

@@ -238,11 +238,11 @@ def geometry(s: Extrapolated, i: Ints, j: Ints) -> _Geometry:
     )
 
 
-def _horizontal(g: _Geometry, h: float) -> tuple[Floats, Floats]:
-    """The times with ``|dp + dv t| < h`` (an empty interval as ``(inf, -inf)``)."""
-    a = g.dvx * g.dvx + g.dvy * g.dvy
-    b = 2.0 * (g.dx * g.dvx + g.dy * g.dvy)
-    c = g.dx * g.dx + g.dy * g.dy - h * h
+def horizontal_window(dx: Floats, dy: Floats, dvx: Floats, dvy: Floats, h: float) -> tuple[Floats, Floats]:
+    """The times with ``|dp + dv t| < h`` (an empty interval as ``(inf, -inf)``), arrays of any shape."""
+    a = dvx * dvx + dvy * dvy
+    b = 2.0 * (dx * dvx + dy * dvy)
+    c = dx * dx + dy * dy - h * h
     moving = a > 0.0
     disc = b * b - 4.0 * a * c
     root = np.sqrt(np.where(moving & (disc > 0), disc, 0.0))
@@ -253,8 +253,8 @@ def _horizontal(g: _Geometry, h: float) -> tuple[Floats, Floats]:
     return np.where(h_none, np.inf, h_in), np.where(h_none, -np.inf, h_out)
 
 
-def _below(c: Floats, slope: Floats, v: Floats | float, start: Floats | float) -> tuple[Floats, Floats]:
-    """The times with ``|c + slope (t - start)| < v``."""
+def below(c: Floats, slope: Floats, v: Floats | float, start: Floats | float = 0.0) -> tuple[Floats, Floats]:
+    """The times with ``|c + slope (t - start)| < v``, arrays of any shape."""
     moving = slope != 0.0
     safe = np.where(moving, slope, 1.0)
     t1, t2 = start + (-v - c) / safe, start + (v - c) / safe
@@ -269,14 +269,14 @@ def _vertical(g: _Geometry, v: Floats | float) -> list[tuple[Floats, Floats]]:
     the first aircraft levels off at its selected altitude, then until the second does, then flat."""
     slope = g.vz_j - g.vz_i
     if not g.capped:
-        return [_below(g.dz, slope, v, 0.0)]
+        return [below(g.dz, slope, v, 0.0)]
     first, second = np.minimum(g.cap_i, g.cap_j), np.maximum(g.cap_i, g.cap_j)
-    lo0, hi0 = _below(g.dz, slope, v, 0.0)
+    lo0, hi0 = below(g.dz, slope, v, 0.0)
     parts = [(lo0, np.minimum(hi0, first))]
     finite_first, finite_second = np.isfinite(first), np.isfinite(second)
     at_first = g.dz_at(np.where(finite_first, first, 0.0))
     middle = np.where(g.cap_j > first, g.vz_j, 0.0) - np.where(g.cap_i > first, g.vz_i, 0.0)
-    lo1, hi1 = _below(at_first, middle, v, np.where(finite_first, first, 0.0))
+    lo1, hi1 = below(at_first, middle, v, np.where(finite_first, first, 0.0))
     parts.append((np.where(finite_first, np.maximum(lo1, first), np.inf), np.minimum(hi1, second)))
     at_second = g.dz_at(np.where(finite_second, second, 0.0))
     flat = np.abs(at_second) < v
@@ -287,7 +287,7 @@ def _vertical(g: _Geometry, v: Floats | float) -> list[tuple[Floats, Floats]]:
 def _first_violation(g: _Geometry, h: float, v: float, tolerance_m: float, horizon: float) -> Floats:
     """When ``h`` and ``v`` are first both violated at or after now (inf: not before ``horizon``);
     two level aircraft need ``v`` less the tolerance."""
-    h_in, h_out = _horizontal(g, h)
+    h_in, h_out = horizontal_window(g.dx, g.dy, g.dvx, g.dvy, h)
     limit = (
         v - VERTICAL_TOLERANCE_M - np.where(g.both_level, tolerance_m, 0.0) if tolerance_m else v - VERTICAL_TOLERANCE_M
     )
