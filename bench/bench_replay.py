@@ -39,7 +39,7 @@ from bench_tactical import OUT, _block_hits, random_traffic
 
 from deconline.core.agreement import Agreement
 from deconline.core.alerting import AlertingRules, Memory, advance, raw_level
-from deconline.core.tactical import TacticalRules, Thresholds, extrapolate, pair_conflicts
+from deconline.core.tactical import TacticalRules, extrapolate, pair_conflicts
 from deconline.ingest.recordings import Recording, latest_states, load_recording
 from deconline.ingest.units import FPM, FT, KT
 from deconline.replay import evaluation_times, owners, replay, states
@@ -92,11 +92,7 @@ def brute_alerts(recording: Recording) -> list[dict[str, object]]:
     """The alerts the obvious way: at every second, every pair of the latest states through the
     exact test with the levels, then the confirmation state machine."""
     rules_for = alerting()
-    rules = TacticalRules(
-        RULES.h_m, RULES.v_m, RULES.lookahead_s, RULES.max_track_age_s,
-        level_rate_mps=rules_for.level_rate_mps, tolerance_m=rules_for.vertical_tolerance_m,
-    )  # fmt: skip
-    levels = [Thresholds(level.h_m, level.v_m, level.early_s) for level in rules_for.levels]
+    rules, levels = rules_for.engine_rules(RULES), rules_for.thresholds()
     owner = owners(recording, None)
     memories: dict[tuple[str, str], Memory] = {}
     out: list[dict[str, object]] = []

@@ -26,7 +26,6 @@ import sys
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -180,8 +179,7 @@ def repeats_for(n: int) -> int:
 def alerting_engine() -> tuple[TacticalRules, tuple[Thresholds, ...]]:
     """The rules and levels of a new agreement's defaults (what the live service runs)."""
     alerting = Agreement(version=1, parties=["a"], h_strategic_m=1.0, v_m=1.0, time_buffer_s=0.0).alerting_rules
-    rules = replace(RULES, level_rate_mps=alerting.level_rate_mps, tolerance_m=alerting.vertical_tolerance_m)
-    return rules, tuple(Thresholds(lvl.h_m, lvl.v_m, lvl.early_s) for lvl in alerting.levels)
+    return alerting.engine_rules(RULES), alerting.thresholds()
 
 
 ENGINE: tuple[TacticalRules, tuple[Thresholds, ...]] = (RULES, ())  # --alerting: alerting_engine()

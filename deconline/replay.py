@@ -6,7 +6,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -91,10 +91,9 @@ def replay(
         for k, found, ids in _pictures(recording, times, rules, party_map, progress, ()):
             yield from _raw_rows(found, ids, float(times[k]))
         return
-    levels = tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in alerting.levels)
-    rules = replace(rules, tolerance_m=alerting.vertical_tolerance_m, level_rate_mps=alerting.level_rate_mps)
+    levels = alerting.thresholds()
+    rules = alerting.engine_rules(rules)
     memories: dict[tuple[str, str], Memory] = {}
-    nothing = _no_conflicts(len(levels))
     done = 0
     pictures = _pictures(recording, times, rules, party_map, progress, levels)
     end: list[tuple[int, Conflicts | None, np.ndarray | None]] = [(len(times), None, None)]
@@ -103,7 +102,7 @@ def replay(
             if not memories:
                 break
             memories = advance(memories, {}, float(times[quiet]), alerting.confirmation)
-            yield from _alert_rows(memories, {}, nothing, float(times[quiet]), alerting)
+            yield from _alert_rows(memories, {}, None, float(times[quiet]), alerting)
         if picture is None or names is None:
             break
         done, t = k + 1, float(times[k])
@@ -148,11 +147,6 @@ def _pictures(
         progress(len(times), len(times))
 
 
-def _no_conflicts(levels: int) -> Conflicts:
-    ints, floats = np.zeros(0, np.int64), np.zeros(0)
-    return Conflicts(ints, ints, floats, floats, floats, floats, np.zeros(0, np.bool_), np.zeros((0, levels)))
-
-
 def _pair(ids: np.ndarray, a: int, b: int) -> tuple[str, str]:
     first, second = str(ids[a]), str(ids[b])
     return (first, second) if first < second else (second, first)
@@ -191,7 +185,7 @@ def _raw_rows(found: Conflicts, ids: np.ndarray, t: float) -> list[dict[str, Any
 def _alert_rows(
     memories: dict[tuple[str, str], Memory],
     seen: dict[tuple[str, str], tuple[int, bool]],
-    found: Conflicts,
+    found: Conflicts | None,
     t: float,
     alerting: AlertingRules,
 ) -> list[dict[str, Any]]:
@@ -201,7 +195,10 @@ def _alert_rows(
     for (a, b), memory in sorted(memories.items()):
         if memory.level:
             k, los = seen.get((a, b), (-1, False))
-            geometry = _geometry(found, k) if k >= 0 else dict.fromkeys(("t_los", "t_cpa", "d_cpa_m", "dz_cpa_m"))
+            if found is None or k < 0:  # held open: nothing predicted now
+                geometry = dict.fromkeys(("t_los", "t_cpa", "d_cpa_m", "dz_cpa_m"))
+            else:
+                geometry = _geometry(found, k)
             out.append(
                 {"t": _time(t), "a": a, "b": b, "level": alerting.name(memory.level, los), **geometry, "los": los}
             )

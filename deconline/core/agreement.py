@@ -59,6 +59,16 @@ class AlertLevel(_Strict):
     h_m: float | None = Field(None, gt=0, le=100_000, description="horizontal threshold, metres (default: the minimum)")
     v_m: float | None = Field(None, gt=0, le=10_000, description="vertical threshold, metres (default: the minimum)")
 
+    def read(self, tactical: TacticalRules) -> alerting.Level:
+        """The level as the line applies it: absent fields as documented."""
+        return alerting.Level(
+            name=self.name,
+            h_m=tactical.h_m if self.h_m is None else self.h_m,
+            v_m=tactical.v_m if self.v_m is None else self.v_m,
+            alerting_s=self.within_s,
+            early_s=self.within_s if self.early_s is None else self.early_s,
+        )
+
     @model_validator(mode="after")
     def _early_not_before_alerting(self) -> AlertLevel:
         if self.early_s is not None and self.early_s < self.within_s:
@@ -219,11 +229,9 @@ class Agreement(_Strict):
         is what the line does; a stored one is read exactly as it was signed."""
         if _stored(info):
             return self
-        t = self.tactical
         for level in self.alert_levels:
-            level.early_s = level.within_s if level.early_s is None else level.early_s
-            level.h_m = t.h_m if level.h_m is None else level.h_m
-            level.v_m = t.v_m if level.v_m is None else level.v_m
+            read = level.read(self.tactical)
+            level.early_s, level.h_m, level.v_m = read.early_s, read.h_m, read.v_m
         self.surveillance = self.surveillance or Surveillance()
         self.confirmation = self.confirmation or Confirmation()
         self.guidance = self.guidance or "bands"
@@ -251,18 +259,9 @@ class Agreement(_Strict):
     def alerting_rules(self) -> alerting.AlertingRules:
         """The alerting criteria with absent fields read as documented (older versions): levels
         from least to most severe (the longer alerting time first)."""
-        t, confirmation = self.tactical, self.confirmation or Confirmation()
+        confirmation = self.confirmation or Confirmation()
         surveillance = self.surveillance or Surveillance()
-        levels = [
-            alerting.Level(
-                name=level.name,
-                h_m=t.h_m if level.h_m is None else level.h_m,
-                v_m=t.v_m if level.v_m is None else level.v_m,
-                alerting_s=level.within_s,
-                early_s=level.within_s if level.early_s is None else level.early_s,
-            )
-            for level in self.alert_levels
-        ]
+        levels = [level.read(self.tactical) for level in self.alert_levels]
         return alerting.AlertingRules(
             levels=tuple(sorted(levels, key=lambda level: -level.alerting_s)),
             confirmation=alerting.Confirmation(

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
+
+from deconline.core.tactical import TacticalRules, Thresholds
 
 LOS_LEVEL = "loss_of_separation"
 
@@ -55,10 +57,13 @@ class AlertingRules:
     vertical_tolerance_m: float
     level_rate_mps: float
 
-    @property
-    def horizon_s(self) -> float:
-        """The furthest any level looks ahead."""
-        return max(level.early_s for level in self.levels)
+    def thresholds(self) -> tuple[Thresholds, ...]:
+        """Each level's region, for the engine: its thresholds up to its early-alerting time."""
+        return tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in self.levels)
+
+    def engine_rules(self, rules: TacticalRules) -> TacticalRules:
+        """The minima ``rules`` read with this surveillance's resolution (level flight, tolerance)."""
+        return replace(rules, level_rate_mps=self.level_rate_mps, tolerance_m=self.vertical_tolerance_m)
 
     def name(self, level: int, los: bool) -> str | None:
         """What a shown level is called: loss of separation while one is declared, else the level's name."""

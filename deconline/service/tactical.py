@@ -263,17 +263,9 @@ def live_unaffiliated(session: Session, party_track_ids: set[str], since: float)
     return [LiveState._make(u) for u in rows if u.track_id.casefold() not in own]
 
 
-def _rules(agreement: Agreement, alerting: AlertingRules) -> TacticalRules:
+def _rules(agreement: Agreement) -> TacticalRules:
     t = agreement.tactical
-    return TacticalRules(
-        t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s, t.check_same_owner,
-        level_rate_mps=alerting.level_rate_mps, tolerance_m=alerting.vertical_tolerance_m,
-    )  # fmt: skip
-
-
-def thresholds(alerting: AlertingRules) -> tuple[Thresholds, ...]:
-    """Each level's region, for the engine: its thresholds up to its early-alerting time."""
-    return tuple(Thresholds(level.h_m, level.v_m, level.early_s) for level in alerting.levels)
+    return TacticalRules(t.h_m, t.v_m, t.lookahead_s, agreement.max_track_age_s, t.check_same_owner)
 
 
 def _pair_key(pa: str, ta: str, pb: str, tb: str) -> tuple[str, str, str, str]:
@@ -294,15 +286,19 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         if agreement is None:
             return []
         alerting = agreement.alerting_rules
-        rules = _rules(agreement, alerting)
+        rules = alerting.engine_rules(_rules(agreement))
         since = now - rules.max_track_age_s
         states = live_tracks(session, since)
         everyone = [*states, *live_unaffiliated(session, {s.track_id for s in states}, since)]
         tracks = track_columns(everyone)  # the parties' aircraft first: their columns are a prefix
-        found, t_in = _detect(everyone, tracks, now, rules, thresholds(alerting))
+        found, t_in = _detect(everyone, tracks, now, rules, alerting.thresholds())
         found.update(_areas(session, states, rows(tracks, slice(len(states))), now, rules))
-        shown = _confirm(line, session, alerting, found, t_in, now)
-        changed = _apply(session, shown, now)
+        active = {
+            (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
+            for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
+        }
+        shown = _confirm(line, active, alerting, found, t_in, now)
+        changed = _apply(session, active, shown, now)
         by_key = {(s.party_id, s.track_id): s for s in everyone} if changed else {}
         for alert in changed:
             if alert.state != "cleared":
@@ -434,7 +430,7 @@ Shown = dict[Key, tuple[str, Found | None]]  # what each open alert shows: its l
 
 def _confirm(
     line: Line,
-    session: Session,
+    active: dict[Key, Alert],
     alerting: AlertingRules,
     found: dict[Key, Found],
     t_in: dict[Key, list[float]],
@@ -444,7 +440,7 @@ def _confirm(
     confirmation state machine (``core.alerting``, as ``replay`` does); a nonconformance is a fact
     and shows at once."""
     top = len(alerting.levels)
-    memories = _remembered(line, session, alerting, now)
+    memories = _remembered(line, active, alerting, now)
     raw: dict[Key, int] = {}
     for key, (t_los, _, _, _, los) in found.items():
         if key[0] == "nonconformance":
@@ -465,7 +461,7 @@ def _confirm(
     return out
 
 
-def _remembered(line: Line, session: Session, alerting: AlertingRules, now: float) -> dict[Key, Memory]:
+def _remembered(line: Line, active: dict[Key, Alert], alerting: AlertingRules, now: float) -> dict[Key, Memory]:
     """The state machine's memory; an open alert this process has no memory of (it was raised
     before a restart or under another leader) is taken up at its level."""
     names = {level.name: k for k, level in enumerate(alerting.levels, 1)}
@@ -473,9 +469,8 @@ def _remembered(line: Line, session: Session, alerting: AlertingRules, now: floa
     memories: dict[Key, Memory] = line.alerting
     if any(m.level > top or max(m.recent, default=0) > top for m in memories.values()):  # fewer levels now
         memories = {key: _at_most(m, top) for key, m in memories.items()}
-    for alert in session.scalars(select(Alert).where(Alert.state != "cleared", Alert.kind != "nonconformance")):
-        key: Key = (alert.kind, alert.a_party, alert.a_track, alert.b_party, alert.b_track)
-        if key not in memories:
+    for key, alert in active.items():
+        if alert.kind != "nonconformance" and key not in memories:
             level = names.get(alert.level, top if alert.level in (LOS_LEVEL, "inside_hazard") else 1)
             memories[key] = Memory((level,) * n, level, alert.raised_at, math.inf, min(alert.updated_at, now))
     return memories
@@ -486,11 +481,8 @@ def _at_most(memory: Memory, top: int) -> Memory:
     return replace(memory, recent=tuple(min(r, top) for r in memory.recent), level=min(memory.level, top))
 
 
-def _apply(session: Session, shown: Shown, now: float) -> list[Alert]:
-    active = {
-        (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
-        for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
-    }
+def _apply(session: Session, active: dict[Key, Alert], shown: Shown, now: float) -> list[Alert]:
+    """Raise, update and clear; ``active`` (the open alerts) is used up: what is left of it is cleared."""
     changed = []
     for key, (level, geometry) in shown.items():
         alert = active.pop(key, None)
