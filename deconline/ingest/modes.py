@@ -61,10 +61,9 @@ def downlink_format(frame: str) -> int:
     return min(int(frame[:2], 16) >> 3, 24)
 
 
-def used_squitter(frame: str) -> bool:
-    """An extended squitter whose type code a track uses; target state and status only in the
-    DO-260B layout (subtype 1: the DO-260A subtype 0 lays its bits out differently)."""
-    me = int(frame[8:10], 16)
+def used_squitter(me: int) -> bool:
+    """An extended squitter (its first ME byte ``me``) whose type code a track uses; target state and
+    status only in the DO-260B layout (subtype 1: the DO-260A subtype 0 lays its bits out differently)."""
     return me >> 3 in USED_TYPE_CODES and (me >> 3 != TARGET_STATE or (me >> 1) & 3 == 1)
 
 
@@ -114,7 +113,9 @@ class ModeSDecoder:
                     out.other += 1
             elif len(frame) != 28:
                 out.malformed += 1  # an extended squitter is 112 bits
-            elif not used_squitter(frame) or self._intent_too_soon(t, frame):
+            elif not used_squitter(me := int(frame[8:10], 16)) or (
+                me >> 3 == TARGET_STATE and self._intent_too_soon(t, frame)
+            ):
                 out.other += 1
             else:
                 kept_t.append(t)
@@ -196,11 +197,9 @@ class ModeSDecoder:
             del self._intent[address]
 
     def _intent_too_soon(self, t: float, frame: str) -> bool:
-        """A target state (TC 29) within ``INTENT_EVERY_S`` of the aircraft's last one decoded: sent
+        """Whether a target state (TC 29) comes within ``INTENT_EVERY_S`` of the aircraft's last one decoded: sent
         every 1.25 s, its selected altitude seldom changes, and decoding every one cost the feeder a
         tenth of its rate."""
-        if int(frame[8:10], 16) >> 3 != TARGET_STATE:
-            return False
         address = frame[2:8].lower()
         if t - self._intent.get(address, -math.inf) < INTENT_EVERY_S:
             return True
