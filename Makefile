@@ -60,6 +60,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_tactical.py --bluesky
+	$(BIN)/python bench/bench_guidance.py
+	$(BIN)/python bench/bench_resolution.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_record.py
 	$(BIN)/python bench/bench_export.py

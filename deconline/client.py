@@ -118,6 +118,18 @@ class Client:
         result: list[dict[str, Any]] = self._call("GET", "/v1/tracks")
         return result
 
+    def alerts(self, active_only: bool = True) -> list[dict[str, Any]]:
+        """Your alerts (``GET /v1/alerts``), each with your own aircraft's guidance and any
+        coordinated resolution proposed to you."""
+        params = {"state": "active" if active_only else "all"}
+        result: list[dict[str, Any]] = self._call("GET", "/v1/alerts", params=params)
+        return result
+
+    def alert_guidance(self, alert_id: str) -> dict[str, Any]:
+        """Your own aircraft's conflict-free and conflicting manoeuvres in one alert, computed now."""
+        result: dict[str, Any] = self._call("GET", f"/v1/alerts/{alert_id}/guidance")
+        return result
+
     # --- service and parties ---
     def health(self) -> dict[str, str]:
         result: dict[str, str] = self._call("GET", "/healthz")
@@ -286,6 +298,11 @@ class Client:
 
     def acknowledge(self, message_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"/v1/messages/{message_id}/ack", json={})
+        return result
+
+    def answer(self, message_id: str, answer: str) -> dict[str, Any]:
+        """Accept or reject (``accept``/``reject``) a coordinated resolution sent to you."""
+        result: dict[str, Any] = self._call("POST", f"/v1/messages/{message_id}/answer", json={"answer": answer})
         return result
 
     def line_health(self) -> list[dict[str, Any]]:

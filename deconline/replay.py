@@ -1,4 +1,12 @@
-"""Replaying a recording through the tactical engine: one JSON line per time and pair in conflict."""
+"""Replaying a recording through the tactical engine: one JSON line per time and pair in conflict.
+
+With ``guidance``, each row also carries both aircraft's guidance at that time (``core.guidance``,
+against every other aircraft of the recording then): ``"guidance": {id: {"track_deg": [[from, to,
+state], ...], "gs_mps": ..., "vs_mps": ..., "alt_m": ...}}``, one entry per aircraft of the pair,
+``null`` for one with no live track then. Each dimension's candidates in ascending runs, ``state``
+``"free"``, ``"conflict"`` or ``"recovery"`` (every candidate conflicts; these regain separation
+soonest while keeping the widest miss); track in degrees, speeds in m/s, level in metres.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +22,8 @@ import numpy as np
 import orjson
 
 from deconline.core.alerting import AlertingRules, Memory, advance, raw_level
-from deconline.core.tactical import Conflicts, TacticalRules, Thresholds, Tracks, detect_many, rows
-from deconline.ingest.recordings import Recording, latest_states_at
+from deconline.core.tactical import Conflicts, TacticalRules, Thresholds, Tracks, detect_many, extrapolate, rows
+from deconline.ingest.recordings import Recording, latest_states, latest_states_at
 
 
 @dataclass
@@ -82,10 +90,16 @@ def replay(
     party_map: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     alerting: AlertingRules | None = None,
+    guidance: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per evaluation time and pair, ``a < b`` by id, times in order: with
     ``alerting``, every pair in a confirmed alert, as the service's evaluator shows it (the same
-    state machine); without, every pair the raw state-based detector finds in conflict."""
+    state machine); without, every pair the raw state-based detector finds in conflict. With
+    ``guidance``, each record carries both aircraft's guidance (the module's docstring)."""
+    if guidance:
+        engine = rules if alerting is None else alerting.engine_rules(rules)
+        yield from _guided(replay(recording, rules, step_s, party_map, progress, alerting), recording, engine)
+        return
     times = evaluation_times(recording, step_s)
     if alerting is None:
         for k, found, ids in _pictures(recording, times, rules, party_map, progress, ()):
@@ -203,6 +217,39 @@ def _alert_rows(
                 {"t": _time(t), "a": a, "b": b, "level": alerting.name(memory.level, los), **geometry, "los": los}
             )
     return out
+
+
+GUIDANCE_DIGITS = {"track_deg": 2, "gs_mps": 2, "vs_mps": 3, "alt_m": 1}  # as the service shows them
+
+
+def _guided(records: Iterator[dict[str, Any]], recording: Recording, rules: TacticalRules) -> Iterator[dict[str, Any]]:
+    """The records, each with both aircraft's guidance: one batched pass per evaluation time over
+    the picture the engine saw then (the same latest states, extrapolated the same way)."""
+    from deconline.core.guidance import BandRules, guidance_many  # numpy-heavy: only when asked for
+
+    band_rules = BandRules(rules.h_m, rules.v_m, rules.lookahead_s)
+    owner = np.zeros(len(recording.time_s), dtype=np.int64)  # parties play no part in guidance
+    for t, group in itertools.groupby(records, key=lambda r: r["t"]):
+        rows_now = list(group)
+        idx = latest_states(recording, float(t), rules.max_track_age_s)
+        s = extrapolate(states(recording, owner, idx), float(t), rules.max_track_age_s, rules.level_rate_mps)
+        names = [str(name) for name in recording.ids[idx][s.index]]
+        where = {name: k for k, name in enumerate(names)}
+        wanted = sorted({where[i] for r in rows_now for i in (r["a"], r["b"]) if i in where})
+        shown = {
+            names[k]: {
+                dim: [[round(r.lo, digits), round(r.hi, digits), _state(r.conflict, r.recovery)]
+                      for r in getattr(found, dim)]
+                for dim, digits in GUIDANCE_DIGITS.items()
+            }
+            for k, found in zip(wanted, guidance_many(s, wanted, band_rules), strict=True)
+        }  # fmt: skip
+        for row in rows_now:
+            yield {**row, "guidance": {i: shown.get(i) for i in (row["a"], row["b"])}}
+
+
+def _state(conflict: bool, recovery: bool) -> str:
+    return "recovery" if recovery else "conflict" if conflict else "free"
 
 
 def run(records: Iterator[dict[str, Any]], sink: TextIO) -> ReplaySummary:

@@ -122,6 +122,19 @@ def test_one_cycle_raises_separation_hazard_and_nonconformance_alerts_and_clears
     with line.db.read() as session:
         assert {a.kind for a in session.scalars(select(Alert))} == {"separation", "hazard", "nonconformance"}
 
+    # The warning between blue's VIPER11 and orange's SHELL71: each side got its own manoeuvre and
+    # the other's sense (tests/test_coordinated.py checks that together they clear the conflict).
+    proposals = {}
+    for party, group in (("blue-af", "coalition"), ("orange-af", None)):
+        inbox = hotline.mailbox(line, Actor("party", party, group), "in", None, 100)
+        [message] = [m for m in inbox if m["kind"] == "resolution"]
+        assert message["recipients"] == [party] and "lat" not in str(message)
+        proposals[party] = message["proposal"]
+    blue, orange = proposals["blue-af"], proposals["orange-af"]
+    assert (blue["own_track"], orange["own_track"]) == ("VIPER11", "SHELL71")
+    assert blue["other_sense"] == orange["manoeuvre"]["sense"] and orange["other_sense"] == blue["manoeuvre"]["sense"]
+    assert str(orange["manoeuvre"]["to"]) not in str(blue)
+
 
 def test_the_inboxes_hold_a_notice_a_deconfliction_request_and_a_comm_check(tmp_path: Path) -> None:
     clock = Clock(T0.timestamp())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from deconline.cli import app
-from deconline.core.tactical import TacticalRules
+from deconline.core.tactical import TacticalRules, extrapolate
 from deconline.ingest.recordings import Recording, latest_states, latest_states_at, load_recording
 from deconline.replay import evaluation_times, owners, replay, states
 from tests.conftest import SHARED
@@ -143,3 +144,44 @@ def test_latest_states_at_many_times_equal_one_time_each(
     idx, bounds = latest_states_at(recording, times, max_age)
     for k, t in enumerate(times):
         assert idx[bounds[k] : bounds[k + 1]].tolist() == latest_states(recording, float(t), max_age).tolist()
+
+
+def test_replay_guidance_adds_both_aircraft_ranges_and_nothing_else(tmp_path: Path) -> None:
+    plain, guided = tmp_path / "plain.jsonl", tmp_path / "guided.jsonl"
+    args = ["replay", str(DATA / "calfire.json.gz"), "--step", "30"]
+    assert runner.invoke(app, [*args, "--out", str(plain)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--guidance", "--out", str(guided)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in guided.read_text().splitlines()]
+    assert rows and [{k: v for k, v in r.items() if k != "guidance"} for r in rows] == [
+        json.loads(line) for line in plain.read_text().splitlines()
+    ]  # the same rows, with guidance added
+    states = set()
+    for row in rows:
+        assert set(row["guidance"]) == {row["a"], row["b"]}
+        for shown in row["guidance"].values():
+            if shown is None:  # an alert held open while its aircraft is gone
+                assert row["t_los"] is None
+                continue
+            assert set(shown) == {"track_deg", "gs_mps", "vs_mps", "alt_m"}
+            for ranges in shown.values():
+                assert all(lo <= hi for lo, hi, _ in ranges)
+                assert all(a[1] < b[0] and a[2] != b[2] for a, b in itertools.pairwise(ranges))
+                states |= {state for _, _, state in ranges}
+    assert states == {"free", "conflict", "recovery"}  # aircraft in loss of separation get recovery ranges
+
+
+def test_replay_guidance_is_the_engine_s(tmp_path: Path) -> None:
+    """One row's guidance is guidance_many's on the picture of that time."""
+    from deconline.core.guidance import BandRules, guidance_many
+
+    recording = load_recording(DATA / "calfire.json.gz", "traffic-json")
+    row = next(r for r in replay(recording, RULES, 60.0, guidance=True, alerting=None) if r["t_los"] is not None)
+    idx = latest_states(recording, float(row["t"]), RULES.max_track_age_s)
+    s = extrapolate(states(recording, owners(recording, None), idx), float(row["t"]), RULES.max_track_age_s)
+    names = [str(n) for n in recording.ids[idx][s.index]]
+    found = guidance_many(s, [names.index(row["a"])], BandRules(RULES.h_m, RULES.v_m, RULES.lookahead_s))[0]
+    shown = row["guidance"][row["a"]]["alt_m"]
+    assert [(lo, hi, state != "free") for lo, hi, state in shown] == [
+        (round(r.lo, 1), round(r.hi, 1), r.conflict) for r in found.alt_m
+    ]

@@ -308,6 +308,12 @@ class TrackAccepted(BaseModel):
 MessageKind = Literal["notice", "deconfliction_request", "response", "acknowledgement", "comm_check", "incident_report"]
 
 
+class AnswerIn(Strict):
+    """The answer to a coordinated resolution proposed to you."""
+
+    answer: Literal["accept", "reject"]
+
+
 class Reference(Strict):
     """What a message is about: one's own operation, a conflict notice, an alert, an earlier message."""
 

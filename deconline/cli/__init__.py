@@ -20,7 +20,7 @@ import sys
 
 import typer
 
-from deconline.cli import admin, feed, offline, review
+from deconline.cli import admin, alerts, feed, offline, review
 from deconline.cli.agreement import agreement_app
 from deconline.cli.common import FAILED, GuardedGroup, err, global_options, one_line, settings
 from deconline.cli.hazards import hazard_app
@@ -46,6 +46,7 @@ app.add_typer(hazard_app, name="hazard")
 app.add_typer(record_app, name="record")
 app.add_typer(msg_app, name="msg")
 app.add_typer(line_app, name="line")
+app.command("alerts")(alerts.alerts)
 app.command("feed")(feed.feed)
 app.command("review")(review.review)
 app.command()(admin.init)

@@ -42,7 +42,7 @@ def send(
 @msg_app.command("inbox")
 def inbox(
     box: Annotated[str, typer.Option(help="in or out")] = "in",
-    status: Annotated[str | None, typer.Option(help="sent, acknowledged or overdue")] = None,
+    status: Annotated[str | None, typer.Option(help="sent, acknowledged, overdue, accepted or rejected")] = None,
     json: JsonOption = False,
 ) -> None:
     """List your messages."""
@@ -70,6 +70,18 @@ def ack(message_id: str) -> None:
     """Acknowledge a message sent to you (signed)."""
     with api_client() as client:
         out.print(f"{message_id}: {api_call(client.acknowledge, message_id)['status']}")
+
+
+@msg_app.command("answer")
+def answer(
+    message_id: str,
+    choice: Annotated[str, typer.Argument(metavar="accept|reject", help="accept or reject the resolution")],
+) -> None:
+    """Accept or reject a coordinated resolution sent to you (signed); the other side is told at once."""
+    if choice not in ("accept", "reject"):
+        fail(f"expected accept or reject, not {choice!r}", 2)
+    with api_client() as client:
+        out.print(f"{message_id}: {api_call(client.answer, message_id, choice)['status']}")
 
 
 @line_app.command("health")

@@ -95,6 +95,16 @@ def replay_command(
     ] = False,
     score_json: Annotated[Path | None, typer.Option(help="with --score: write the figures here as JSON")] = None,
     party_map: Annotated[Path | None, typer.Option(help="icao24 -> party (JSON object or CSV lines)")] = None,
+    guidance: Annotated[
+        bool,
+        typer.Option(
+            "--guidance",
+            help='add both aircraft\'s guidance to each row: "guidance": {id: {"track_deg": ranges, "gs_mps": '
+            'ranges, "vs_mps": ranges, "alt_m": ranges}}, each range a list (from, to, state), state "free", '
+            '"conflict" or "recovery" (null for an aircraft with no live track); track in degrees, speeds in m/s, '
+            "level in metres (CD3D bands against every other aircraft)",
+        ),
+    ] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="write JSON lines here (default stdout)")] = None,
     radar: Annotated[
         list[str] | None, typer.Option(help="for a capture: SAC/SIC=LAT,LON,ALT_M of a CAT048 radar (repeat)")
@@ -105,7 +115,8 @@ def replay_command(
 ) -> None:
     """Replay a recording or a raw capture as the service would evaluate it: one JSON line per time and
     pair in alert (its level, time to loss of separation, closest approach), or with --raw per pair in
-    conflict; --score judges the alerts against what the aircraft then actually did."""
+    conflict; --guidance adds both aircraft's conflict-free and conflicting ranges of track, speed,
+    vertical speed and level; --score judges the alerts against what the aircraft then actually did."""
     from rich.progress import Progress
 
     from deconline.core.tactical import TacticalRules
@@ -160,7 +171,7 @@ def replay_command(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            rows = replay(recording, rules, step, mapping, progress, None if raw else alerting)
+            rows = replay(recording, rules, step, mapping, progress, None if raw else alerting, guidance)
             summary = run(_kept(rows, kept) if score else rows, sink)
     finally:
         if out_file:

@@ -1,44 +1,85 @@
-"""Guidance: which of one's own manoeuvres keep clear of every other aircraft ("bands").
+"""Guidance: which of one's own manoeuvres keep clear of every other aircraft and hazard ("bands").
 
 Semantics of DAIDALUS's CD3D configuration (NASA, DO-365): the conflict volume is a cylinder of
 the minima, manoeuvres are instantaneous, and each candidate value of one dimension (track angle,
 ground speed, vertical speed, or a level altitude reached at once) is flown from now over the
 look-ahead with the other dimensions unchanged; a candidate conflicts when the ownship would lose
-separation with any other aircraft (flying straight on) within the look-ahead. Candidates step
-1 degree, 5 kt and 100 ft/min from the aircraft's own value, and 100 ft from 100 ft, as DAIDALUS's
-do. Consecutive candidates of the same answer make one range.
+separation with any other aircraft (flying straight on) within the look-ahead, or would enter an
+active hazard. Candidates step 1 degree, 5 kt and 100 ft/min from the aircraft's own value, and
+100 ft from 100 ft, as DAIDALUS's do. Consecutive candidates of the same answer make one range.
 
-A candidate changes one axis only, so the other axis's window of each aircraft is common to all
-candidates: aircraft that are never near on that axis within the look-ahead drop out first, and
-only the rest go through the candidates x aircraft pass. Pure: relative positions and velocities
-in, ranges out. The frame is the tactical engine's: each
+Hazards: a candidate conflicts with a hazard when its straight path, from the ownship's position
+over the look-ahead, is inside the volume (footprint, altitude band, time window, edges included)
+at some time within the look-ahead, exactly as ``core.areas.hazard_entries`` decides for a track.
+
+Recovery: when every candidate of a dimension conflicts, some are marked ``recovery`` (they still
+conflict): the soonest way out that keeps the most room. A candidate's *miss* is the smallest
+distance, on the axis it changes (horizontal for track and speed, vertical for vertical speed and
+level), by which it passes an aircraft it conflicts with while in conflict, as a fraction of that
+axis's minimum (none inside a hazard); its *recovery time* is when it is last in conflict within
+the look-ahead (the latest end of its conflict windows, capped at the look-ahead). Of the
+candidates whose miss is within ``RECOVERY_MARGIN`` (0.1) of the widest, those whose recovery time
+is within ``RECOVERY_SLACK_S`` (1 s) of the soonest are the recovery ones; none when even that is
+not before the look-ahead ends. The soonest alone would fly through a head-on (over quickest, a few
+hundred metres apart): the miss comes first, as DAIDALUS's shrinking of the minima has it, but the
+minima here are never shrunk (tests/data/daidalus/README.md compares the two).
+
+Pure: relative positions and velocities in, ranges out. The frame is the tactical engine's: each
 other aircraft's position relative to the ownship on the flat earth at the pair's mean latitude.
+:func:`guidance_many` serves many ownships of one picture at once (the evaluator's alerts): one
+neighbour query for all, then the candidate passes of ``core.guidance_windows`` on small arrays.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deconline.core.tactical import VERTICAL_TOLERANCE_M, Extrapolated, below, geometry, horizontal_window
+from deconline.core.guidance_hazards import HazardOwns, by_hazard
+from deconline.core.guidance_near import Neighbours
+from deconline.core.guidance_windows import FREE, Candidates, Grid, Owns, Pairs, Times, clear_times
+from deconline.core.tactical import Extrapolated, geometry
+from deconline.core.volumes import Volume
 
 KT = 1852.0 / 3600.0
 FT = 0.3048
 FPM = FT / 60.0
+RECOVERY_SLACK_S = 1.0
+ALL_PAIRS_UP_TO = 5_000  # ownships x aircraft: fewer go to the exact tests without the neighbour grid
+GROUP = 64  # ownships per pass of guidance_many: arrays of tens of thousands, not millions, of elements
+RECOVERY_MARGIN = 0.1  # of the minimum: DAIDALUS's step when it shrinks the minima for recovery
+DIMENSIONS = ("track_deg", "gs_mps", "vs_mps", "alt_m")
 
 Floats = NDArray[np.float64]
-Range = tuple[float, float, bool]  # lowest and highest candidate of a run, and whether it conflicts
+Ints = NDArray[np.int64]
+
+
+class Range(NamedTuple):
+    """The lowest and highest candidate of a run, whether they conflict, and whether they are the
+    soonest way out when everything conflicts (``recovery`` implies ``conflict``)."""
+
+    lo: float
+    hi: float
+    conflict: bool
+    recovery: bool = False
 
 
 @dataclass(frozen=True)
 class Ownship:
+    """The aircraft given guidance; its position (degrees) is needed only against hazards."""
+
     alt_m: float
     gs_mps: float
     track_deg: float
     vz_mps: float
+    lat_deg: float = math.nan
+    lon_deg: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -76,79 +117,152 @@ class Bands:
     alt_m: list[Range]
 
 
-def _overlap(lo: Floats, hi: Floats, other_lo: Floats, other_hi: Floats, lookahead: float) -> NDArray[np.bool_]:
-    start, end = np.maximum(lo, other_lo), np.minimum(hi, other_hi)
-    return np.asarray((start < end) & (end > 0.0) & (start < lookahead), dtype=np.bool_)
+def _grid(low: float, high: float, step: float, through: Floats | None, k: int) -> Grid:
+    """Candidates every ``step`` within ``[low, high]``: from ``low``, or through each ownship's
+    current value ``through`` (as DAIDALUS steps from the aircraft's own value, so "as you are" is a
+    candidate)."""
+    origin = np.full(k, low) if through is None else through - step * np.floor((through - low) / step + 1e-9)
+    count = (np.floor((high - origin) / step + 1e-9) + 1).astype(np.int64)
+    return Grid(origin, step, count, int(count.max(initial=0)))
 
 
-def _turning(own: Ownship, vx: Floats, vy: Floats, traffic: Traffic, rules: BandRules) -> NDArray[np.bool_]:
-    """Candidates that change the horizontal velocity only (track, speed): each aircraft's vertical
-    window is the candidates' common one, so aircraft never vertically near within the look-ahead,
-    or too far for any candidate to reach, drop out before the candidates x aircraft pass."""
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        v_lo, v_hi = below(traffic.alt_m - own.alt_m, traffic.vz - own.vz_mps, rules.v_m - VERTICAL_TOLERANCE_M)
-        near = (v_lo < v_hi) & (v_hi > 0.0) & (v_lo < rules.lookahead_s)
-        # ...and out of reach of the fastest candidate: no candidate can close the distance in time
-        speed = float(np.max(np.hypot(vx, vy), initial=0.0)) + np.hypot(traffic.vx, traffic.vy)
-        near &= np.hypot(traffic.dx, traffic.dy) < rules.h_m + speed * rules.lookahead_s
-        px, py = traffic.dx[near][None, :], traffic.dy[near][None, :]
-        rvx, rvy = traffic.vx[near][None, :] - vx[:, None], traffic.vy[near][None, :] - vy[:, None]
-        h_lo, h_hi = horizontal_window(px, py, rvx, rvy, rules.h_m)
-        hit = _overlap(h_lo, h_hi, v_lo[near][None, :], v_hi[near][None, :], rules.lookahead_s)
-    return np.asarray(hit.any(axis=1), dtype=np.bool_)
+def _candidates(owns: Owns, rules: BandRules) -> dict[str, Candidates]:
+    """Each dimension's grid and its candidates' own states, for every ownship."""
+    k = len(owns.alt)
+    step = rules.track_step_deg
+    turns = _grid(0.0, 360.0 - step, step, None, k)
+    track = Grid(owns.track_deg, step, turns.count, turns.size, circular=True)
+    rad = np.radians(track.values())
+    speed = _grid(*rules.gs_range_mps, rules.gs_step_mps, owns.gs, k)
+    rate = _grid(*rules.vs_range_mps, rules.vs_step_mps, owns.vz, k)
+    level = _grid(*rules.alt_range_m, rules.alt_step_m, None, k)
+    s, w, a = speed.values(), rate.values(), level.values()
+    heading = owns.track_rad[:, None]
+    return {
+        "track_deg": Candidates(track, owns.gs[:, None] * np.sin(rad), owns.gs[:, None] * np.cos(rad)),
+        "gs_mps": Candidates(speed, s * np.sin(heading), s * np.cos(heading)),
+        "vs_mps": Candidates(rate, np.broadcast_to(owns.alt[:, None], w.shape), w),
+        "alt_m": Candidates(level, a, np.zeros_like(a)),
+    }
 
 
-def _climbing(own: Ownship, alt: Floats, vz: Floats, traffic: Traffic, rules: BandRules) -> NDArray[np.bool_]:
-    """Candidates that change the vertical only (vertical speed, level): each aircraft's horizontal
-    window is the candidates' common one, so only aircraft on a horizontally converging course
-    within the look-ahead take part."""
-    heading = math.radians(own.track_deg)
-    vx, vy = own.gs_mps * math.sin(heading), own.gs_mps * math.cos(heading)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        h_lo, h_hi = horizontal_window(traffic.dx, traffic.dy, traffic.vx - vx, traffic.vy - vy, rules.h_m)
-        near = (h_lo < h_hi) & (h_hi > 0.0) & (h_lo < rules.lookahead_s)
-        dz = traffic.alt_m[near][None, :] - alt[:, None]
-        dvz = traffic.vz[near][None, :] - vz[:, None]
-        v_lo, v_hi = below(dz, dvz, rules.v_m - VERTICAL_TOLERANCE_M)
-        hit = _overlap(h_lo[near][None, :], h_hi[near][None, :], v_lo, v_hi, rules.lookahead_s)
-    return np.asarray(hit.any(axis=1), dtype=np.bool_)
-
-
-def _runs(values: Floats, conflict: NDArray[np.bool_]) -> list[Range]:
-    """Consecutive candidates with the same answer, as ranges."""
-    if len(values) == 0:
-        return []
-    cuts = np.flatnonzero(conflict[1:] != conflict[:-1]) + 1
-    starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(values)]]) - 1
-    return [(float(values[s]), float(values[e]), bool(conflict[s])) for s, e in zip(starts, ends, strict=True)]
-
-
-def _steps(low: float, high: float, step: float, through: float | None = None) -> Floats:
-    """Candidates every ``step`` within ``[low, high]``: from ``low``, or through the current value
-    ``through`` (as DAIDALUS steps from the aircraft's own value, so "as you are" is a candidate)."""
-    origin = low if through is None else through - step * math.floor((through - low) / step + 1e-9)
-    count = math.floor((high - origin) / step + 1e-9) + 1
-    return origin + step * np.arange(count, dtype=np.float64)
-
-
-def bands(own: Ownship, traffic: Traffic, rules: BandRules) -> Bands:
-    """The ranges of each dimension, each flown alone from now (the others held)."""
-    heading = math.radians(own.track_deg)
-    tracks = np.sort(np.remainder(own.track_deg + _steps(0.0, 360.0 - rules.track_step_deg, rules.track_step_deg), 360))
-    rad = np.radians(tracks)
-    speeds = _steps(*rules.gs_range_mps, rules.gs_step_mps, through=own.gs_mps)
-    rates = _steps(*rules.vs_range_mps, rules.vs_step_mps, through=own.vz_mps)
-    levels = _steps(*rules.alt_range_m, rules.alt_step_m)
-    by_track = _turning(own, own.gs_mps * np.sin(rad), own.gs_mps * np.cos(rad), traffic, rules)
-    by_speed = _turning(own, speeds * math.sin(heading), speeds * math.cos(heading), traffic, rules)
-    by_rate = _climbing(own, np.full(len(rates), own.alt_m), rates, traffic, rules)
-    by_level = _climbing(own, levels, np.zeros(len(levels)), traffic, rules)
-    return Bands(
-        track_deg=_runs(tracks, by_track),
-        gs_mps=_runs(speeds, by_speed),
-        vs_mps=_runs(rates, by_rate),
-        alt_m=_runs(levels, by_level),
+def _owns(ships: Sequence[Ownship]) -> Owns:
+    """Ownships as arrays, velocities as the single-ownship path computes them (the same bits)."""
+    heading = [math.radians(o.track_deg) for o in ships]
+    return Owns(
+        alt=np.array([o.alt_m for o in ships], dtype=np.float64),
+        gs=np.array([o.gs_mps for o in ships], dtype=np.float64),
+        track_deg=np.array([o.track_deg for o in ships], dtype=np.float64),
+        track_rad=np.array(heading, dtype=np.float64),
+        vx=np.array([o.gs_mps * math.sin(h) for o, h in zip(ships, heading, strict=True)], dtype=np.float64),
+        vy=np.array([o.gs_mps * math.cos(h) for o, h in zip(ships, heading, strict=True)], dtype=np.float64),
+        vz=np.array([o.vz_mps for o in ships], dtype=np.float64),
     )
+
+
+def _ranges(
+    values: Floats, clear: Floats, margin: Floats, valid: NDArray[np.bool_], lookahead: float
+) -> list[list[Range]]:
+    """Each ownship's runs of candidates (rows, in ascending value) with the same answer, recovery
+    marked where every candidate of the row conflicts (``margin``: only those rows are read)."""
+    conflict = clear > FREE
+    everything = np.all(conflict | ~valid, axis=1)[:, None]
+    widest = np.max(np.where(valid, margin, -math.inf), axis=1)[:, None]
+    eligible = valid & (margin >= widest - RECOVERY_MARGIN)
+    soonest = np.min(np.where(eligible, clear, math.inf), axis=1)[:, None]
+    recovery = everything & (soonest < lookahead) & eligible & (clear <= soonest + RECOVERY_SLACK_S)
+    state = np.where(valid, conflict.astype(np.int64) + recovery, -1)
+    change = np.ones(state.shape, dtype=np.bool_)
+    change[:, 1:] = state[:, 1:] != state[:, :-1]
+    rows, starts = np.nonzero(change & valid)
+    ends = np.append(starts[1:], 0) - 1  # a run ends before the next one of its row starts...
+    last = np.append(rows[1:] != rows[:-1], True)
+    ends = np.where(last, valid.sum(axis=1)[rows] - 1, ends)  # ...or at the row's last valid candidate
+    first = state[rows, starts]
+    made = list(
+        map(Range._make, zip(values[rows, starts].tolist(), values[rows, ends].tolist(), (first > 0).tolist(),
+                             (first > 1).tolist(), strict=True))
+    )  # fmt: skip
+    cuts = np.searchsorted(rows, np.arange(len(values) + 1)).tolist()
+    return [made[a:b] for a, b in itertools.pairwise(cuts)]
+
+
+def _bands(
+    ships: Sequence[Ownship],
+    owns: Owns,
+    cands: dict[str, Candidates],
+    found: dict[str, Times],
+    rules: BandRules,
+    hazards: Sequence[Volume],
+    now: float,
+) -> list[Bands]:
+    """The bands of each ownship from its candidates' times against the aircraft, and the hazards."""
+    inside = {d: np.full(found[d].clear.shape, FREE) for d in DIMENSIONS}
+    if hazards:
+        lat = np.array([o.lat_deg for o in ships], dtype=np.float64)
+        lon = np.array([o.lon_deg for o in ships], dtype=np.float64)
+        if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
+            raise ValueError("guidance against hazards needs the ownship's position (lat_deg, lon_deg)")
+        inside = by_hazard(HazardOwns(owns, lat, lon), cands, hazards, now, rules.lookahead_s)
+    per_dimension = []
+    for d in DIMENSIONS:
+        grid = cands[d].grid
+        values, valid = grid.values(), grid.valid()
+        clear = np.maximum(found[d].clear, inside[d])
+        everything = np.all((clear > FREE) | ~valid, axis=1)
+        margin = np.where(inside[d] > FREE, 0.0, found[d].margins(everything))  # inside a hazard: no margin
+        if grid.circular:  # ascending values: each row starts at its first candidate past north
+            order = (np.argmin(values, axis=1)[:, None] + np.arange(grid.size)[None, :]) % grid.size
+            values, clear, margin = (np.take_along_axis(a, order, 1) for a in (values, clear, margin))
+        per_dimension.append(_ranges(values, clear, margin, valid, rules.lookahead_s))
+    return [Bands(*ranges) for ranges in zip(*per_dimension, strict=True)]
+
+
+def _times(owns: Owns, pairs: Pairs, cands: dict[str, Candidates], rules: BandRules) -> dict[str, Times]:
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return clear_times(owns, pairs, cands, rules.h_m, rules.v_m, rules.lookahead_s)
+
+
+def bands(own: Ownship, traffic: Traffic, rules: BandRules, hazards: Sequence[Volume] = (), now: float = 0.0) -> Bands:
+    """The ranges of each dimension, each flown alone from now (the others held); ``now`` is the
+    time (s, as the hazards' windows) the ownship's state is for."""
+    pairs = Pairs(
+        np.zeros(len(traffic.dx), dtype=np.int64), traffic.dx, traffic.dy, traffic.alt_m, traffic.vx, traffic.vy,
+        traffic.vz,
+    )  # fmt: skip
+    owns = _owns([own])
+    cands = _candidates(owns, rules)
+    return _bands([own], owns, cands, _times(owns, pairs, cands, rules), rules, hazards, now)[0]
+
+
+def guidance_many(
+    s: Extrapolated, owns: Sequence[int], rules: BandRules, hazards: Sequence[Volume] = (), now: float = 0.0
+) -> list[Bands]:
+    """:func:`bands` of each ownship ``owns`` (indices into ``s``) against every other aircraft of
+    the picture and the hazards, the same answers, in one pass: aircraft out of every candidate's
+    reach are never looked at."""
+    if len(owns) == 0:
+        return []
+    index = np.asarray(owns, dtype=np.int64)
+    ships = [ownship(s, int(i)) for i in index]
+    batch = _owns(ships)
+    cands = _candidates(batch, rules)
+    few = len(s.lat) * len(index) <= ALL_PAIRS_UP_TO
+    near = None if few else Neighbours(s, index, batch, rules.gs_range_mps[1], rules.h_m, rules.v_m, rules.lookahead_s)
+    parts = []
+    for start in range(0, len(index), GROUP):
+        rows = slice(start, start + GROUP)
+        if near is None:  # a few: every pair (the exact tests drop the far ones as cheaply)
+            k, j = np.divmod(np.arange(len(index[rows]) * len(s.lat), dtype=np.int64), len(s.lat))
+            other = j != index[rows][k]
+            k, j = k[other], j[other]
+        else:
+            k, j = near.pairs(rows)
+        g = geometry(s, index[rows][k], j)
+        pairs = Pairs(k, g.dx, g.dy, s.alt_m[j], s.vx[j], s.vy[j], s.vz[j])
+        parts.append(_times(batch.rows(rows), pairs, {d: c.rows(rows) for d, c in cands.items()}, rules))
+    found = {d: Times.join([p[d] for p in parts]) for d in DIMENSIONS}
+    return _bands(ships, batch, cands, found, rules, hazards, now)
 
 
 def traffic_around(s: Extrapolated, own: int) -> Traffic:
@@ -159,5 +273,9 @@ def traffic_around(s: Extrapolated, own: int) -> Traffic:
 
 
 def ownship(s: Extrapolated, own: int) -> Ownship:
+    """Aircraft ``own`` of a picture as an ownship, with its position (for hazards)."""
     track = math.degrees(math.atan2(float(s.vx[own]), float(s.vy[own]))) % 360.0
-    return Ownship(float(s.alt_m[own]), float(math.hypot(s.vx[own], s.vy[own])), track, float(s.vz[own]))
+    return Ownship(
+        float(s.alt_m[own]), float(math.hypot(s.vx[own], s.vy[own])), track, float(s.vz[own]),
+        math.degrees(float(s.lat[own])), math.degrees(float(s.lon[own])),
+    )  # fmt: skip

@@ -367,6 +367,14 @@ def _alerts(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _resolutions(r: dict[str, int] | None) -> list[str]:
+    """Coordinated resolutions and their answers (absent from reviews made before they existed)."""
+    if not r or not r["proposed"]:
+        return []
+    rows = [(k, r[k]) for k in ("proposed", "accepted", "rejected", "unanswered")]
+    return ["<h3>Coordinated resolutions (one message per side)</h3>", _table(["answer", "messages"], rows, (1,))]
+
+
 def _hotline(data: dict[str, Any]) -> str:
     hl = data["hotline"]
     out = [
@@ -382,6 +390,7 @@ def _hotline(data: dict[str, Any]) -> str:
         ),
         "<h3>Messages by kind</h3>",
         _table(["kind", "messages"], list(hl["by_kind"].items()), (1,)),
+        *_resolutions(hl.get("resolutions")),
         "<h3>Messages by sender</h3>",
         _table(["sender", "messages"], list(hl["by_sender"].items()), (1,)),
     ]

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from deconline.core.guidance import BandRules, Range, bands, ownship, traffic_around
+from deconline.core.guidance import guidance_many, ownship
 from deconline.core.tactical import extrapolate
 from deconline.service.agreements import require_in_force
+from deconline.service.alert_guidance import active_hazards, band_rules, view
 from deconline.service.errors import Conflict, Forbidden, NotFound
-from deconline.service.geo import iso
 from deconline.service.line import Line
 from deconline.service.parties import Actor
 from deconline.service.tactical import live_tracks, live_unaffiliated, track_columns
 from deconline.store.models import Alert
-
-
-def _ranges(ranges: list[Range], digits: int) -> list[dict[str, Any]]:
-    return [{"from": round(lo, digits), "to": round(hi, digits), "conflict": c} for lo, hi, c in ranges]
 
 
 def alert_guidance(line: Line, actor: Actor, alert_id: str) -> dict[str, Any]:
@@ -42,20 +38,12 @@ def alert_guidance(line: Line, actor: Actor, alert_id: str) -> dict[str, Any]:
         since = now - agreement.max_track_age_s
         states = live_tracks(session, since)
         everyone = [*states, *live_unaffiliated(session, {s.track_id for s in states}, since)]
-    t = agreement.tactical
+        hazards = active_hazards(session)
     s = extrapolate(track_columns(everyone), now, agreement.max_track_age_s)
     keys = [(everyone[int(k)].party_id, everyone[int(k)].track_id) for k in s.index]
     if own not in keys:
         raise Conflict(f"your aircraft {own[1]} has no live track now (none for {agreement.max_track_age_s:g} s)")
     index = keys.index(own)
-    found = bands(ownship(s, index), traffic_around(s, index), BandRules(t.h_m, t.v_m, t.lookahead_s))
-    return {
-        "alert": alert.id,
-        "own_track": own[1],
-        "time": iso(now),
-        "lookahead_s": t.lookahead_s,
-        "track_deg": _ranges(found.track_deg, 2),
-        "gs_mps": _ranges(found.gs_mps, 2),
-        "vs_mps": _ranges(found.vs_mps, 3),
-        "alt_m": _ranges(found.alt_m, 1),
-    }
+    rules = band_rules(agreement)
+    (found,) = guidance_many(s, [index], rules, hazards, now)
+    return {"alert": alert.id, **view(found, ownship(s, index), own[1], now, rules.lookahead_s)}

@@ -82,7 +82,7 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         for k, ref in enumerate(body["references"]):
             _check_reference(session, actor, k, ref, subjects)
         now = line.clock()
-        deadline = _deadline(in_force(session), body["kind"])
+        deadline = deadline_for(in_force(session), body["kind"])
         message = Message(
             id=new_id("ms"),
             sender=sender,
@@ -100,7 +100,7 @@ def send(line: Line, actor: Actor, body: dict[str, Any], signed: Signed | None) 
         session.add(message)
         session.flush()
         line.append(session, sender, "message.sent", {"message": view(message, [])}, [sender, *recipients], signed)
-        _push(line, session, [message])
+        push(line, session, [message])
     return message
 
 
@@ -145,6 +145,8 @@ def acknowledge(line: Line, actor: Actor, message_id: str, signed: Signed | None
         message = _visible(session, actor, message_id)
         if party not in message.recipients:
             raise Forbidden("only a recipient can acknowledge a message")
+        if message.kind == "resolution":
+            raise Conflict(f"a resolution is answered, not acknowledged: POST /v1/messages/{message_id}/answer")
         if session.get(Acknowledgement, (message_id, party)) is not None:
             raise Conflict(f"party '{party}' has already acknowledged '{message_id}'")
         now = line.clock()
@@ -175,6 +177,7 @@ def view(message: Message, acks: list[Acknowledgement], viewer: str | None = Non
         "deadline": iso(message.deadline_s) if message.deadline_s is not None else None,
         "status": message.status,
         "acknowledged_by": {a.party_id: iso(a.at) for a in acks},
+        "answers": {a.party_id: a.answer for a in acks if a.answer is not None},  # a resolution's
         "sent_at": iso(message.created_at),
     }
 
@@ -250,6 +253,19 @@ def sweep(line: Line, now: float | None = None) -> list[Message]:
             message.status = "overdue"
             event = {"message": message.id, "silent": silent}
             readers = [*([message.sender] if message.sender != SERVICE else []), *message.recipients]
+            other = counterpart(session, message) if message.kind == "resolution" else None
+            if other is not None:  # a coordinated resolution: the other side is told at once
+                readers += other.recipients
+                ack = session.get(Acknowledgement, (other.id, other.recipients[0]))
+                alert_id = (message.proposal or {}).get("alert")
+                answer = ack.answer if ack is not None else None
+                notices.append(
+                    (
+                        other.recipients[0],
+                        {"type": "resolution", "alert": alert_id, "message": other.id, "answer": answer}
+                        | {"other_answer": "overdue"},
+                    )
+                )
             line.append(session, SERVICE, "message.overdue", event, readers)
             notices.append((message.sender, {"type": "overdue", "message": message.id, "silent": silent}))
             for party in silent:
@@ -262,12 +278,18 @@ def sweep(line: Line, now: float | None = None) -> list[Message]:
     return late
 
 
-def _deadline(agreement: Agreement | None, kind: str) -> float:
+def counterpart(session: Session, message: Message) -> Message | None:
+    """The other side's message of a coordinated ``resolution`` (the pair is sent together)."""
+    other = (message.proposal or {}).get("counterpart")
+    return session.get(Message, other) if isinstance(other, str) else None
+
+
+def deadline_for(agreement: Agreement | None, kind: str) -> float:
     deadlines = agreement.ack_deadlines_s if agreement else {}
     return deadlines.get(kind, deadlines.get("default", DEFAULT_DEADLINE_S))
 
 
-def _from_service(
+def from_service(
     line: Line,
     session: Session,
     now: float,
@@ -290,7 +312,7 @@ def _from_service(
         subjects=subjects or {},
         text=text,
         requires_ack=True,
-        deadline_s=now + _deadline(agreement if agreement is not None else in_force(session), kind),
+        deadline_s=now + deadline_for(agreement if agreement is not None else in_force(session), kind),
         status="sent",
         created_at=now,
     )
@@ -331,12 +353,12 @@ def notices_message(
     )
     references = [{"type": "notice", "id": n.id} for n in notices[:NOTICE_REFERENCES]]
     subjects = {party: operations}
-    message = _from_service(line, session, line.clock(), [party], "notice", text, references, subjects, agreement)
-    _push(line, session, [message])
+    message = from_service(line, session, line.clock(), [party], "notice", text, references, subjects, agreement)
+    push(line, session, [message])
     return message
 
 
-def _push(line: Line, session: Session, messages: list[Message]) -> None:
+def push(line: Line, session: Session, messages: list[Message]) -> None:
     for message in messages:
         for party in message.recipients:
             line.emit(session, party, {"type": "message", "message": view(message, [], party)})
@@ -368,8 +390,8 @@ def comm_check(line: Line, now: float | None = None, force: bool = False) -> Mes
         if not force and not _due(session, agreement, now):
             return None  # another process sent it meanwhile
         text = "Communications check: acknowledge this message."
-        message = _from_service(line, session, now, list(agreement.parties), "comm_check", text, [])
-        _push(line, session, [message])
+        message = from_service(line, session, now, list(agreement.parties), "comm_check", text, [])
+        push(line, session, [message])
     return message
 
 
@@ -382,7 +404,7 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
     with line.db.write() as session:
         now = line.clock()
         sent = [
-            _from_service(
+            from_service(
                 line,
                 session,
                 now,
@@ -394,7 +416,7 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
             )
             for alert in raised
         ]
-        _push(line, session, sent)
+        push(line, session, sent)
     return sent
 
 

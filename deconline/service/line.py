@@ -199,6 +199,8 @@ class Line:
     event_retention_s: float = 7 * 86_400.0
     probes: Probes = field(default_factory=Probes)
     alerting: dict[Any, Memory] = field(default_factory=dict)  # the evaluator's confirmation state
+    # per (alert, party): when its guidance was last pushed, and the ranges pushed then
+    guidance_told: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
 
     def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
         """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""

@@ -160,12 +160,15 @@ def hotline(session: Session, scope: Scope) -> dict[str, Any]:
     )
     checks = [m for m in sent if m.kind == "comm_check"]
     acks: dict[str, dict[str, float]] = {}
-    for message_id, party, at in session.execute(
-        select(Acknowledgement.message_id, Acknowledgement.party_id, Acknowledgement.at)
+    answers: dict[str, str] = {}  # a resolution's answer, by message
+    for message_id, party, at, answer in session.execute(
+        select(Acknowledgement.message_id, Acknowledgement.party_id, Acknowledgement.at, Acknowledgement.answer)
         .join(Message, Message.id == Acknowledgement.message_id)
         .where(Message.created_at.between(scope.start, scope.end))
     ):
         acks.setdefault(message_id, {})[party] = at
+        if answer is not None:
+            answers[message_id] = answer
     health = _health(session, scope, checks, acks)
     if scope.detailed:
         sent = [m for m in sent if m.sender in scope.side or scope.side & set(m.recipients)]
@@ -196,11 +199,18 @@ def hotline(session: Session, scope: Scope) -> dict[str, Any]:
         "acknowledgements": len(delays),
         "late_acknowledgements": sum(1 for d in delays if d["delay_s"] > d["deadline_s"]),
         "never_acknowledged": unanswered,
+        "resolutions": _resolutions([m for m in sent if m.kind == "resolution"], answers),
         "delays": delays,
         "comm_checks": health,
     }
     result.update(_overdue(session, scope, events(session, scope, "message.overdue")))
     return result
+
+
+def _resolutions(proposed: list[Message], answers: dict[str, str]) -> dict[str, int]:
+    """Coordinated resolutions proposed (one message per side) and how each side answered."""
+    told = Counter(answers.get(m.id, "unanswered") for m in proposed)
+    return {"proposed": len(proposed), **{k: told.get(k, 0) for k in ("accepted", "rejected", "unanswered")}}
 
 
 def _overdue(session: Session, scope: Scope, overdue: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:

@@ -31,12 +31,15 @@ from deconline.core.areas import hazard_entries, outside_all
 from deconline.core.tactical import UNAFFILIATED_OWNER, TacticalRules, Thresholds, Tracks, detect, extrapolate, rows
 from deconline.core.volumes import Volume
 from deconline.record.canonical import canonical_json
+from deconline.service import resolutions
 from deconline.service.agreements import in_force
+from deconline.service.alert_guidance import own_guidance, refresh
 from deconline.service.errors import Forbidden, Invalid
 from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
+from deconline.service.resolutions import propose
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
@@ -309,11 +312,31 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
             told = [(party, other) for party, other in sides if party != UNAFFILIATED]  # nobody to tell there
             line.append(session, SERVICE_AUTHOR, f"alert.{alert.state}", _alert_event(alert), [p for p, _ in told])
             for party, other in told:
-                line.emit(session, party, {"type": "alert", "alert": alert_view(alert, party, by_key.get(other))})
+                view = alert_view(alert, party, by_key.get(other), own_guidance(alert, party))
+                line.emit(session, party, {"type": "alert", "alert": view})
+    # Guidance and resolutions after the alerts are committed and pushed: they never delay an alert.
+    if any(key[0] != "nonconformance" for key in shown):
+        _guide(line, agreement, everyone, tracks, changed, now)
+    else:
+        line.guidance_told.clear()
     from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
 
     safety_alerts(line, changed)
     return changed
+
+
+def _guide(
+    line: Line, agreement: Agreement, everyone: list[LiveState], tracks: Tracks, changed: list[Alert], now: float
+) -> None:
+    """Refresh each open alert's guidance, and propose a coordinated resolution for each new
+    warning between two parties."""
+    if not everyone or agreement.guidance == "off":
+        return
+    with line.db.write() as session:
+        s = extrapolate(tracks, now, agreement.max_track_age_s)
+        where = {(everyone[int(k)].party_id, everyone[int(k)].track_id): n for n, k in enumerate(s.index)}
+        refresh(line, session, agreement, s, where, now)
+        propose(line, session, agreement, changed, s, where, now)  # reads the (detached) alerts only
 
 
 def _place(alert: Alert, by_key: dict[tuple[str, str], LiveState], now: float) -> None:
@@ -544,8 +567,15 @@ def _state_view(state: State) -> dict[str, Any]:
     }
 
 
-def alert_view(alert: Alert, viewer: str, intruder_state: State | None) -> dict[str, Any]:
-    """What ``viewer`` sees: its own track, the intruder's id, and the intruder's state only while active."""
+def alert_view(
+    alert: Alert,
+    viewer: str,
+    intruder_state: State | None,
+    guidance: dict[str, Any] | None = None,
+    resolution: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``viewer`` sees: its own track, the intruder's id, and the intruder's state only while
+    active; its own aircraft's guidance and the resolution proposed to it, if any."""
     mine_first = alert.a_party == viewer
     own_track = alert.a_track if mine_first else alert.b_track
     view: dict[str, Any] = {"id": alert.id, "kind": alert.kind, "state": alert.state, "level": alert.level}
@@ -568,8 +598,11 @@ def alert_view(alert: Alert, viewer: str, intruder_state: State | None) -> dict[
             "raised_at": iso(alert.raised_at),
             "updated_at": iso(alert.updated_at),
             "cleared_at": iso(alert.cleared_at) if alert.cleared_at is not None else None,
+            "guidance": guidance,
         }
     )
+    if resolution is not None:
+        view["resolution"] = resolution
     return view
 
 
@@ -581,10 +614,12 @@ def list_alerts(line: Line, actor: Actor, active_only: bool = True, limit: int =
         if active_only:
             query = query.where(Alert.state != "cleared")
         alerts = list(session.scalars(query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit)))
+        proposed = resolutions.views(session, party_id, [a for a in alerts if a.kind == "separation"])
         views = []
         for alert in alerts:
             other = (alert.b_party, alert.b_track) if alert.a_party == party_id else (alert.a_party, alert.a_track)
-            views.append(alert_view(alert, party_id, _state_of(session, *other)))
+            state = _state_of(session, *other)
+            views.append(alert_view(alert, party_id, state, own_guidance(alert, party_id), proposed.get(alert.id)))
         return views
 
 

@@ -6,6 +6,8 @@ classes are the mapping the service code uses, and a test checks the two agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -256,6 +258,10 @@ class Alert(Base):
     a_lon: Mapped[float | None] = mapped_column(Float)
     b_lat: Mapped[float | None] = mapped_column(Float)
     b_lon: Mapped[float | None] = mapped_column(Float)
+    # Each side's guidance for its own aircraft (core.guidance ranges as JSON), refreshed by every
+    # evaluation; shown to that side only, never to the other.
+    a_guidance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    b_guidance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RecordEntry(Base):
@@ -306,6 +312,7 @@ class Acknowledgement(Base):
     message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
     party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
     at: Mapped[float] = mapped_column(Float)
+    answer: Mapped[str | None] = mapped_column(String(16))  # a resolution's: accepted or rejected
 
 
 class PartyEvent(Base):

@@ -38,7 +38,7 @@ def test_each_side_gets_its_own_aircrafts_ranges_and_nothing_of_the_other(world:
     mine = world.get("alpha", f"/v1/alerts/{alert}/guidance")
     assert mine.status_code == 200, mine.text
     body = mine.json()
-    assert set(body) == {"alert", "own_track", "time", "lookahead_s", "track_deg", "gs_mps", "vs_mps", "alt_m"}
+    assert set(body) == {"alert", "own_track", "time", "lookahead_s", "own", "track_deg", "gs_mps", "vs_mps", "alt_m"}
     assert body["own_track"] == "A1"
     assert conflicting(body["track_deg"], 90.0) and not conflicting(body["track_deg"], 0.0)  # straight on, or north
     assert conflicting(body["alt_m"], 9000.0) and not conflicting(body["alt_m"], 10_000.0)

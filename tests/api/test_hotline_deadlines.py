@@ -63,16 +63,17 @@ def test_raised_alerts_become_safety_alert_messages(world: World) -> None:
 
     head_on(world, 30_000)
     tactical.evaluate(world.line)
-    for who in ("alpha", "charlie"):
-        [message] = world.get(who, "/v1/messages").json()
-        assert message["kind"] == "safety_alert" and message["sender"] == "service"
-        assert message["references"][0]["type"] == "alert"
+    for who in ("alpha", "charlie"):  # a warning: the safety alert, and a coordinated resolution
+        kinds = {m["kind"]: m for m in world.get(who, "/v1/messages").json()}
+        assert set(kinds) == {"safety_alert", "resolution"}
+        message = kinds["safety_alert"]
+        assert message["sender"] == "service" and message["references"][0]["type"] == "alert"
     assert world.get("bravo", "/v1/messages").json() == [] or all(
-        m["kind"] == "safety_alert" for m in world.get("bravo", "/v1/messages").json()
+        m["kind"] in ("safety_alert", "resolution") for m in world.get("bravo", "/v1/messages").json()
     )
     world.clock.now += 1
     tactical.evaluate(world.line)  # the same alert, updated or not: no second message
-    assert len(world.get("alpha", "/v1/messages").json()) == 1
+    assert len(world.get("alpha", "/v1/messages").json()) == 2
 
 
 def persisted(world: World, party: str) -> list[dict[str, object]]:

@@ -47,8 +47,12 @@ def test_the_admin_review_counts_what_happened(shared: Scenario) -> None:
     assert alerts["nonconformance_s"] == 300.0 and alerts["nonconformance_by_party"] == {"alpha": 300.0}
 
     hotline = data["hotline"]
-    assert hotline["by_kind"] == {"comm_check": 1, "deconfliction_request": 1, "notice": 2, "safety_alert": 1}
-    assert (hotline["acknowledgements"], hotline["late_acknowledgements"], hotline["never_acknowledged"]) == (5, 1, 3)
+    assert hotline["by_kind"] == {
+        "comm_check": 1, "deconfliction_request": 1, "notice": 2, "resolution": 2, "safety_alert": 1
+    }  # fmt: skip
+    # the two sides' coordinated resolutions of the warning went unanswered too
+    assert (hotline["acknowledgements"], hotline["late_acknowledgements"], hotline["never_acknowledged"]) == (5, 1, 5)
+    assert hotline["resolutions"] == {"proposed": 2, "accepted": 0, "rejected": 0, "unanswered": 2}
     assert sorted((d["kind"], d["deadline_s"], d["delay_s"]) for d in hotline["delays"]) == [
         ("comm_check", 120.0, 10.0),
         ("comm_check", 120.0, 100.0),
@@ -56,8 +60,8 @@ def test_the_admin_review_counts_what_happened(shared: Scenario) -> None:
         ("safety_alert", 60.0, 30.0),
         ("safety_alert", 60.0, 100.0),
     ]
-    assert hotline["overdue"] == 4 and hotline["overdue_silent"] == {"alpha": 2, "charlie": 2}
-    assert hotline["escalations"] == 2 and hotline["escalations_by_contact"] == {"bravo": 2}
+    assert hotline["overdue"] == 6 and hotline["overdue_silent"] == {"alpha": 3, "charlie": 3}
+    assert hotline["escalations"] == 3 and hotline["escalations_by_contact"] == {"bravo": 3}
     health = {h["party"]: h for h in hotline["comm_checks"]}
     assert (health["alpha"]["in_time"], health["bravo"]["median_delay_s"], health["charlie"]["missed"]) == (1, 100.0, 1)
 
@@ -80,18 +84,20 @@ def test_a_party_review_is_its_own_side_and_its_own_aircraft(shared: Scenario) -
     assert alpha["conflicts"]["items"][0]["other_ref"].startswith("ref_")
     assert alpha["alerts"]["raised"] == 2 and alpha["alerts"]["closest"][0]["other_track"] == "C1"
     assert {p["kind"] for p in alpha["map"]["encounters"]} == {"separation", "nonconformance"}
-    assert alpha["hotline"]["messages"] == 5 and alpha["hotline"]["escalations"] == 0
+    assert alpha["hotline"]["messages"] == 6 and alpha["hotline"]["escalations"] == 0
 
     charlie = data_for(shared, CHARLIE)
     assert sorted(o["name"] for o in charlie["operations"]["items"]) == ["charlie far sortie", SECRET_NAME]
     assert charlie["alerts"]["by_kind"] == {"separation": 1}  # alpha's nonconformance is alpha's
     assert [p["kind"] for p in charlie["map"]["encounters"]] == ["separation"]
-    assert charlie["hotline"]["by_kind"] == {"comm_check": 1, "deconfliction_request": 1, "safety_alert": 1}
+    assert charlie["hotline"]["by_kind"] == {
+        "comm_check": 1, "deconfliction_request": 1, "resolution": 1, "safety_alert": 1
+    }  # fmt: skip
     assert charlie["conflicts"]["outcomes"] == {"cancelled": {"resolved": 1, "after_request": 1}}
 
     bravo = data_for(shared, BRAVO)
     assert bravo["alerts"]["raised"] == 0  # alpha's group, but not its aircraft
-    assert [e["silent"] for e in bravo["hotline"]["escalation_items"]] == ["charlie", "charlie"]
+    assert [e["silent"] for e in bravo["hotline"]["escalation_items"]] == ["charlie"] * 3
 
 
 def _leaks(text: str, secrets: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ exception or a request to any host but the service fails the test.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,6 +123,53 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     db_url, tokens, keys, patrol_id = build_site(directory)
     with server(db_url) as url:
         yield Site(url, db_url, tokens, keys, patrol_id)
+
+
+@dataclass
+class DemoSite:
+    """The demo scenario (``make run``) served, its aircraft fed as ``serve --demo-feed`` does."""
+
+    url: str
+    tokens: dict[str, str]
+    keys: dict[str, Path]
+    epoch: float
+
+
+# Where in its cycle the demo's story starts (deconline.demo_flights.TANKER_GAP): 90 s in, the tanker
+# SHELL71 (orange-af) is a minute from losing separation with VIPER11 (blue-af): a warning until 150 s,
+# a loss of separation until 210 s.
+DEMO_STARTS_AT_S = 90.0
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    if SKIP is not None:
+        pytest.skip(SKIP)
+    from deconline import demo, demo_feed
+
+    directory = tmp_path_factory.mktemp("demo")
+    db_url = f"sqlite:///{directory / 'demo.db'}"
+    keys_dir = directory / "keys"
+    line = Line(Database(db_url), evaluate_every_s=0)
+    tokens = demo.load(line, keys_dir)
+    line.db.dispose()
+    demo.write_tokens(keys_dir, tokens)
+    keys = {party: keys_dir / f"{party}.key" for party, _ in demo.PARTIES}
+    with server(db_url) as url:
+        stop = threading.Event()
+        epoch = time.time() - DEMO_STARTS_AT_S
+        feeders = [
+            threading.Thread(target=demo_feed.feed_party, args=(url, who, epoch, stop, lambda _: None), daemon=True)
+            for who in demo_feed.credentials(keys_dir)
+        ]
+        for feeder in feeders:
+            feeder.start()
+        try:
+            yield DemoSite(url, tokens, keys, epoch)
+        finally:
+            stop.set()
+            for feeder in feeders:
+                feeder.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.routing import JsonRoute
-from deconline.api.schemas import MessageIn, NoticeRequest
-from deconline.service import hotline
+from deconline.api.schemas import AnswerIn, MessageIn, NoticeRequest
+from deconline.service import hotline, resolutions
 
 router = APIRouter(prefix="/v1/messages", tags=["hotline"], route_class=JsonRoute)
 
@@ -30,7 +30,7 @@ def list_messages(
     line: LineDep,
     actor: ActorDep,
     box: Literal["in", "out"] = "in",
-    status: Literal["sent", "acknowledged", "overdue"] | None = None,
+    status: Literal["sent", "acknowledged", "overdue", "accepted", "rejected"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     return hotline.mailbox(line, actor, box, status, limit)
@@ -45,6 +45,14 @@ def get_message(message_id: str, line: LineDep, actor: ActorDep) -> dict[str, An
 def acknowledge(message_id: str, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> dict[str, Any]:
     """Acknowledge a message sent to you (once). Sign the empty object `{}` as the body."""
     message = hotline.acknowledge(line, actor, message_id, signed.require())
+    return hotline.get(line, actor, message.id)
+
+
+@router.post("/{message_id}/answer")
+def answer(message_id: str, body: AnswerIn, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> dict[str, Any]:
+    """Accept or reject a coordinated `resolution` sent to you (once; it is answered, not
+    acknowledged); the other side is told at once. Signed like every submission."""
+    message = resolutions.answer(line, actor, message_id, body.answer, signed.require())
     return hotline.get(line, actor, message.id)
 
 

@@ -48,7 +48,10 @@ def get_alerts(
     state: Literal["active", "all"] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    """Your alerts (predicted or actual losses of separation involving your aircraft)."""
+    """Your alerts (predicted or actual losses of separation involving your aircraft). Each open
+    separation or hazard alert carries `guidance`: your own aircraft's conflict-free and conflicting
+    ranges, refreshed by every evaluation (null under `guidance: off`, or before the first); a
+    warning between two parties' aircraft carries the coordinated `resolution` proposed to you."""
     return tactical.list_alerts(line, actor, active_only=state == "active", limit=limit)
 
 

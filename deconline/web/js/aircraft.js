@@ -1,5 +1,9 @@
-/** The aircraft table (like tar1090's): sortable, a selected-aircraft box, cheap at thousands of tracks. */
+/**
+ * The aircraft table (like tar1090's): sortable, a selected-aircraft box, cheap at thousands of
+ * tracks. One's own selected aircraft in an alert shows its guidance (compass rose, altitude tape).
+ */
 import { el, fl, keepingFocus } from './dom.js';
+import { guidanceStore, guidanceView, proposedTrack } from './guidance.js';
 
 const MAX_ROWS = 200;
 const COLUMNS = [
@@ -17,11 +21,15 @@ export function mount(root, ctx) {
   let sortKey = 'id';
   let descending = false;
   let selected = null;
+  let alerts = [];
+  const store = guidanceStore(ctx);
   const box = el('div', { class: 'selected-aircraft', role: 'status', 'aria-live': 'polite' });
+  // outside the live region: it redraws every second
+  const guidanceBox = el('div', { class: 'selected-guidance' });
   const count = el('p', { class: 'hint' });
   const head = el('tr');
   const body = el('tbody');
-  root.append(el('div', { class: 'panel-head' }, el('h2', { text: 'Aircraft' })), box, count, el('table', { class: 'aircraft' }, el('thead', {}, head), body));
+  root.append(el('div', { class: 'panel-head' }, el('h2', { text: 'Aircraft' })), box, guidanceBox, count, el('table', { class: 'aircraft' }, el('thead', {}, head), body));
 
   function renderHead() {
     head.replaceChildren(
@@ -75,6 +83,28 @@ export function mount(root, ctx) {
         ? el('p', {}, el('strong', { text: `${chosen.id} (${chosen.party})` }), ` ${chosen.lat.toFixed(4)}, ${chosen.lon.toFixed(4)} · ${Math.round(chosen.alt_m)} m ${fl(chosen.alt_m)} · ${Math.round(chosen.gs_mps)} m/s · ${Math.round(chosen.track_deg)}° · ${Math.round(chosen.age)} s old`)
         : el('p', { class: 'hint', text: 'Select an aircraft on the map or in the table.' }),
     );
+    drawGuidance(chosen);
+  }
+
+  /** The guidance of one's own chosen aircraft, from its most urgent alert that has some. */
+  function drawGuidance(chosen) {
+    const own = chosen && chosen.party === ctx.me.party;
+    const mine = own ? alerts.filter((a) => a.own_track === chosen.id && (a.kind === 'separation' || a.kind === 'hazard')) : [];
+    store.show('aircraft', mine.map((a) => a.id), root);
+    const alert = mine.find((a) => store.get(a.id));
+    const who = alert ? (alert.kind === 'separation' ? `${alert.intruder?.party ?? ''} ${alert.intruder?.track ?? ''}`.trim() : `hazard ${alert.hazard_id ?? ''}`.trim()) : '';
+    const view = alert
+      ? guidanceView(store.get(alert.id), {
+          track: chosen,
+          proposed: proposedTrack(alert.resolution),
+          stale: store.staleness(alert.id),
+          title: `Guidance (${alert.level.replaceAll('_', ' ')} with ${who})`,
+        })
+      : null;
+    let note = null;
+    if (!view && mine.some((a) => !store.get(a.id) && !store.reason(a.id))) note = 'Guidance: computing…';
+    else if (!view && mine.some((a) => store.reason(a.id))) note = `No guidance: ${store.reason(mine.find((a) => store.reason(a.id)).id)}.`;
+    guidanceBox.replaceChildren(...(view ? [view] : note ? [el('p', { class: 'hint gd-waiting', text: note })] : []));
   }
 
   function choose(t) {
@@ -87,6 +117,11 @@ export function mount(root, ctx) {
     tracks = list;
     render();
   });
+  ctx.bus.on('alerts', (list) => {
+    alerts = list;
+    render();
+  });
+  ctx.bus.on('guidance-changed', () => render());
   ctx.bus.on('select-track', (s) => {
     selected = s;
     ctx.bus.emit('focus-panel', 'aircraft');

@@ -52,6 +52,7 @@ export function mount(root, ctx) {
   function statusOf(m) {
     if (m.status === 'overdue') return { cls: 'overdue', text: '⚠ OVERDUE' };
     if (m.status === 'acknowledged') return { cls: 'acked', text: '✓ acknowledged' };
+    if (m.status === 'accepted' || m.status === 'rejected') return { cls: 'acked', text: `✓ ${m.status}` };
     const left = remaining(m);
     if (m.requires_ack && left !== null) {
       return { cls: left < 60 ? 'due-soon' : 'open', text: `${left < 60 ? '! ' : ''}ack due in ${clock(Math.max(0, left))}` };
@@ -61,7 +62,8 @@ export function mount(root, ctx) {
 
   function proposalText(p) {
     if (!p) return '';
-    const parts = [p.action.replace('_', ' ')];
+    const parts = [(p.action ?? '').replace('_', ' ')];
+    if (p.manoeuvre) parts.push(p.manoeuvre.axis === 'track' ? `to ${Math.round(p.manoeuvre.to) % 360}°` : `at ${Math.round(p.manoeuvre.to / 0.00508)} ft/min`, `other side: ${p.other_sense}`);
     if (p.shift_s) parts.push(`${p.shift_s > 0 ? '+' : ''}${Math.round(p.shift_s / 60)} min`);
     if (p.band) parts.push(`band ${p.band[0]}–${p.band[1]} m`);
     if (p.until) parts.push(`until ${utc(p.until)}`);
@@ -105,7 +107,23 @@ export function mount(root, ctx) {
     const status = statusOf(m);
     const error = el('p', { class: 'error', role: 'alert' });
     const actions = el('div', { class: 'actions' });
-    if (mustAck(m)) {
+    if (m.kind === 'resolution' && mustAck(m)) {
+      for (const [choice, label] of [['accept', 'Accept'], ['reject', 'Reject']]) {
+        actions.append(
+          el('button', {
+            type: 'button',
+            class: choice === 'accept' ? 'primary' : null,
+            text: label,
+            onclick: () =>
+              attempt(ctx, error, async () => {
+                await ctx.api.post(`/v1/messages/${m.id}/answer`, { answer: choice });
+                ctx.toast(`resolution ${choice === 'accept' ? 'accepted' : 'rejected'}`, 'ok');
+                await refresh();
+              }),
+          }),
+        );
+      }
+    } else if (mustAck(m)) {
       actions.append(
         el('button', {
           type: 'button',

@@ -9,7 +9,7 @@ import { KeyError, importPrivateKeyPem, keyMatches } from './signing.js';
 
 const TRACK_POLL_MS = 1000;
 const HAZARD_POLL_MS = 30_000;
-const STREAM_TYPES = ['alert', 'message', 'acknowledgement', 'overdue', 'escalation', 'notice', 'operation'];
+const STREAM_TYPES = ['alert', 'message', 'acknowledgement', 'overdue', 'escalation', 'notice', 'operation', 'guidance', 'resolution'];
 
 const PANELS = {
   alerts: { title: 'Alerts', module: './alerts.js', roles: ['party'] },
