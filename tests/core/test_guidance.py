@@ -299,7 +299,7 @@ def hazards(draw: st.DrawFn) -> Volume:
     return Volume(footprint, 15_000.0 if circle else 0.0, lower, lower + 2500.0, T0 + start, T0 + start + 400.0)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(
     x=st.floats(-40_000, 40_000), y=st.floats(-40_000, 40_000), alt=st.floats(500, 5000), gs=st.floats(60, 250),
     trk=st.floats(0, 359), vz=st.sampled_from([0.0, 8.0, -8.0]), hazard=hazards(),
