@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconline.core.guidance_windows import Owns
-from deconline.core.tactical import EARTH_RADIUS_M, VERTICAL_TOLERANCE_M, Extrapolated
+from deconline.core.tactical import EARTH_RADIUS_M, VERTICAL_TOLERANCE_M, Extrapolated, orthographic_axes
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -26,15 +26,11 @@ CELLS_PER_REACH = 4  # a disk costs about 5 r^2 of cells at 4 cells per reach, 9
 
 
 def _plane(s: Extrapolated) -> Floats:
-    """Each aircraft on the plane tangent at the traffic's centre (metres)."""
+    """Each aircraft on the plane tangent at the traffic's centre (metres): the tactical engine's
+    plane, which never lengthens a distance."""
+    first, second = orthographic_axes(s.lat, s.lon)
     unit = np.column_stack([np.cos(s.lat) * np.cos(s.lon), np.cos(s.lat) * np.sin(s.lon), np.sin(s.lat)])
-    centre = unit.mean(axis=0)
-    norm = float(np.linalg.norm(centre))
-    centre = centre / norm if norm > 1e-9 else np.array([0.0, 0.0, 1.0])
-    helper = np.array([0.0, 0.0, 1.0]) if abs(centre[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    first = np.cross(centre, helper)
-    first /= np.linalg.norm(first)
-    return np.asarray(EARTH_RADIUS_M * np.column_stack([unit @ first, unit @ np.cross(centre, first)]))
+    return np.asarray(EARTH_RADIUS_M * np.column_stack([unit @ first, unit @ second]))
 
 
 class Neighbours:

@@ -333,12 +333,7 @@ def _by_track(owns: Owns, c: _Common, cands: Candidates, h: float, lookahead: fl
     lo = np.minimum(b0 - a0, b0 + sweep - a1) - 1e-7
     hi = np.maximum(b0 + a0, b0 + sweep + a1) + 1e-7
     row, col = _triples(cands.grid.spans(p.own, np.degrees(lo), np.degrees(hi), full))
-    k = p.own[row]
-    rvx, rvy = p.vx[row] - cands.first[k, col], p.vy[row] - cands.second[k, col]
-    h_lo, h_hi = horizontal_window(p.dx[row], p.dy[row], rvx, rvy, h)
-    shape = (len(owns.alt), cands.grid.size)
-    window = np.maximum(h_lo, c.lo[row]), np.minimum(h_hi, c.hi[row])
-    return _latest(shape, k, col, window, lookahead, (p.dx[row], p.dy[row]), (rvx, rvy), h)
+    return _horizontal(owns, c, cands, row, col, h, lookahead)
 
 
 def _by_speed(owns: Owns, c: _Common, cands: Candidates, h: float, lookahead: float) -> Times:
@@ -354,6 +349,13 @@ def _by_speed(owns: Owns, c: _Common, cands: Candidates, h: float, lookahead: fl
     c = c.subset(ok)
     p = c.pairs
     row, col = _triples(cands.grid.spans(p.own, lo, hi, np.zeros(len(lo), dtype=np.bool_)))
+    return _horizontal(owns, c, cands, row, col, h, lookahead)
+
+
+def _horizontal(owns: Owns, c: _Common, cands: Candidates, row: Ints, col: Ints, h: float, lookahead: float) -> Times:
+    """The exact test of the (pair, candidate) triples a horizontal pass kept: each candidate's own
+    horizontal window with the aircraft, within the pair's common vertical one."""
+    p = c.pairs
     k = p.own[row]
     rvx, rvy = p.vx[row] - cands.first[k, col], p.vy[row] - cands.second[k, col]
     h_lo, h_hi = horizontal_window(p.dx[row], p.dy[row], rvx, rvy, h)

@@ -362,7 +362,7 @@ def _slices(vmax: float, rules: TacticalRules, n: int) -> int:
     return int(min(32, max(1, min(by_speed, max(2, by_count)))))
 
 
-def _orthographic_axes(lat: Floats, lon: Floats) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def orthographic_axes(lat: Floats, lon: Floats) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Two axes of the plane tangent at the centre of the traffic.
 
     Dropping the third coordinate is an orthogonal projection, which never lengthens a distance,
@@ -419,7 +419,7 @@ def sliced_pairs(s: Extrapolated, rules: TacticalRules) -> tuple[Ints, Ints]:
     worst_lat = min(float(np.abs(s.lat).max()) + spread, math.radians(89.0))
     drift = 1.1 * (math.tan(worst_lat) * spread + spread * spread)
     coslat = np.maximum(np.cos(s.lat), 1e-6)
-    first, second = _orthographic_axes(s.lat, s.lon)
+    first, second = orthographic_axes(s.lat, s.lon)
 
     def slice_keys(slice_index: int) -> Ints:
         centre = (slice_index + 0.5) * 2 * half
