@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from deconline.core.neighbours import expand_ranges
 from deconline.core.tactical import VERTICAL_TOLERANCE_M, below, horizontal_window
 
 Floats = NDArray[np.float64]
@@ -127,13 +128,7 @@ class Candidates:
 
 def _triples(runs: tuple[Ints, Ints, Ints]) -> tuple[Ints, Ints]:
     """Every (pair, candidate) of the runs, flattened: pair indices and candidate columns."""
-    row, first, count = runs
-    total = int(count.sum())
-    if total == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    offsets = np.cumsum(count) - count
-    return np.repeat(row, count), np.arange(total, dtype=np.int64) + np.repeat(first - offsets, count)
+    return expand_ranges(*runs)
 
 
 @dataclass(frozen=True)

@@ -66,18 +66,18 @@ def binned_pairs(points: Floats, r: float, max_cells: int | None = None) -> tupl
     firsts, seconds = [], []
     # The cube itself: each point with the ones after it.
     same_end = starts[sorted_key] + counts[sorted_key]
-    firsts_, seconds_ = _ranges(position, position + 1, same_end - position - 1)
+    firsts_, seconds_ = expand_ranges(position, position + 1, same_end - position - 1)
     firsts.append(firsts_)
     seconds.append(seconds_)
     for dx, dy, dz in LATER_NEIGHBOURS:
         neighbour = sorted_key + ((dx * shape[1] + dy) * shape[2] + dz)
-        firsts_, seconds_ = _ranges(position, starts[neighbour], counts[neighbour])
+        firsts_, seconds_ = expand_ranges(position, starts[neighbour], counts[neighbour])
         firsts.append(firsts_)
         seconds.append(seconds_)
     return order, np.concatenate(firsts), np.concatenate(seconds)
 
 
-def _ranges(owner: Ints, start: Ints, count: Ints) -> tuple[Ints, Ints]:
+def expand_ranges(owner: Ints, start: Ints, count: Ints) -> tuple[Ints, Ints]:
     """``owner[k]`` paired with each of ``start[k] .. start[k] + count[k] - 1``, flattened."""
     total = int(count.sum())
     if total == 0:
