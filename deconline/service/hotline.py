@@ -299,20 +299,26 @@ def from_service(
     references: list[dict[str, str]],
     subjects: dict[str, list[str]] | None = None,
     agreement: Agreement | None = None,
+    proposal: dict[str, Any] | None = None,
+    message_id: str | None = None,
+    deadline_s: float | None = None,
 ) -> Message:
-    """A message the service itself sends (comm checks, safety alerts, conflict notices), recorded in
-    the caller's transaction; ``agreement``: the one in force, if the caller has read it already."""
+    """A message the service itself sends (comm checks, safety alerts, conflict notices, resolutions),
+    recorded in the caller's transaction exactly as sent; ``agreement``: the one in force, if the
+    caller has read it already; ``deadline_s``: after ``now``, else the agreement's for ``kind``."""
+    if deadline_s is None:
+        deadline_s = deadline_for(agreement if agreement is not None else in_force(session), kind)
     message = Message(
-        id=new_id("ms"),
+        id=message_id or new_id("ms"),
         sender=SERVICE,
         recipients=sorted(set(recipients)),
         kind=kind,
         references=references,
-        proposal=None,
+        proposal=proposal,
         subjects=subjects or {},
         text=text,
         requires_ack=True,
-        deadline_s=now + deadline_for(agreement if agreement is not None else in_force(session), kind),
+        deadline_s=now + deadline_s,
         status="sent",
         created_at=now,
     )

@@ -26,7 +26,7 @@ from deconline.core.tactical import Extrapolated
 from deconline.service.errors import Conflict, NotFound
 from deconline.service.geo import iso
 from deconline.service.hotline import counterpart, deadline_for, from_service, push
-from deconline.service.line import Line
+from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor
 from deconline.service.record import Signed
 from deconline.store.models import Acknowledgement, Alert, Message
@@ -127,21 +127,21 @@ def _send(
         (alert.a_party, alert.a_track, found.a, alert.b_party, alert.b_track, found.b),
         (alert.b_party, alert.b_track, found.b, alert.a_party, alert.a_track, found.a),
     )
+    ids = [new_id("ms"), new_id("ms")]  # each message names the other: the pair is one proposal
     messages = []
-    for party, track, own, other_party, other_track, other in sides:
+    for k, (party, track, own, other_party, other_track, other) in enumerate(sides):
         text = (
             f"Coordinated resolution, {alert.level.replace('_', ' ')} {track} ↔ {other_party} {other_track}: "
             f"{track} {_wording(own)}; {other_party} is asked to {_asked(other)}. Accept or reject."
         )
-        proposal = _proposal(alert, own, other, track, found.clear_of_others)
-        message = from_service(line, session, now, [party], KIND, text, [{"type": "alert", "id": alert.id}])
-        message.proposal = proposal
-        message.deadline_s = now + deadline
-        messages.append(message)
-    first, second = messages
-    first.proposal = {**(first.proposal or {}), "counterpart": second.id}
-    second.proposal = {**(second.proposal or {}), "counterpart": first.id}
-    session.flush()
+        proposal = {**_proposal(alert, own, other, track, found.clear_of_others), "counterpart": ids[1 - k]}
+        references = [{"type": "alert", "id": alert.id}]
+        messages.append(
+            from_service(
+                line, session, now, [party], KIND, text, references,
+                proposal=proposal, message_id=ids[k], deadline_s=deadline,
+            )
+        )  # fmt: skip
     push(line, session, messages)
     for message in messages:
         line.emit(session, message.recipients[0], _event(alert.id, message, None, "pending"))

@@ -51,6 +51,13 @@ def test_a_warning_between_two_parties_proposes_complementary_manoeuvres_to_each
     assert shown["resolution"]["message"] == mine["id"] and shown["resolution"]["other_answer"] == "pending"
     assert shown["resolution"]["deadline"] == mine["deadline"]
     assert [e["message"] for e in events_of(world, "alpha", "resolution")] == [mine["id"]]
+    # the record holds each message exactly as its party reads it, proposal and deadline included
+    sent = {e["event"]["message"]["id"]: e for e in recorded(world, "message.sent")}
+    for message in (mine, theirs):
+        entry = sent[message["id"]]
+        assert entry["event"]["message"]["proposal"] == message["proposal"]
+        assert entry["event"]["message"]["deadline"] == message["deadline"]
+        assert entry["readers"] == message["recipients"]
     tactical.evaluate(world.line)  # a second evaluation proposes nothing new
     assert len([m for m in world.get("alpha", "/v1/messages").json() if m["kind"] == "resolution"]) == 1
 
