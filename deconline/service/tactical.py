@@ -39,7 +39,6 @@ from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
-from deconline.service.resolutions import propose
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
@@ -314,14 +313,15 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
             for party, other in told:
                 view = alert_view(alert, party, by_key.get(other), own_guidance(alert, party))
                 line.emit(session, party, {"type": "alert", "alert": view})
-    # Guidance and resolutions after the alerts are committed and pushed: they never delay an alert.
+    from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
+
+    safety_alerts(line, changed)
+    # Guidance and resolutions after the alerts and their safety messages are committed and pushed:
+    # they never delay an alert.
     if any(key[0] != "nonconformance" for key in shown):
         _guide(line, agreement, everyone, tracks, changed, now)
     else:
         line.guidance_told.clear()
-    from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
-
-    safety_alerts(line, changed)
     return changed
 
 
@@ -336,7 +336,7 @@ def _guide(
         s = extrapolate(tracks, now, agreement.max_track_age_s)
         where = {(everyone[int(k)].party_id, everyone[int(k)].track_id): n for n, k in enumerate(s.index)}
         refresh(line, session, agreement, s, where, now)
-        propose(line, session, agreement, changed, s, where, now)  # reads the (detached) alerts only
+        resolutions.propose(line, session, agreement, changed, s, where, now)  # reads the (detached) alerts
 
 
 def _place(alert: Alert, by_key: dict[tuple[str, str], LiveState], now: float) -> None:
