@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,50 @@ def test_cli_hotline_session(tmp_path: Path) -> None:
         assert bad.exit_code == 1 and "422" in bad.output
         health = runner.invoke(app, ["line", "health"], env=env("alpha"))
         assert health.exit_code == 0 and "charlie" in health.output
+
+
+def test_cli_alerts_with_guidance_and_a_resolution_answered(tmp_path: Path) -> None:
+    """Two parties head-on through a real server: each sees its alert with its own aircraft's free
+    ranges and the resolution proposed to it, and answers it from the command line."""
+    db_url = f"sqlite:///{tmp_path / 'line.db'}"
+    world = make_world(db_url)
+    world.line.db.dispose()
+    for who in ("alpha", "charlie"):
+        write_private_key(world.keys[who], tmp_path / f"{who}.key")
+    with server(db_url) as url:
+
+        def env(who: str) -> dict[str, str]:
+            return {
+                "DECONLINE_URL": url,
+                "DECONLINE_TOKEN": world.tokens[who],
+                "DECONLINE_KEY": str(tmp_path / f"{who}.key"),
+            }
+
+        east = math.degrees(20_000 / (6_371_000.0 * math.cos(math.radians(50.0))))
+        for who, track, lon, heading in (("alpha", "A1", 10.0 - east, 90.0), ("charlie", "C1", 10.0 + east, 270.0)):
+            with Client(url, world.tokens[who], key=world.keys[who]) as c:
+                report = {"id": track, "lat": 50.0, "lon": lon, "alt_m": 9000.0, "gs_mps": 200.0,
+                          "track_deg": heading, "vrate_mps": 0.0, "time": time.time()}  # fmt: skip
+                c.post_tracks([report])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with Client(url, world.tokens["alpha"]) as c:
+                mine = c.alerts()
+            if mine and mine[0].get("guidance") and "resolution" in mine[0]:
+                break
+            time.sleep(0.3)
+        shown = runner.invoke(app, ["alerts", "--guidance"], env=env("alpha"))
+        assert shown.exit_code == 0, shown.output
+        assert "A1" in shown.output and "track free:" in shown.output and "resolution ms_" in shown.output
+        message = mine[0]["resolution"]["message"]
+        answered = runner.invoke(app, ["msg", "answer", message, "accept"], env=env("alpha"))
+        assert answered.exit_code == 0 and f"{message}: accepted" in answered.output, answered.output
+        again = runner.invoke(app, ["msg", "answer", message, "reject"], env=env("alpha"))
+        assert again.exit_code == 1 and "already answered" in again.output
+        wrong = runner.invoke(app, ["msg", "answer", message, "maybe"], env=env("alpha"))
+        assert wrong.exit_code == 2 and "accept or reject" in wrong.output
+        theirs = runner.invoke(app, ["alerts", "--guidance"], env=env("charlie"))
+        assert "C1" in theirs.output and "they: accepted" in theirs.output, theirs.output
 
 
 def test_the_client_posts_what_the_feeder_decoded_and_reads_it_back(tmp_path: Path) -> None:

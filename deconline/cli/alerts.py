@@ -79,7 +79,7 @@ def alerts(
     rows = [
         (
             a["id"], a["kind"], a["level"], a["state"], a["own_track"],
-            " ".join(a["intruder"].values()) if "intruder" in a else a.get("hazard_id", ""),
+            f"{a['intruder']['party']} {a['intruder']['track']}" if "intruder" in a else a.get("hazard_id", ""),
             "now" if a["los"] else f"{a['t_los']:.0f} s",
         )
         for a in found
