@@ -94,9 +94,12 @@ def seal(
     """Sign ``body`` as ``action`` on ``line``, now (or at ``created``) and once (a new nonce)."""
     statement = Statement(line, action, created or utc_now(), nonce or new_nonce(), body)
     _check(statement)
-    data = canonical_json(
-        {"action": action, "body": body, "created": statement.created, "line": line, "nonce": statement.nonce}
-    )
+    try:
+        data = canonical_json(
+            {"action": action, "body": body, "created": statement.created, "line": line, "nonce": statement.nonce}
+        )
+    except (TypeError, ValueError) as exc:
+        raise EnvelopeError(f"the body cannot be signed: {exc}") from exc
     return Sealed(data, base64.b64encode(key.sign(pae(PAYLOAD_TYPE, data))).decode("ascii"))
 
 

@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from deconline.service import events as events_service
@@ -17,6 +18,7 @@ from tests.api.test_unaffiliated import adopt, post_unaffiliated
 from tests.helpers import World
 
 EARTH = 6_371_000.0
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the flows run on both
 SENSES = {("left", "right"), ("right", "left"), ("up", "down"), ("down", "up")}
 
 
@@ -84,6 +86,7 @@ def test_answers_are_told_to_the_other_side_at_once_and_recorded(world: World) -
     assert all(sorted(e["readers"]) == ["alpha", "charlie"] for e in entries)
 
 
+@SQLITE_ONLY
 def test_answering_is_for_the_recipient_of_a_resolution_only(world: World) -> None:
     head_on(world, 40_000)
     mine = resolution_of(world, "alpha")
@@ -130,6 +133,7 @@ def test_guidance_is_in_each_sides_alert_and_refreshed_by_every_evaluation(world
     assert len(events_of(world, "alpha", "guidance")) == 1
 
 
+@SQLITE_ONLY
 def test_unaffiliated_traffic_gets_no_resolution(world: World) -> None:
     adopt(world, surveillance_providers=["charlie"])
     east = 20_000 / (EARTH * math.cos(math.radians(50.0)))

@@ -206,7 +206,7 @@ def check_recovery(found: Bands, own: Ownship, traffic: Traffic) -> int:
     return marked
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(encounter=encounters())
 def test_every_range_is_what_flying_it_gives(encounter: tuple[Ownship, Traffic]) -> None:
     own, traffic = encounter
@@ -215,7 +215,7 @@ def test_every_range_is_what_flying_it_gives(encounter: tuple[Ownship, Traffic])
     check_recovery(found, own, traffic)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(encounter=encounters(in_loss=True))
 def test_recovery_regains_separation_soonest_among_the_widest_misses(encounter: tuple[Ownship, Traffic]) -> None:
     own, traffic = encounter
@@ -369,7 +369,7 @@ def check_many(s: Extrapolated, owns: Sequence[int], hazards: Sequence[Volume] =
         assert guidance_many(s, owns, RULES, hazards, now) == one
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     lat=st.sampled_from([0.0, 45.0, 60.0, 75.0, 80.0, 85.0, -70.0]),
     spread=st.sampled_from([20_000.0, 150_000.0, 400_000.0]),

@@ -173,7 +173,7 @@ def encounters(draw: st.DrawFn) -> Extrapolated:
     return picture(rows)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(s=encounters())
 def test_every_claim_is_what_flying_it_gives(s: Extrapolated) -> None:
     r = resolve(s, 0, 1, RULES)

@@ -55,7 +55,7 @@ def test_pae_is_dsse_v1(payload_type: str, payload: bytes) -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
@@ -69,6 +69,11 @@ def test_any_body_opens_as_it_was_sealed(body: Any) -> None:
     assert opened.body == body and opened.line == "line-a" and opened.action == "operations.file"
     assert len(base64.urlsafe_b64decode(opened.nonce + "==")) >= 16
     assert seal(KEY, "line-a", "operations.file", body).statement != sealed.statement  # a new nonce each time
+
+
+def test_a_body_canonical_json_cannot_hold_is_refused_by_name() -> None:
+    with pytest.raises(EnvelopeError, match="cannot canonicalise"):
+        seal(KEY, "line-a", "operations.file", {"n": 2**53})
 
 
 def test_a_changed_byte_or_a_bare_body_signature_does_not_verify() -> None:
