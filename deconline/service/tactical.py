@@ -313,30 +313,37 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
             for party, other in told:
                 view = alert_view(alert, party, by_key.get(other), own_guidance(alert, party))
                 line.emit(session, party, {"type": "alert", "alert": view})
+        guided = agreement.guidance != "off" and any(key[0] != "nonconformance" for key in shown)
+        if guided and not changed:  # nothing to push: nobody waits for this commit, guide in it
+            _guide(line, session, agreement, everyone, tracks, [], now)
     from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
 
     safety_alerts(line, changed)
-    # Guidance and resolutions after the alerts and their safety messages are committed and pushed:
-    # they never delay an alert.
-    if any(key[0] != "nonconformance" for key in shown):
-        _guide(line, agreement, everyone, tracks, changed, now)
-    else:
+    if guided and changed:  # after the alerts and their safety messages are pushed: never delays one
+        with line.db.write() as session:
+            _guide(line, session, agreement, everyone, tracks, changed, now)
+    elif not guided:
         line.guidance_told.clear()
     return changed
 
 
 def _guide(
-    line: Line, agreement: Agreement, everyone: list[LiveState], tracks: Tracks, changed: list[Alert], now: float
+    line: Line,
+    session: Session,
+    agreement: Agreement,
+    everyone: list[LiveState],
+    tracks: Tracks,
+    changed: list[Alert],
+    now: float,
 ) -> None:
     """Refresh each open alert's guidance, and propose a coordinated resolution for each new
-    warning between two parties."""
-    if not everyone or agreement.guidance == "off":
+    warning between two parties (``changed``: the alerts this evaluation raised or changed)."""
+    if not everyone:
         return
-    with line.db.write() as session:
-        s = extrapolate(tracks, now, agreement.max_track_age_s)
-        where = {(everyone[int(k)].party_id, everyone[int(k)].track_id): n for n, k in enumerate(s.index)}
-        refresh(line, session, agreement, s, where, now)
-        resolutions.propose(line, session, agreement, changed, s, where, now)  # reads the (detached) alerts
+    s = extrapolate(tracks, now, agreement.max_track_age_s)
+    where = {(everyone[int(k)].party_id, everyone[int(k)].track_id): n for n, k in enumerate(s.index)}
+    refresh(line, session, agreement, s, where, now)
+    resolutions.propose(line, session, agreement, changed, s, where, now)  # reads the (detached) alerts
 
 
 def _place(alert: Alert, by_key: dict[tuple[str, str], LiveState], now: float) -> None:
