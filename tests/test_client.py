@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from deconline.cli import app
 from deconline.client import ApiError, Client
 from deconline.ingest.track_builder import State
 from deconline.record.signing import write_private_key
-from tests.helpers import AGREEMENT, box, circle, make_world, server
+from tests.helpers import AGREEMENT, World, box, circle, make_world, server
 
 runner = CliRunner()
 
@@ -112,7 +114,10 @@ def test_cli_api_commands(tmp_path: Path) -> None:
         assert denied.exit_code == 1 and "401" in denied.output
 
 
-def test_cli_hotline_session(tmp_path: Path) -> None:
+@contextmanager
+def cli_line(tmp_path: Path) -> Iterator[tuple[World, str, Callable[[str], dict[str, str]]]]:
+    """A test line served by a real process, with alpha's and charlie's keys on disk and, per
+    party, the environment its CLI commands run in."""
     db_url = f"sqlite:///{tmp_path / 'line.db'}"
     world = make_world(db_url)
     world.line.db.dispose()
@@ -127,6 +132,11 @@ def test_cli_hotline_session(tmp_path: Path) -> None:
                 "DECONLINE_KEY": str(tmp_path / f"{who}.key"),
             }
 
+        yield world, url, env
+
+
+def test_cli_hotline_session(tmp_path: Path) -> None:
+    with cli_line(tmp_path) as (_, _, env):
         sent = runner.invoke(
             app,
             ["msg", "send", "--to", "charlie", "--kind", "deconfliction_request", "--text", "Please hold 30 min",
@@ -150,20 +160,7 @@ def test_cli_hotline_session(tmp_path: Path) -> None:
 def test_cli_alerts_with_guidance_and_a_resolution_answered(tmp_path: Path) -> None:
     """Two parties head-on through a real server: each sees its alert with its own aircraft's free
     ranges and the resolution proposed to it, and answers it from the command line."""
-    db_url = f"sqlite:///{tmp_path / 'line.db'}"
-    world = make_world(db_url)
-    world.line.db.dispose()
-    for who in ("alpha", "charlie"):
-        write_private_key(world.keys[who], tmp_path / f"{who}.key")
-    with server(db_url) as url:
-
-        def env(who: str) -> dict[str, str]:
-            return {
-                "DECONLINE_URL": url,
-                "DECONLINE_TOKEN": world.tokens[who],
-                "DECONLINE_KEY": str(tmp_path / f"{who}.key"),
-            }
-
+    with cli_line(tmp_path) as (world, url, env):
         east = math.degrees(20_000 / (6_371_000.0 * math.cos(math.radians(50.0))))
         for who, track, lon, heading in (("alpha", "A1", 10.0 - east, 90.0), ("charlie", "C1", 10.0 + east, 270.0)):
             with Client(url, world.tokens[who], key=world.keys[who]) as c:
