@@ -27,7 +27,8 @@ import httpx
 from bench_filing import instance
 
 from deconline.client import SIGNATURE_HEADER
-from deconline.record.signing import read_private_key, sign_document
+from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.signing import read_private_key
 
 OUT = Path(__file__).parent / "out"
 WEB = Path(__file__).resolve().parents[1] / "deconline" / "web"
@@ -45,6 +46,7 @@ def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     side = math.ceil(math.sqrt(n))
     with httpx.Client(timeout=30) as client:
+        line_id = client.get(f"{url}/v1/whoami", headers=headers).json()["line"]
         while time.time() < stop_at:
             started = time.time()
             now = datetime.now(UTC)
@@ -63,7 +65,9 @@ def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
                 for k in range(n)
             ]
             body = {"tracks": tracks}
-            client.post(f"{url}/v1/tracks", json=body, headers={**headers, SIGNATURE_HEADER: sign_document(key, body)})
+            sealed = seal(key, line_id, "tracks.post", body)
+            signed = {**headers, SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}
+            client.post(f"{url}/v1/tracks", content=sealed.statement, headers=signed)
             time.sleep(max(0.0, 1.0 - (time.time() - started)))
 
 

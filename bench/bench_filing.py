@@ -52,6 +52,7 @@ from sqlalchemy.orm import selectinload
 from deconline.client import SIGNATURE_HEADER
 from deconline.core.strategic import conflicting_pairs
 from deconline.demo import AGREEMENT as DEMO_AGREEMENT
+from deconline.record.envelope import PAYLOAD_TYPE, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties
 from deconline.service.agreements import in_force
@@ -253,18 +254,20 @@ def run(config: Run) -> dict[str, Any]:
             else:
                 slot = None if config.area == "spread" else i // 2  # one area: pairs conflict, slots do not
                 bodies.append({"volumes": [volume(rng, t0, area_centre(config.area, client), slot)]})
-        signatures = [sign_document(tokens[i % len(tokens)][1], body) for i, body in enumerate(bodies)]
         clients = [
             httpx.Client(base_url=urls[c % len(urls)], headers={"Authorization": f"Bearer {token}"}, timeout=60)
             for c, (token, _) in enumerate(tokens)
         ]
+        line_id = clients[0].get("/v1/whoami").json()["line"]
+        statements = [seal(tokens[i % len(tokens)][1], line_id, "operation.file", b) for i, b in enumerate(bodies)]
         latencies: list[float] = []
         states: dict[str, int] = {}
 
         def file(i: int) -> None:
             start = time.perf_counter()
+            headers = {SIGNATURE_HEADER: statements[i].signature, "Content-Type": PAYLOAD_TYPE}
             response = clients[i % len(clients)].post(
-                "/v1/operations", json=bodies[i], headers={SIGNATURE_HEADER: signatures[i]}
+                "/v1/operations", content=statements[i].statement, headers=headers
             )
             latencies.append(time.perf_counter() - start)
             if response.status_code != 201:

@@ -50,11 +50,13 @@ from bench_filing import OUT, database, setup, volume
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconline.client import SIGNATURE_HEADER
+from deconline.record.actions import action_for
 from deconline.record.checkpoint import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
+from deconline.record.envelope import PAYLOAD_TYPE, seal
 from deconline.record.merkle import ProofError, verify_consistency
-from deconline.record.signing import sign_document
 
 TAKEOVER_LIMIT_S = 2.0
+RETRY_FOR_S = 60.0  # a client sends an unanswered write again for this long
 RESTART_LIMIT_S = 5.0
 KINDS = ("filing", "message", "ack", "tracks")
 WEIGHTS = (3, 2, 1, 3)
@@ -165,7 +167,9 @@ class Ledger:
     acked: Counter[str] = field(default_factory=Counter)
     not_acked: Counter[str] = field(default_factory=Counter)  # "kind: why"
     states: Counter[str] = field(default_factory=Counter)  # filings' answers: accepted / proposed
-    retried: int = 0  # connections refused and sent to the other instance
+    retried: int = 0  # writes sent again, the same bytes, after no answer
+    resent_answered: int = 0  # writes answered after being sent again
+    replayed: Counter[str] = field(default_factory=Counter)  # answers marked Idempotent-Replayed, by status
     inboxes: list[list[str]] = field(default_factory=list)  # per client: messages it may acknowledge
     unanswered_filings: set[str] = field(default_factory=set)  # names of filings without a 2xx
 
@@ -184,24 +188,53 @@ class LoadClient:
         self.http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=15)
         self.prefer = index % len(urls)
         self.sent = 0
+        self._line_id: str | None = None
+
+    def line_id(self) -> str:
+        if self._line_id is None:
+            for attempt in range(100):
+                try:
+                    self._line_id = self.http.get(f"{self.urls[attempt % len(self.urls)]}/v1/whoami").json()["line"]
+                    break
+                except (httpx.TransportError, ValueError, KeyError):
+                    time.sleep(0.2)
+        assert self._line_id is not None
+        return self._line_id
 
     def send(self, path: str, body: dict[str, Any]) -> httpx.Response | str:
-        """The response, or why there is none; a refused connection is tried on the other instance."""
-        headers = {SIGNATURE_HEADER: sign_document(self.key, body)}
-        for attempt in range(4 * len(self.urls)):
+        """The response, or why there is none after RETRY_FOR_S. The statement is signed once and
+        sent again, the same bytes, to either instance, whenever no answer comes (a refused
+        connection, a cut one, a timeout, a 5xx): the line carries it out once."""
+        action = action_for("POST", path)
+        assert action is not None
+        sealed = seal(self.key, self.line_id(), action, body)
+        headers = {SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}
+        deadline = time.monotonic() + RETRY_FOR_S
+        why = "not sent"
+        attempt = 0
+        while time.monotonic() < deadline:
             url = self.urls[self.prefer]
             try:
-                return self.http.post(f"{url}{path}", json=body, headers=headers)
-            except httpx.ConnectError:  # nothing was sent: a proxy tries the next instance
-                self.prefer = (self.prefer + 1) % len(self.urls)
-                with self.ledger.lock:
-                    self.ledger.retried += 1
-                if attempt % len(self.urls) == len(self.urls) - 1:
-                    time.sleep(0.2)  # both refused: the killed one restarts, the other is busy
-            except httpx.TransportError as exc:  # sent, but no answer: the outcome is unknown
-                self.prefer = (self.prefer + 1) % len(self.urls)
-                return f"no answer ({type(exc).__name__})"
-        return "refused everywhere"
+                response = self.http.post(f"{url}{path}", content=sealed.statement, headers=headers)
+            except httpx.TransportError as exc:  # refused (nothing sent), or sent without an answer
+                why = f"no answer ({type(exc).__name__})"
+            else:
+                if response.status_code < 500:
+                    if attempt:
+                        with self.ledger.lock:
+                            self.ledger.resent_answered += 1
+                    if response.headers.get("Idempotent-Replayed") == "true":
+                        with self.ledger.lock:
+                            self.ledger.replayed[f"{response.status_code}"] += 1
+                    return response
+                why = f"HTTP {response.status_code}"
+            attempt += 1
+            self.prefer = (self.prefer + 1) % len(self.urls)
+            with self.ledger.lock:
+                self.ledger.retried += 1
+            if attempt % len(self.urls) == 0:
+                time.sleep(0.2)  # both failed: the killed one restarts, the other is busy
+        return why
 
     def _filing(self) -> tuple[str, dict[str, Any]]:
         centre = (self.rng.uniform(*AREA[0]), self.rng.uniform(*AREA[1]))
@@ -266,6 +299,11 @@ class LoadClient:
         self.sent += 1
         answer = self.send(path, body)
         with self.ledger.lock:
+            if not isinstance(answer, str) and answer.status_code == 409 and answer.headers.get("Idempotent-Replayed"):
+                self.ledger.acked[f"{kind} (carried out, first answer lost)"] += 1
+                if kind == "filing":
+                    self.ledger.unanswered_filings.add(body["name"])
+                return
             if isinstance(answer, str) or not answer.is_success:
                 why = answer if isinstance(answer, str) else f"HTTP {answer.status_code}"
                 self.ledger.not_acked[f"{kind}: {why}"] += 1
@@ -585,7 +623,11 @@ def _soak(args: argparse.Namespace, tokens: list[tuple[str, Any]], instances: li
         "acknowledged_total": ledger.total(),
         "filing_states": dict(ledger.states),
         "not_acknowledged": dict(ledger.not_acked.most_common()),
-        "connections_refused_retried": ledger.retried,
+        "carried_out_answer_lost": {k: v for k, v in ledger.acked.items() if k not in KINDS},
+        "writes_sent_again": ledger.retried,
+        "writes_answered_after_resending": ledger.resent_answered,
+        "answers_replayed": dict(ledger.replayed),
+        "writes_never_answered": sum(ledger.not_acked.values()),
         "lost": len(writes["lost"]),
         "lost_detail": writes["lost"][:50],
         "filings_unanswered": writes["unanswered_filings"],
@@ -625,6 +667,8 @@ def failures(r: dict[str, Any]) -> list[str]:
             f"checkpoints: {len(r['checkpoints_inconsistent'])} inconsistent {r['checkpoints_inconsistent'][:3]}, "
             f"{len(r['checkpoints_bad_signature'])} with a bad signature, forks at sizes {r['checkpoint_forks'][:5]}"
         )
+    if r["writes_never_answered"]:
+        found.append(f"{r['writes_never_answered']} writes never answered in {RETRY_FOR_S:.0f} s of resending")
     if r["filings_stored_never_sent"] or r["filings_stored_twice"]:
         found.append(
             f"stored filings never sent: {r['filings_stored_never_sent'][:3]}; "
@@ -650,11 +694,17 @@ def table(r: dict[str, Any]) -> str:
             "",
         ),
         (
-            "writes without a 2xx (not counted)",
-            f"{sum(r['not_acknowledged'].values()):,}; of the {r['filings_unanswered']} filings among them, "
-            f"{r['filings_unanswered_but_stored']} were stored all the same",
+            "writes sent again (same statement) / answered after resending / answers replayed",
+            f"{r['writes_sent_again']:,} / {r['writes_answered_after_resending']:,} / {r['answers_replayed']}",
             "",
         ),
+        (
+            "carried out, first answer lost (told so by 409 Idempotent-Replayed)",
+            str(r["carried_out_answer_lost"] or 0),
+            "",
+        ),
+        ("writes never answered (lost)", f"{r['writes_never_answered']:,}", "0"),
+        ("filings stored twice (duplicated)", str(len(r["filings_stored_twice"])), "0"),
         ("acknowledged writes lost", str(r["lost"]), "0"),
         (
             "checkpoints seen / consistent with the final one",

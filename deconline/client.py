@@ -5,12 +5,19 @@
 ...     op.state, [n.other_party for n in op.notices]
 
 Errors come back as :class:`ApiError` carrying the status and the service's message.
+
+Every write of a party is a signed statement (:mod:`deconline.record.envelope`): the line's id,
+the action the route takes, the time, a fresh nonce and the body, signed once. A write whose
+answer does not come (a timeout, a cut connection, a 502/503/504) is sent again, the same bytes,
+until the service answers or the retries run out: the service carries a statement out once and
+answers its copies with the first answer. The admin's writes carry an ``Idempotency-Key`` instead.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +27,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconline.api.key_schemas import PartyKeyOut
 from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
+from deconline.record.actions import action_for
 from deconline.record.canonical import canonical_json
+from deconline.record.envelope import PAYLOAD_TYPE, seal
 from deconline.record.signing import public_key_b64, read_private_key, sign_document
 
 SIGNATURE_HEADER = "X-Deconline-Signature"
+REPLAYED_HEADER = "Idempotent-Replayed"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+RETRY_STATUSES = (502, 503, 504)
 
 
 class ApiError(Exception):
@@ -31,6 +44,11 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         super().__init__(f"{status}: {format_detail(detail)}")
+
+
+class AlreadyCarriedOut(ApiError):
+    """A retried write had been carried out, but its first answer was lost with the instance that
+    gave it: it was not carried out again. Read the result with a GET."""
 
 
 def format_detail(detail: Any) -> str:
@@ -69,11 +87,24 @@ class Client:
         key: Path | Ed25519PrivateKey | None = None,
         timeout: float = 30.0,
         transport: Any = None,
+        retries: int = 4,
+        line_id: str | None = None,
+        clock: Callable[[], float] | None = None,
+        backoff_s: float = 0.5,
     ) -> None:
-        """``key``: the party's private key (a file or the key); every JSON body sent is signed with it."""
+        """``key``: the party's private key (a file or the key); every write is signed with it.
+        ``retries``: how many times an unanswered write is sent again (``backoff_s``, then twice as
+        long each time: 0.5, 1, 2, 4 s).
+        ``line_id``: the line the statements are for (default: the one the service names);
+        ``clock``: the time statements are created at (default: this machine's, UTC)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._key = read_private_key(key) if isinstance(key, Path) else key
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self._retries = retries
+        self._line_id = line_id
+        self._clock = clock
+        self._backoff_s = backoff_s
+        self.resent = 0  # writes sent again after no answer, over this client's life
 
     def __enter__(self) -> Client:
         return self
@@ -84,23 +115,68 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self._key is not None and "json" in kwargs:
-            given = kwargs.pop("headers", {})  # a signature given by the caller wins (a key rotation's)
-            body = canonical_json(kwargs.pop("json"))  # valid JSON itself: sent as signed, encoded once
-            signature = base64.b64encode(self._key.sign(body)).decode("ascii")
-            kwargs["headers"] = {SIGNATURE_HEADER: signature, "Content-Type": "application/json", **given}
-            kwargs["content"] = body
-        response = self._http.request(method, path, **kwargs)
+    def line_id(self) -> str:
+        """The line this client's statements are for, as the service names it (asked once)."""
+        if self._line_id is None:
+            line = self._call("GET", "/v1/whoami").get("line")
+            if not line:
+                raise ApiError(0, "the service did not say its line's id: is it older than this client?")
+            self._line_id = str(line)
+        return self._line_id
+
+    def _prepare(self, method: str, path: str, kwargs: dict[str, Any], key: Ed25519PrivateKey | None) -> None:
+        """Seal a party's write into a statement, or key the admin's; both are sent as they are
+        on every retry."""
+        action = action_for(method, path) if method in WRITES else None
+        if key is not None and action is not None:
+            body = kwargs.pop("json", None)
+            created = None
+            if self._clock is not None:
+                created = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
+                created = created.replace("+00:00", "Z")
+            sealed = seal(key, self.line_id(), action, {} if body is None else body, created=created)
+            kwargs["content"] = sealed.statement
+            kwargs["headers"] = {SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}
+        elif method in WRITES:
+            if "json" in kwargs:
+                kwargs["content"] = canonical_json(kwargs.pop("json"))
+                kwargs["headers"] = {"Content-Type": "application/json"}
+            kwargs.setdefault("headers", {})[IDEMPOTENCY_HEADER] = uuid.uuid4().hex
+
+    def _call(self, method: str, path: str, *, key: Ed25519PrivateKey | None = None, **kwargs: Any) -> Any:
+        self._prepare(method, path, kwargs, key or self._key)
+        response = self._send(method, path, kwargs)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
             except (ValueError, AttributeError):
                 detail = response.text
+            if response.status_code == 409 and response.headers.get(REPLAYED_HEADER) == "true":
+                raise AlreadyCarriedOut(response.status_code, detail)
             raise ApiError(response.status_code, detail)
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.content
+
+    def _send(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """Send, and send a write again, the same bytes, while no answer comes (it is a statement or
+        keyed, so the service carries it out once). Reads are not sent again, and neither is a
+        write the service refused to connect for at the first try: it is not there, and the
+        caller is told at once."""
+        retries = self._retries if method in WRITES else 0
+        for attempt in range(retries + 1):
+            last = attempt == retries
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if last or (attempt == 0 and isinstance(exc, httpx.ConnectError)):
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or last:
+                    return response
+            self.resent += 1
+            time.sleep(self._backoff_s * 2**attempt)
+        raise AssertionError("unreachable")
 
     # --- live tracks ---
     def post_tracks(self, reports: list[dict[str, Any]], unaffiliated: bool = False) -> dict[str, Any]:
@@ -162,8 +238,7 @@ class Client:
             "public_key": public_key_b64(new),
             "signed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
-        headers = {SIGNATURE_HEADER: sign_document(current, body)}
-        result = PartyKeyOut.model_validate(self._call("POST", f"/v1/parties/{party}/keys", json=body, headers=headers))
+        result = PartyKeyOut.model_validate(self._call("POST", f"/v1/parties/{party}/keys", json=body, key=current))
         self._key = new
         return result
 

@@ -37,11 +37,13 @@ from deconline.demo_flights import (
     Vector,
     to_lon_lat,
 )
+from deconline.record.actions import action_for
+from deconline.record.envelope import seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document, write_private_key
-from deconline.service import agreements, hazards, hotline, operations, parties
+from deconline.service import agreements, hazards, hotline, operations, parties, record
 from deconline.service.line import Line
 from deconline.service.parties import Actor
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 
 PARTIES = (("blue-af", "coalition"), ("green-af", "coalition"), ("orange-af", None))
 AGREEMENT: dict[str, Any] = {
@@ -155,7 +157,11 @@ def load(line: Line, keys_dir: Path) -> dict[str, str]:
 def _ask_to_deconflict(line: Line, actor: Actor, key: Any, op_id: str, notice_id: str) -> None:
     """The filer of a conflicting operation asks the other party, signed as it would be over the API."""
     body = NoticeRequest.model_validate(TANKER_REQUEST).model_dump(mode="json")
-    signed = Signed(TANKER_REQUEST, sign_document(key, TANKER_REQUEST))
+    with line.db.read() as session:
+        line_id = record.origin(line.record, session)
+    action = action_for("POST", f"/v1/operations/{op_id}/notices/{notice_id}/request")
+    assert action is not None
+    signed = Signed.of(seal(key, line_id, action, TANKER_REQUEST))
     hotline.request_from_notice(line, actor, op_id, notice_id, body, signed)
 
 

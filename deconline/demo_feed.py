@@ -67,7 +67,11 @@ def feed_party(
     """Post ``who``'s aircraft every ``period_s`` until ``stop``; returns how many batches were stored."""
     stored = 0
     failing: str | None = None
-    client = Client(url, who.token, key=who.key, timeout=max(5.0, 5 * period_s), transport=transport)
+    # One resend of an unanswered batch, then the next period's fresher one: live tracks age fast.
+    timeout = max(5.0, 5 * period_s)
+    client = Client(
+        url, who.token, key=who.key, timeout=timeout, transport=transport, retries=1, backoff_s=period_s / 2
+    )
     try:
         while not stop.is_set():
             reports = [s.report() for s in fleet_states(clock(), epoch, who.party)]

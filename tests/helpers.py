@@ -23,8 +23,10 @@ from fastapi.testclient import TestClient
 
 from deconline.api.app import create_app
 from deconline.api.deps import SIGNATURE_HEADER
+from deconline.record.actions import action_for
+from deconline.record.envelope import PAYLOAD_TYPE, Sealed, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
-from deconline.service import agreements, parties
+from deconline.service import agreements, parties, record
 from deconline.service.line import Line
 from deconline.service.parties import Actor
 from deconline.store.db import Database
@@ -108,20 +110,45 @@ class World:
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def post(self, who: str, path: str, body: Any, sign: bool = True) -> Any:
-        """A party's submissions are signed with its key, as the client does it."""
-        headers = self.headers(who)
-        if sign and who in self.keys:
+    def line_id(self) -> str:
+        with self.line.db.read() as session:
+            return record.origin(self.line.record, session)
+
+    def statement(
+        self, who: str, method: str, path: str, body: Any, created: str | None = None, key: Any = None
+    ) -> Sealed:
+        action = action_for(method, path)
+        assert action is not None, f"{method} {path} takes no statement"
+        return seal(key or self.keys[who], self.line_id(), action, body, created=created)
+
+    def signed_request(
+        self, who: str, method: str, path: str, body: Any, created: str | None = None, key: Any = None
+    ) -> dict[str, Any]:
+        """``content`` and ``headers`` for a raw HTTP client: the token and ``body`` in a statement
+        signed (with the party's key, or ``key``) now (real time: for a served instance) or at ``created``."""
+        sealed = self.statement(who, method, path, body, created, key)
+        headers = {**self.headers(who), SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}
+        return {"content": sealed.statement, "headers": headers}
+
+    def now_iso(self) -> str:
+        return datetime.fromtimestamp(self.clock.now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def send(self, who: str, method: str, path: str, body: Any, sign: bool = True) -> Any:
+        """A party's writes are signed statements (at the line's clock), as the client makes them."""
+        if sign and who in self.keys and action_for(method, path) is not None:
             with contextlib.suppress(ValueError):  # not canonicalisable (NaN...): sent unsigned, refused anyway
-                headers[SIGNATURE_HEADER] = sign_document(self.keys[who], body)
-        return self.client.post(path, json=body, headers=headers)
+                request = self.signed_request(who, method, path, body, self.now_iso())
+                return self.client.request(method, path, **request)
+        return self.client.request(method, path, json=body, headers=self.headers(who))
+
+    def post(self, who: str, path: str, body: Any, sign: bool = True) -> Any:
+        return self.send(who, "POST", path, body, sign)
 
     def put(self, who: str, path: str, body: Any) -> Any:
-        return self.client.put(path, json=body, headers=self.signed_headers(who, body))
+        return self.send(who, "PUT", path, body)
 
-    def signed_headers(self, who: str, body: Any) -> dict[str, str]:
-        """Headers for a raw HTTP client: the token and the signature over ``body``."""
-        return {**self.headers(who), SIGNATURE_HEADER: sign_document(self.keys[who], body)}
+    def delete(self, who: str, path: str) -> Any:
+        return self.send(who, "DELETE", path, {})
 
     def get(self, who: str, path: str, **kw: Any) -> Any:
         return self.client.get(path, headers=self.headers(who), **kw)

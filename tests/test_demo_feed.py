@@ -161,9 +161,11 @@ def test_feed_tells_a_failure_once_and_goes_on(tmp_path: Path) -> None:
     bodies: list[dict[str, object]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/whoami":
+            return httpx.Response(200, json={"role": "party", "party": "blue-af", "group": None, "line": "deconline/t"})
         status = next(answers)
         if status == 202:
-            bodies.append(json.loads(request.content))
+            bodies.append(json.loads(request.content)["body"])
             return httpx.Response(202, json={"stored": 3})
         return httpx.Response(503, json={"detail": "the database is busy; try again"})
 

@@ -33,14 +33,18 @@ from deconline.api.routes import (
     review,
     tactical,
 )
+from deconline.api.statements import LineFacts
+from deconline.client import REPLAYED_HEADER
 from deconline.service import events as events_service
 from deconline.service import hotline as hotline_service
 from deconline.service import leader
 from deconline.service import record as record_service
+from deconline.service import statements as statements_service
 from deconline.service import tactical as tactical_service
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 from deconline.service.relay import EventRelay
+from deconline.service.statements import Lost
 
 log = logging.getLogger("deconline.api")
 MAX_BODY_BYTES = 1024 * 1024
@@ -60,7 +64,9 @@ def _service_error(_: Request, exc: Exception) -> JSONResponse:
         detail: object = [{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]
     else:
         detail = exc.message
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if isinstance(exc, Lost):
+        headers[REPLAYED_HEADER] = "true"
     return JSONResponse({"detail": detail}, status_code=exc.status, headers=headers)
 
 
@@ -101,6 +107,7 @@ def _publish_checkpoint(line: Line) -> None:
     with line.db.write() as session:
         record_service.publish_checkpoint(line.record, session, line.clock())
         events_service.prune(session, line.clock() - line.event_retention_s)
+        statements_service.prune(session, line.clock() - statements_service.RETENTION_S)
 
 
 OVERRUN_WARNING_EVERY_S = 60.0
@@ -161,6 +168,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for worker in workers:
             worker.join(timeout=10)
         relay.stop()
+        line.answers.flush()
         leadership.release()
 
 
@@ -186,6 +194,7 @@ def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | 
         lifespan=_lifespan,
     )
     app.state.line = line
+    app.state.statement_facts = LineFacts()
     app.state.leadership = leader.Leadership(line.db)
     app.state.metrics = Metrics(line, app.state.leadership)
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from deconline.api.statements import LineFacts, SignatureCheck, check_statement
 from deconline.client import SIGNATURE_HEADER
-from deconline.record.signing import SignatureError, verify_document
-from deconline.service.errors import Unauthorized
 from deconline.service.line import Line
 from deconline.service.parties import Actor, authenticate
-from deconline.service.record import Signed
+
+__all__ = ["SIGNATURE_HEADER", "ActorDep", "LineDep", "SignatureCheck", "SubmissionDep"]
 
 bearer = HTTPBearer(auto_error=False, description="the API token printed by 'deconline party add' or 'init'")
 
@@ -35,48 +34,10 @@ LineDep = Annotated[Line, Depends(get_line)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-@dataclass(frozen=True)
-class SignatureCheck:
-    """The outcome of checking a submission's signature, raised by the route only after the body
-    itself has been validated — so malformed input is a 422 before it is a 401."""
-
-    signed: Signed | None = None
-    problem: str | None = None
-
-    def require(self) -> Signed | None:
-        if self.problem is not None:
-            raise Unauthorized(self.problem)
-        return self.signed
-
-
-async def signed_submission(
-    request: Request,
-    actor: ActorDep,
-    signature: Annotated[
-        str | None,
-        Header(
-            alias=SIGNATURE_HEADER,
-            description="base64 Ed25519 signature by your party key over the canonical JSON (RFC 8785) of the body",
-        ),
-    ] = None,
-) -> SignatureCheck:
-    """Verify the party's Ed25519 signature over the canonical JSON (RFC 8785) of the body."""
-    if actor.role != "party" or actor.party_id is None:
-        return SignatureCheck()  # the admin holds no party key
-    if not signature:
-        return SignatureCheck(
-            problem=f"sign your submission: send {SIGNATURE_HEADER} with the base64 Ed25519 signature of the "
-            "body's canonical JSON (RFC 8785); the Python client and the CLI do it with your key"
-        )
-    try:
-        document = await request.json()  # parsed once, for the body's validation too (api.routing)
-    except ValueError:
-        return SignatureCheck(problem="the body is not JSON")
-    try:
-        verify_document(actor.public_key or "", document, signature)  # the key came with the token
-    except (SignatureError, ValueError) as exc:
-        return SignatureCheck(problem=f"signature rejected: {exc}")
-    return SignatureCheck(Signed(document, signature))
+async def signed_submission(request: Request, actor: ActorDep, line: LineDep) -> SignatureCheck:
+    """The statement a party's write carries, checked (see ``deconline.api.statements``)."""
+    facts: LineFacts = request.app.state.statement_facts
+    return await check_statement(request, actor, line, facts)
 
 
 SubmissionDep = Annotated[SignatureCheck, Depends(signed_submission)]

@@ -30,4 +30,7 @@ class PartyKeyOut(BaseModel):
     valid_from: str = Field(description="from the party's registration, or the service's time of the rotation")
     valid_until: str | None = Field(description="null for the current key")
     record_index: int | None = Field(description="the public record entry of the rotation (null for the first key)")
-    signature: str | None = Field(description="the rotation document's signature by the previous key")
+    signature: str | None = Field(
+        description="the rotation statement's signature by the previous key (over its DSSE PAE; the statement is "
+        "in the rotation's record entry)"
+    )

@@ -247,6 +247,7 @@ class WhoAmI(BaseModel):
     role: str
     party: str | None
     group: str | None
+    line: str | None = Field(None, description="this line's id (the record's origin): every signed statement names it")
 
 
 # --- tracks ------------------------------------------------------------------------------------

@@ -153,6 +153,16 @@ def verify(
         f"VERIFIED entries {result.start}..{result.end} of {result.checkpoint.origin} (tree size "
         f"{result.checkpoint.size}): {len(result.entries)} disclosed, {len(result.withheld)} withheld"
     )
+    out.print(_signed_counts(result), soft_wrap=True, highlight=False)
+
+
+def _signed_counts(result: Verified) -> str:
+    """``1,234 signed entries: 1,200 in envelopes, 34 signed without an envelope``."""
+    signed, enveloped = result.signed, result.in_envelopes
+    return (
+        f"{signed:,} signed {'entry' if signed == 1 else 'entries'}: {enveloped:,} in "
+        f"{'an envelope' if enveloped == 1 else 'envelopes'}, {result.without_envelope:,} signed without an envelope"
+    )
 
 
 def _trusted_keys(path: Path) -> dict[str, Any]:
@@ -167,6 +177,22 @@ def _trusted_keys(path: Path) -> dict[str, Any]:
         return check_party_keys({"party_keys": given})
     except BundleError as exc:
         fail(f"{path}: {exc}", 2)
+
+
+def _signed_as(signer: Any, entry: dict[str, Any]) -> str:
+    """How a verified signed entry was signed: its envelope's action, time and nonce, or its body alone."""
+    from deconline.record.statements import StatementError, signed_part
+
+    try:
+        statement = signed_part(entry.get("event")).statement
+    except StatementError:  # verified, so it cannot be; said plainly all the same
+        return f"signed by {signer}, in a form this verifier does not read"
+    if statement is None:
+        return f"signed by {signer} without an envelope (over its body alone: no line, action, time or nonce)"
+    return (
+        f"signed by {signer} in an envelope: action {statement.action}, created {statement.created}, "
+        f"nonce {statement.nonce}"
+    )
 
 
 def _time(text: str) -> float:
@@ -193,7 +219,8 @@ def claim(
     t1, t2 = _time(between[0]), _time(between[1])
     if t2 < t1:
         fail("--between needs T1 <= T2", 2)
-    result = _verify(_load(bundle_path), key, None)
+    bundle = _load(bundle_path)
+    result = _verify(bundle, key, None)
     parsed = {index: json.loads(raw) for index, raw in result.entries.items()}
     matches = []
     for index, entry in sorted(parsed.items()):
@@ -209,6 +236,12 @@ def claim(
         matches.append(index)
     if matches:
         out.print(f"FOUND: entries {', '.join(map(str, matches))} (verified against the signed checkpoint)")
+        signers = {item.get("index"): item.get("signer") for item in bundle.get("entries", []) if "signature" in item}
+        for index in matches:
+            if index in signers:
+                out.print(
+                    f"  entry {index}: {_signed_as(signers[index], parsed[index])}", soft_wrap=True, highlight=False
+                )
         return
     times = {i: float(e.get("time", 0)) for i, e in parsed.items()}
     before = [i for i, t in times.items() if t < t1]

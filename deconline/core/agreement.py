@@ -184,6 +184,13 @@ class Agreement(_Strict):
         le=7 * 86_400,
         description="an operation still open this long after its last window closes is ended by the line",
     )
+    statement_window_s: float | None = Field(
+        None,
+        ge=10,
+        le=86_400,
+        description="a signed statement is accepted only if created within ± this many seconds of the line's "
+        "clock (absent: 300)",
+    )
     surveillance_providers: list[PartyId] = Field(
         default_factory=list,
         max_length=100,
@@ -280,7 +287,7 @@ class Agreement(_Strict):
         they existed keep their exact bytes, so their signatures and hashes still verify.
         """
         document = self.model_dump(mode="json")
-        for name in ("surveillance", "confirmation", "guidance"):
+        for name in ("surveillance", "confirmation", "guidance", "statement_window_s"):
             if document[name] is None:
                 del document[name]
         for level in document["alert_levels"]:

@@ -5,6 +5,11 @@ leaf in the range is accounted for: disclosed (the canonical entry, its salt and
 withheld (only its commitment). One *range proof* — the hashes of the subtrees outside the range
 — lets a verifier rebuild the checkpoint's root from the range's leaves, so a bundle of a
 million entries verifies in one pass.
+
+A party's signature on an entry covers what the entry embeds (:mod:`deconline.record.statements`):
+an envelope's exact statement, which must also fit the entry (this log's line, an action that
+makes the entry's kind, created near the entry's time, a nonce no other disclosed entry of the
+signer carries), or, for an entry recorded before envelopes, the bare submission.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from deconline.record.canonical import canonical_json
 from deconline.record.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint
+from deconline.record.envelope import Statement
 from deconline.record.key_history import (
     KeyHistory,
     KeyHistoryError,
@@ -33,6 +38,7 @@ from deconline.record.key_history import (
     when,
 )
 from deconline.record.merkle import MerkleTree, ProofError, leaf_hash, node_hash, verify_consistency
+from deconline.record.statements import StatementError, envelope_problem, signed_part
 
 FORMAT = "deconline-bundle/1"
 
@@ -98,6 +104,9 @@ def _b64(value: str, what: str, step: str) -> bytes:
     return decoded
 
 
+SignedAs = Statement | bool | None  # how an entry is signed: its envelope, True the old way, None not at all
+
+
 @dataclass
 class Verified:
     checkpoint: Checkpoint
@@ -105,6 +114,13 @@ class Verified:
     end: int
     entries: dict[int, str] = field(default_factory=dict)  # disclosed entries, as committed to
     withheld: list[int] = field(default_factory=list)
+    in_envelopes: int = 0  # disclosed entries signed in an envelope (a statement of line, action, time, nonce)
+    without_envelope: int = 0  # disclosed entries signed the old way, over their body alone
+
+    @property
+    def signed(self) -> int:
+        """Disclosed entries that carry a party's signature."""
+        return self.in_envelopes + self.without_envelope
 
 
 def check_checkpoint(bundle: dict[str, Any], verifier: Verifier) -> Checkpoint:
@@ -150,17 +166,28 @@ def _seq_of(raw: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def check_entry(index: int, item: dict[str, Any], keys: KeyHistory | dict[str, Ed25519PublicKey]) -> bytes:
+def check_entry(
+    index: int, item: dict[str, Any], keys: KeyHistory | dict[str, Ed25519PublicKey], origin: str | None = None
+) -> bytes:
     """Position, salt and (for a party's submission) signature; returns the leaf commitment.
-    ``keys``: each party's keys over time (or one key per party, valid at any time)."""
+    ``keys``: each party's keys over time (or one key per party, valid at any time); ``origin``:
+    the checkpoint's, which an envelope's line must be (None: the line is not checked)."""
+    return _check_entry(index, item, _spans(keys), origin)[0]
+
+
+def _check_entry(index: int, item: dict[str, Any], keys: KeyHistory, origin: str | None) -> tuple[bytes, SignedAs]:
+    """:func:`check_entry`, also saying whether (and how) the entry is signed."""
     raw = item.get("entry")
     if not isinstance(raw, str):
         raise BundleError(f"entry {index}", "no entry text")
     if _seq_of(raw) != index:
         raise BundleError(f"entry {index}", "the entry's own number is not its index")
     canonical = raw.encode()  # the commitment binds these exact bytes
+    signed: SignedAs = None
     if "signature" in item or "signer" in item:  # a party's own signature; the checkpoint covers the rest
-        _check_signature(index, item, raw, _spans(keys))
+        signed = _check_signature(index, item, raw, keys, origin)
+    elif '"statement":' in raw and _embeds_statement(raw):
+        raise BundleError(f"entry {index}", "it embeds a party's statement, but the bundle has no signature for it")
     salt_text = item.get("salt")
     try:
         salt = base64.b64decode(salt_text, validate=True)  # type: ignore[arg-type]
@@ -168,7 +195,17 @@ def check_entry(index: int, item: dict[str, Any], keys: KeyHistory | dict[str, E
         raise BundleError(f"entry {index}", "the salt is not base64") from exc
     if len(salt) != 32 or base64.b64encode(salt).decode() != salt_text:
         raise BundleError(f"entry {index}", "the salt is not 32 bytes in canonical base64")
-    return hashlib.sha256(salt + canonical).digest()
+    return hashlib.sha256(salt + canonical).digest(), signed
+
+
+def _embeds_statement(raw: str) -> bool:
+    """Whether the entry's event embeds a statement (read only when its text may: canonical JSON
+    writes a key as ``"statement":`` and escapes that inside a string)."""
+    try:
+        event = json.loads(raw).get("event")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(event, dict) and "statement" in event
 
 
 def _spans(keys: KeyHistory | dict[str, Ed25519PublicKey]) -> KeyHistory:
@@ -178,16 +215,22 @@ def _spans(keys: KeyHistory | dict[str, Ed25519PublicKey]) -> KeyHistory:
     return {p: k if isinstance(k, list) else [KeySpan(key_text(k), k, None, None)] for p, k in keys.items()}
 
 
-def _check_signature(index: int, item: dict[str, Any], raw: str, keys: KeyHistory) -> None:
-    """A party's signature covers the canonical JSON of the submission the entry embeds, and is by
-    the key the party held at the entry's time."""
+def _check_signature(
+    index: int, item: dict[str, Any], raw: str, keys: KeyHistory, origin: str | None
+) -> Statement | bool:
+    """A party's signature covers what the entry embeds (the PAE of its statement's exact bytes, or
+    before envelopes the canonical JSON of its submission), and is by the key the party held at the
+    entry's time; an envelope must fit the entry (:func:`envelope_problem`). Returns the statement,
+    or True for an entry signed the old way."""
     step = f"entry {index}"
     try:
         parsed = json.loads(raw)
-        submission = parsed["event"]["submission"]
         time_s = float(parsed["time"])
+        signed = signed_part(parsed["event"])
+    except StatementError as exc:
+        raise BundleError(step, str(exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(step, "a signed entry must embed the party's submission and its time") from exc
+        raise BundleError(step, "a signed entry must embed what the party signed, and its time") from exc
     signer = item.get("signer")
     if not isinstance(signer, str) or signer not in keys or signer != parsed.get("author"):
         raise BundleError(step, f"no key for signer {signer!r}, or the signer is not the entry's author")
@@ -195,17 +238,27 @@ def _check_signature(index: int, item: dict[str, Any], raw: str, keys: KeyHistor
     if not valid:
         raise BundleError(step, f"no key of {signer} is valid at the entry's time {when(time_s)}")
     signature = _b64(item.get("signature", ""), "the signature", step)
-    message = canonical_json(submission)
-    for span in valid:
-        try:
-            span.key.verify(signature, message)
-            return
-        except InvalidSignature:
-            continue
-    held = "; ".join(span.describe() for span in valid)
-    raise BundleError(
-        step, f"the signature by {signer} does not match the key valid at the entry's time {when(time_s)}: {held}"
-    )
+    if not any(_verifies(span.key, signature, signed.message) for span in valid):
+        held = "; ".join(span.describe() for span in valid)
+        over = " over its statement" if signed.statement is not None else ""
+        raise BundleError(
+            step,
+            f"the signature by {signer}{over} does not match the key valid at the entry's time {when(time_s)}: {held}",
+        )
+    if signed.statement is None:
+        return True
+    problem = envelope_problem(signed.statement, origin, parsed["event"].get("kind"), time_s)
+    if problem is not None:
+        raise BundleError(step, problem)
+    return signed.statement
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def check_range(leaves: list[bytes], start: int, bundle: dict[str, Any], checkpoint: Checkpoint) -> None:
@@ -290,9 +343,21 @@ def verify_bundle(
     keys = {**_spans({"service": verifier.key}), **history}
     result = Verified(checkpoint, start, end)
     leaves = []
+    nonces: dict[tuple[str, str], int] = {}  # (signer, nonce) -> the entry that carries it
     for index in range(start, end + 1):
         if index in disclosed:
-            commitment = check_entry(index, disclosed[index], keys)
+            commitment, signed = _check_entry(index, disclosed[index], keys, checkpoint.origin)
+            if isinstance(signed, Statement):
+                result.in_envelopes += 1
+                first = nonces.setdefault((disclosed[index]["signer"], signed.nonce), index)
+                if first != index:
+                    raise BundleError(
+                        f"entry {index}",
+                        f"repeats the nonce of entry {first} ({disclosed[index]['signer']}'s {signed.nonce}): a "
+                        "statement is carried out once, so no two entries record it",
+                    )
+            elif signed:
+                result.without_envelope += 1
             result.entries[index] = disclosed[index]["entry"]
         else:
             commitment = _b64(withheld[index].get("commitment", ""), f"commitment {index}", "completeness")

@@ -130,7 +130,11 @@ def read_statement(statement: bytes) -> Statement:
         raise EnvelopeError(f"a statement has exactly the fields {', '.join(FIELDS)}; this one has {found}")
     parsed = Statement(value["line"], value["action"], value["created"], value["nonce"], value["body"])
     _check(parsed)
-    if canonical_json(value) != statement:
+    try:
+        canonical = canonical_json(value)
+    except (TypeError, ValueError) as exc:
+        raise EnvelopeError(f"the statement holds a value canonical JSON cannot: {exc}") from exc
+    if canonical != statement:
         raise EnvelopeError("the statement is not in canonical JSON (RFC 8785): sign the bytes you send")
     return parsed
 

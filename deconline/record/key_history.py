@@ -3,7 +3,8 @@
 A party's first key is the one it was registered with (taken from the bundle, or pinned by the
 verifier). Each later key comes with its rotation: the record entry that made it public, its
 salt and inclusion proof against the bundle's signed checkpoint, and the party's signature over
-the rotation document by the *previous* key. So the chain is tied to the log, and a key nobody
+the rotation document by the *previous* key (over the document itself, or, since envelopes, over
+the statement whose body it is). So the chain is tied to the log, and a key nobody
 signed over cannot enter it. An entry's signature is then checked against the key valid at the
 entry's time (both keys at the instant of a rotation, which is signed by the old one).
 """
@@ -23,9 +24,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from deconline.record.canonical import canonical_json
 from deconline.record.checkpoint import Checkpoint
 from deconline.record.merkle import ProofError, leaf_hash, verify_inclusion
+from deconline.record.statements import StatementError, envelope_problem, signed_part
 
 ROTATED = "party.key_rotated"
 
@@ -121,22 +122,30 @@ def _check_rotation(party: str, previous: KeySpan, item: dict[str, Any], checkpo
         raise KeyHistoryError(f"{what}: entry {index} is not in the checkpoint's tree ({exc})") from exc
     try:
         entry = json.loads(raw)
-        event, submission = entry["event"], entry["event"]["submission"]
+        event = entry["event"]
         valid_from = _time(entry["time"], f"the time of entry {index}")
+        signed = signed_part(event)
+    except StatementError as exc:
+        raise KeyHistoryError(f"{what}: entry {index} is not a signed rotation ({exc})") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise KeyHistoryError(f"{what}: entry {index} is not a signed rotation") from exc
+    document = signed.body  # the submission, or the statement's body: {kind, party, previous_key, public_key, …}
     claims = (entry.get("seq"), entry.get("author"), event.get("kind"), event.get("public_key"))
-    if claims != (index, party, ROTATED, new_key) or not isinstance(submission, dict):
+    if claims != (index, party, ROTATED, new_key) or not isinstance(document, dict):
         raise KeyHistoryError(f"{what}: entry {index} is not {party}'s rotation to that key")
-    if (submission.get("party"), submission.get("public_key")) != (party, new_key):
+    if (document.get("party"), document.get("public_key")) != (party, new_key):
         raise KeyHistoryError(f"{what}: the signed document names another party or key")
-    if submission.get("previous_key") != previous.text:
+    if document.get("previous_key") != previous.text:
         raise KeyHistoryError(f"{what}: the signed document does not rotate from the key before it")
     signature = _bytes(rotation.get("signature"), f"the signature of {what}")
     try:
-        previous.key.verify(signature, canonical_json(submission))
+        previous.key.verify(signature, signed.message)
     except InvalidSignature as exc:
         raise KeyHistoryError(f"{what} is not signed by its previous key {previous.text[:12]}…") from exc
+    if signed.statement is not None:
+        problem = envelope_problem(signed.statement, checkpoint.origin, ROTATED, valid_from)
+        if problem is not None:
+            raise KeyHistoryError(f"{what}: entry {index}: {problem}")
     return valid_from
 
 

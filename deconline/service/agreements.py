@@ -17,6 +17,7 @@ from deconline.service import notices
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import Line
 from deconline.service.parties import Actor
+from deconline.service.statements import Signed
 from deconline.store.models import AgreementSignature, AgreementVersion, Party
 
 
@@ -80,7 +81,7 @@ def _state(row: AgreementVersion, current: int | None) -> AgreementState:
     )
 
 
-def propose(line: Line, actor: Actor, document: object) -> AgreementState:
+def propose(line: Line, actor: Actor, document: object, signed: Signed | None = None) -> AgreementState:
     """Store a new version; nothing changes until every listed party has signed it."""
     try:
         agreement = Agreement.model_validate(document)
@@ -106,11 +107,12 @@ def propose(line: Line, actor: Actor, document: object) -> AgreementState:
         )
         session.add(row)
         session.flush()
-        line.append(session, proposer, "agreement.proposed", {"agreement": agreement.document()}, agreement.parties)
+        event = {"agreement": agreement.document()}
+        line.append(session, proposer, "agreement.proposed", event, agreement.parties, signed)
         return _state(row, current_version(session))
 
 
-def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementState:
+def sign(line: Line, actor: Actor, version: int, signature: str, signed: Signed | None = None) -> AgreementState:
     """Verify and store one party's signature; the version takes effect with the last one."""
     party_id = actor.require_party()
     # Under the filing lock: the last signature may put new rules in force, and the plans already
@@ -140,7 +142,7 @@ def sign(line: Line, actor: Actor, version: int, signature: str) -> AgreementSta
             row.in_force_at = now
         session.flush()
         event = {"version": version, "signature": signature, "in_force": row.in_force_at is not None}
-        line.append(session, party_id, "agreement.signed", event, agreement.parties)
+        line.append(session, party_id, "agreement.signed", event, agreement.parties, signed)
         current = current_version(session)
         if current == version and previous is not None and previous != version:
             notices.recheck_all(line, session, agreement.strategic_rules, "service", "agreement.in_force")

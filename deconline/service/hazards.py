@@ -12,7 +12,7 @@ from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 from deconline.store.models import Hazard
 
 KINDS = ("air_defence", "live_fire", "firefighting", "other")
@@ -129,7 +129,7 @@ def change(
         return hazard
 
 
-def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
+def withdraw(line: Line, actor: Actor, hazard_id: str, signed: Signed | None = None) -> Hazard:
     """Withdrawal resolves every notice the hazard caused."""
     with line.strategic_change(_volumes_now(line, hazard_id)) as change:
         session = change.session
@@ -139,7 +139,7 @@ def withdraw(line: Line, actor: Actor, hazard_id: str) -> Hazard:
         hazard.version += 1
         hazard.updated_at = line.clock()
         session.flush()
-        _record(line, session, actor, "hazard.withdrawn", hazard, None)
+        _record(line, session, actor, "hazard.withdrawn", hazard, signed)
         _examine(line, change, actor, hazard, "hazard.withdrawn")
         return hazard
 

@@ -13,7 +13,7 @@ from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import iso
 from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor, own_side
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 from deconline.store.models import Acknowledgement, Alert, ConflictNotice, Message, Operation, Party
 
 DEFAULT_DEADLINE_S = 300.0

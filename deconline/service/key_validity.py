@@ -11,12 +11,10 @@ minutes after a rotation, the longest any request can be on its way.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Connection, bindparam, or_, select
 
-from deconline.record.canonical import canonical_json
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service.errors import Unauthorized
 from deconline.store.models import PartyKey
@@ -29,16 +27,16 @@ _RECENT_KEYS = select(PartyKey.public_key, PartyKey.valid_from, PartyKey.valid_u
 )
 
 
-def check_signed(connection: Connection, entries: Iterable[tuple[str, float, Any, str]]) -> None:
-    """``entries``: (author, time, submission, signature as hex) of each signed entry to be written;
+def check_signed(connection: Connection, entries: Iterable[tuple[str, float, bytes, str]]) -> None:
+    """``entries``: (author, time, signed bytes, signature as hex) of each signed entry to be written;
     raises :class:`Unauthorized` for one whose signature no key valid at its time verifies."""
-    for author, time_s, submission, signature_hex in entries:
+    for author, time_s, signed_bytes, signature_hex in entries:
         since = time_s - KEY_CHANGE_WINDOW_S
         keys = connection.execute(_RECENT_KEYS, {"party": author, "since": since}).all()
         if not any(k.record_index is not None and k.valid_from >= since for k in keys):
             continue  # no rotation lately: the key checked on arrival is still the party's
         valid = [k.public_key for k in keys if _covers(k.valid_from, k.valid_until, k.record_index is None, time_s)]
-        message, signature = canonical_json(submission), bytes.fromhex(signature_hex)
+        message, signature = signed_bytes, bytes.fromhex(signature_hex)
         for key in valid:
             try:
                 load_public_key(key).verify(signature, message)

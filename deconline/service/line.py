@@ -28,7 +28,8 @@ from deconline.service.picture import (
     StrategicPicture,
     all_cells,
 )
-from deconline.service.record import RecordTree, Signed
+from deconline.service.record import RecordTree
+from deconline.service.statements import AnswerBook, Signed
 from deconline.store.db import Database
 from deconline.store.models import (
     AgreementVersion,
@@ -194,6 +195,7 @@ class Line:
     picture: StrategicPicture = field(default_factory=StrategicPicture)
     events: EventHub = field(default_factory=EventHub)
     record: RecordTree = field(default_factory=RecordTree)
+    answers: AnswerBook = field(default_factory=AnswerBook)  # first answers to signed statements
     evaluate_every_s: float = 1.0
     checkpoint_every_s: float = 10.0
     event_retention_s: float = 7 * 86_400.0
@@ -216,11 +218,12 @@ class Line:
         event: dict[str, Any],
         readers: list[str],
         signed: Signed | None = None,
+        embed: bool = True,
     ) -> None:
         """Record an event in the caller's transaction (see ``deconline.service.record``)."""
         from deconline.service import record
 
-        record.append(self.record, session, self.clock(), author, kind, event, readers, signed)
+        record.append(self.record, session, self.clock(), author, kind, event, readers, signed, embed)
 
     _secret: bytes | None = None
 

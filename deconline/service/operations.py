@@ -23,7 +23,7 @@ from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.parties import Actor, own_side
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 from deconline.store.models import ConflictNotice, Operation, OperationVolume
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")

@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from deconline.record.canonical import canonical_json
 from deconline.record.key_history import ROTATED
 from deconline.record.merkle import MerkleTree
-from deconline.record.signing import SignatureError, load_public_key, public_key_b64, verify_document
+from deconline.record.signing import SignatureError, load_public_key, public_key_b64
 from deconline.service import record
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import Line
 from deconline.service.parties import Actor, key_in_use
+from deconline.service.statements import Signed
 from deconline.store.models import Counter, Party, PartyKey, RecordEntry
 
 ROTATION_KIND = "key_rotation"  # the document's "kind": a signature over it can mean nothing else
@@ -48,7 +48,7 @@ def _canonical_key(value: str, loc: str) -> str:
     return spelled
 
 
-def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: record.Signed | None) -> PartyKey:
+def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: Signed | None) -> PartyKey:
     """Make ``rotation.public_key`` the party's key from now on; the old one stays in the history."""
     own = actor.require_party()
     if own != party_id:
@@ -75,7 +75,7 @@ def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: 
                 f"{current[:12]}…: sign a new document with the current key"
             )
         try:  # again, inside the transaction: a rotation that raced this one changed the key
-            verify_document(current, signed.document, signed.signature)
+            signed.verify(current)
         except SignatureError as exc:
             raise Unauthorized(f"signature rejected: sign the rotation with {party_id}'s current key ({exc})") from exc
         if key_in_use(session, new_key):
@@ -92,7 +92,7 @@ def rotate(line: Line, actor: Actor, party_id: str, rotation: Rotation, signed: 
             party_id=party_id,
             public_key=new_key,
             valid_from=now,
-            document=canonical_json(signed.document).decode(),
+            document=signed.statement.decode(),  # what the signature covers (in its DSSE PAE)
             signature=signed.signature,
             record_index=index,
         )

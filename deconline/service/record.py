@@ -29,6 +29,7 @@ from deconline.record.merkle import MerkleTree
 from deconline.record.signing import generate_key, private_key_pem
 from deconline.service.errors import Forbidden, Invalid, NotFound
 from deconline.service.key_validity import check_signed
+from deconline.service.statements import Signed, claim
 from deconline.store.db import at_commit, write_queued
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
@@ -38,14 +39,6 @@ if TYPE_CHECKING:
 RECORD_COUNTER = "record"
 SERVICE_AUTHOR = "service"
 PUBLIC = "*"
-
-
-@dataclass(frozen=True)
-class Signed:
-    """A party's submission as it signed it: the document and its base64 Ed25519 signature."""
-
-    document: Any
-    signature: str
 
 
 @dataclass
@@ -87,6 +80,11 @@ def _service_key(record: RecordTree, session: Session) -> tuple[Ed25519PrivateKe
     return record.key, record.origin
 
 
+def origin(record: RecordTree, session: Session) -> str:
+    """The line's id: the record's origin, which every statement for this line names."""
+    return _service_key(record, session)[1]
+
+
 _TAKE_SEQS = (  # built once, so compiled once: n numbers at a time
     update(Counter)
     .where(Counter.name == RECORD_COUNTER)
@@ -105,6 +103,7 @@ class _Pending:
     event: dict[str, Any]
     readers: list[str]
     signature: str | None
+    message: bytes | None  # what the signature covers
 
 
 def append(
@@ -116,6 +115,7 @@ def append(
     event: dict[str, Any],
     readers: list[str],
     signed: Signed | None = None,
+    embed: bool = True,
 ) -> None:
     """Append one entry in the caller's transaction, numbered when it commits.
 
@@ -123,11 +123,23 @@ def append(
     the transaction's entries), so a decision holds the record's lock for the length of its
     commit only, not of its work. The service does not sign each entry: every signed checkpoint
     commits to all entries before it.
+
+    ``signed``: the party's statement this entry carries out; its nonce is claimed in the same
+    transaction, and the entry embeds the statement's exact bytes and keeps the signature
+    (``embed=False``: only the statement's digest, nonce and time, for a track batch, whose
+    reports the entry already sums up by digest).
     """
+    signature: str | None = None
+    message: bytes | None = None
     if signed is not None:
-        event = {**event, "submission": signed.document}
-    signature = base64.b64decode(signed.signature).hex() if signed is not None else None
-    entry = _Pending(now, author, kind, event, sorted(set(readers)), signature)
+        claim(session, signed, author, now)
+        if embed:
+            event = {**event, "statement": signed.statement.decode()}
+            signature, message = base64.b64decode(signed.signature).hex(), signed.message
+        else:
+            said = signed.said
+            event = {**event, "envelope": {"sha256": signed.digest, "nonce": said.nonce, "created": said.created}}
+    entry = _Pending(now, author, kind, event, sorted(set(readers)), signature, message)
     at_commit(session, _PENDING, entry, _write_entries)
 
 
@@ -151,7 +163,8 @@ def _write_entries(session: Session, pending: list[_Pending]) -> int:
     """Number and write waiting entries (one counter update, one insert); the index of the last one."""
     connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
     last = int(connection.execute(_TAKE_SEQS, {"n": len(pending)}).scalar_one())
-    check_signed(connection, ((e.author, e.time_s, e.event["submission"], e.signature) for e in pending if e.signature))
+    signed = ((e.author, e.time_s, e.message, e.signature) for e in pending if e.message and e.signature)
+    check_signed(connection, signed)
     rows = []
     for seq, entry in enumerate(pending, start=last - len(pending)):
         canonical = entry_bytes(seq, entry.time_s, entry.author, {"kind": entry.kind, **entry.event}, entry.readers)

@@ -28,7 +28,7 @@ from deconline.service.geo import iso
 from deconline.service.hotline import counterpart, deadline_for, from_service, push
 from deconline.service.line import Line, new_id
 from deconline.service.parties import Actor
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 from deconline.store.models import Acknowledgement, Alert, Message
 
 KIND = "resolution"

@@ -39,6 +39,7 @@ from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
+from deconline.service.statements import Signed
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
@@ -108,7 +109,9 @@ def _said(r: Report) -> dict[str, Any]:
     return said
 
 
-def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bool = False) -> int:
+def ingest(
+    line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bool = False, signed: Signed | None = None
+) -> int:
     """Store the newest state of each reported track (older reports never overwrite newer ones).
 
     ``unaffiliated``: aircraft of no party, which only a surveillance provider named in the
@@ -164,7 +167,7 @@ def ingest(line: Line, actor: Actor, reports: Sequence[Report], unaffiliated: bo
             connection.exec_driver_sql(sql, _parameters(stored, order, said))
         else:
             _copy_upsert(connection, unaffiliated, stored, said)
-        line.append(session, party_id, "tracks.batch", event, [party_id])
+        line.append(session, party_id, "tracks.batch", event, [party_id], signed, embed=False)
     return len(rows)
 
 

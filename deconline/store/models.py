@@ -279,6 +279,24 @@ class RecordEntry(Base):
     signature: Mapped[str | None] = mapped_column(String(128))  # a party's Ed25519 signature over its submission
 
 
+class StatementRow(Base):
+    """A party's signed statement that was carried out, by its nonce: the same bytes again get
+    ``answer`` again and change nothing; other bytes with the nonce are refused. The primary key
+    makes every instance agree. An unsigned write's ``Idempotency-Key`` is kept here too (its
+    ``party_id`` is the token's role, its nonce the key prefixed ``key:``)."""
+
+    __tablename__ = "statements"
+    party_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(160), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the statement's bytes (or the request's)
+    action: Mapped[str] = mapped_column(String(160))
+    created_s: Mapped[float] = mapped_column(Float)
+    received_s: Mapped[float] = mapped_column(Float, index=True)
+    status: Mapped[int | None] = mapped_column(Integer)  # the first answer, once given
+    answer: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+
+
 class CheckpointRow(Base):
     """Every checkpoint ever published; each must stay consistent with every later one."""
 

@@ -59,7 +59,7 @@ def _two_instances(db_url: str) -> Iterator[tuple[World, dict[str, httpx.Client]
 
 def _file(world: World, client: httpx.Client, who: str, volume: dict[str, Any]) -> dict[str, Any]:
     body = {"volumes": [volume]}
-    response = client.post("/v1/operations", json=body, headers=world.signed_headers(who, body))
+    response = client.post("/v1/operations", **world.signed_request(who, "POST", "/v1/operations", body))
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -118,15 +118,15 @@ def test_each_process_learns_what_the_other_changed_in_its_cells(two: tuple[Worl
     assert theirs["state"] == "proposed"
 
     body = {"version": mine["version"], "volumes": [far]}
-    moved = alpha.put(f"/v1/operations/{mine['id']}", json=body, headers=world.signed_headers("alpha", body))
+    path = f"/v1/operations/{mine['id']}"
+    moved = alpha.put(path, **world.signed_request("alpha", "PUT", path, body))
     assert moved.status_code == 200, moved.text
     body = {"version": theirs["version"]}
-    checked = charlie.post(
-        f"/v1/operations/{theirs['id']}/check", json=body, headers=world.signed_headers("charlie", body)
-    )
+    check = f"/v1/operations/{theirs['id']}/check"
+    checked = charlie.post(check, **world.signed_request("charlie", "POST", check, body))
     assert checked.status_code == 200, checked.text
     assert checked.json()["state"] == "accepted"  # the second process learned alpha's operation left
 
     body = {"version": moved.json()["version"], "volumes": [here]}
-    back = alpha.put(f"/v1/operations/{mine['id']}", json=body, headers=world.signed_headers("alpha", body))
+    back = alpha.put(path, **world.signed_request("alpha", "PUT", path, body))
     assert back.json()["state"] == "proposed"  # and the first learned charlie's was accepted there

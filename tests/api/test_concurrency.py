@@ -26,7 +26,7 @@ def test_conflicting_submissions_to_two_processes_never_both_accepted(db_url: st
 
         def submit(who: str, lon: float) -> str:
             body = {"volumes": [box(lon, 50.0, 3)]}
-            response = clients[who].post("/v1/operations", json=body, headers=world.signed_headers(who, body))
+            response = clients[who].post("/v1/operations", **world.signed_request(who, "POST", "/v1/operations", body))
             assert response.status_code == 201, response.text
             state: str = response.json()["state"]
             return state
@@ -48,7 +48,9 @@ def test_an_acknowledged_filing_survives_kill_9(tmp_path: Path) -> None:
     with server(db_url) as url:
         bodies = [{"volumes": [box(5 + i, 50)]} for i in range(5)]
         ids = [
-            httpx.post(f"{url}/v1/operations", json=b, headers=world.signed_headers("alpha", b)).json()["id"]
+            httpx.post(f"{url}/v1/operations", **world.signed_request("alpha", "POST", "/v1/operations", b)).json()[
+                "id"
+            ]
             for b in bodies
         ]
     with server(db_url) as url:  # the first was killed with SIGKILL
@@ -68,9 +70,8 @@ def test_many_parallel_identical_submissions_accept_at_most_one(db_url: str, n: 
         def submit(i: int) -> tuple[str, str]:
             party = who[i % 2]
             body = {"volumes": [box()]}
-            response = httpx.post(
-                f"{urls[(i // 2) % 2]}/v1/operations", json=body, headers=world.signed_headers(party, body), timeout=30
-            )
+            request = world.signed_request(party, "POST", "/v1/operations", body)
+            response = httpx.post(f"{urls[(i // 2) % 2]}/v1/operations", timeout=30, **request)
             assert response.status_code == 201, response.text
             return party, response.json()["state"]
 

@@ -85,13 +85,14 @@ def test_two_instances_behind_a_proxy_start_together_and_serve_as_one() -> None:
         filed = []
         for i in range(6):  # a new connection each time: they alternate between the instances
             body = {"volumes": [box(3.0 + i, 44.0, 3.0)]}
-            headers = {"Authorization": f"Bearer {world.tokens['alpha']}", **world.signed_headers("alpha", body)}
-            response = httpx.post(f"{proxy}/v1/operations", json=body, headers=headers)
+            response = httpx.post(
+                f"{proxy}/v1/operations", **world.signed_request("alpha", "POST", "/v1/operations", body)
+            )
             assert response.status_code == 201, response.text
             filed.append(response.json()["id"])
         for url in [proxy, *urls]:  # every instance, and the proxy, answers with all of them
             listed = httpx.get(f"{url}/v1/operations", headers={"Authorization": f"Bearer {world.tokens['alpha']}"})
             assert {op["id"] for op in listed.json()} == set(filed)
         body = {"volumes": [box(3.0, 44.0, 3.0)]}
-        headers = {"Authorization": f"Bearer {world.tokens['charlie']}", **world.signed_headers("charlie", body)}
-        assert httpx.post(f"{proxy}/v1/operations", json=body, headers=headers).json()["state"] == "proposed"
+        request = world.signed_request("charlie", "POST", "/v1/operations", body)
+        assert httpx.post(f"{proxy}/v1/operations", **request).json()["state"] == "proposed"

@@ -79,8 +79,7 @@ def test_an_alert_raised_on_the_leader_reaches_a_stream_on_the_other_instance(db
         while found.empty() and time.monotonic() < deadline:
             for who, report in (("alpha", _report("A1", -4000, 90)), ("charlie", _report("C1", 4000, 270))):
                 body = {"tracks": [report]}
-                headers = {"Authorization": f"Bearer {world.tokens[who]}", **world.signed_headers(who, body)}
-                response = httpx.post(f"{follower}/v1/tracks", json=body, headers=headers)
+                response = httpx.post(f"{follower}/v1/tracks", **world.signed_request(who, "POST", "/v1/tracks", body))
                 assert response.status_code == 202, response.text
             time.sleep(0.5)
         assert found.get(timeout=5) == "alert"  # raised by the leader, pushed by the follower
@@ -99,8 +98,8 @@ def test_a_notice_made_on_one_instance_reaches_a_stream_on_the_other(db_url: str
         time.sleep(0.5)
         for who in ("alpha", "charlie"):  # alpha's operation is accepted, charlie's conflicts with it
             body = {"volumes": [box(12.0, 47.0, 3.0)]}
-            headers = {"Authorization": f"Bearer {world.tokens[who]}", **world.signed_headers(who, body)}
-            assert httpx.post(f"{first}/v1/operations", json=body, headers=headers).status_code == 201
+            request = world.signed_request(who, "POST", "/v1/operations", body)
+            assert httpx.post(f"{first}/v1/operations", **request).status_code == 201
         assert found.get(timeout=20) == "notice"
         watcher.join(timeout=5)
 

@@ -78,6 +78,7 @@ def test_only_the_admin_registers_parties(world: World) -> None:
         "role": "party",
         "party": "delta",
         "group": None,
+        "line": world.line_id(),
     }
 
 

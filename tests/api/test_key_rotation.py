@@ -17,12 +17,13 @@ from deconline.api.convert import to_volumes
 from deconline.api.deps import SIGNATURE_HEADER
 from deconline.api.schemas import OperationIn
 from deconline.cli import app
-from deconline.record.signing import generate_key, public_key_b64, sign_document, write_private_key
+from deconline.record.envelope import open_sealed
+from deconline.record.signing import generate_key, public_key_b64, write_private_key
 from deconline.service import operations
 from deconline.service.errors import Unauthorized
 from deconline.service.operations import Draft
 from deconline.service.parties import Actor
-from deconline.service.record import Signed
+from deconline.service.statements import Signed
 from deconline.store.db import MIGRATIONS, Database
 from deconline.store.models import PartyKey
 from tests.helpers import World, at, box, make_world, server
@@ -44,8 +45,8 @@ def rotation_document(world: World, who: str, new: Ed25519PrivateKey, **changes:
 def rotate(world: World, who: str, new: Ed25519PrivateKey, signer: Ed25519PrivateKey | None = None, **changes: Any):  # type: ignore[no-untyped-def]
     """POST the rotation signed with ``signer`` (the party's current key by default)."""
     body = rotation_document(world, who, new, **changes)
-    headers = {**world.headers(who), SIGNATURE_HEADER: sign_document(signer or world.keys[who], body)}
-    return world.client.post(f"/v1/parties/{who}/keys", json=body, headers=headers)
+    path = f"/v1/parties/{who}/keys"
+    return world.client.post(path, **world.signed_request(who, "POST", path, body, world.now_iso(), signer))
 
 
 def history(world: World, who: str) -> list[dict[str, Any]]:
@@ -73,11 +74,10 @@ def test_rotation_is_accepted_recorded_and_public(world: World) -> None:
         entry = world.get(reader, f"/v1/record/entries/{rotated['record_index']}").json()
         parsed = json.loads(entry["entry"])
         assert parsed["event"]["kind"] == "party.key_rotated" and parsed["author"] == "alpha"
-        assert parsed["event"]["submission"]["public_key"] == public_key_b64(new)
+        statement = parsed["event"]["statement"]
+        assert json.loads(statement)["body"]["public_key"] == public_key_b64(new)
         assert entry["signer"] == "alpha"
-        from deconline.record.signing import verify_document
-
-        verify_document(public_key_b64(old), parsed["event"]["submission"], entry["signature"])
+        open_sealed(statement.encode(), entry["signature"], public_key_b64(old))
 
 
 def test_after_a_rotation_only_the_new_key_signs(world: World) -> None:
@@ -96,7 +96,7 @@ def test_a_submission_verified_before_a_rotation_is_refused_after_it(world: Worl
     """Checked on arrival with the old key, it reaches the record after the rotation committed."""
     old = world.keys["alpha"]
     document = {"name": "in flight", "volumes": [box()]}
-    signed = Signed(document, sign_document(old, document))
+    signed = Signed.of(world.statement("alpha", "POST", "/v1/operations", document, world.now_iso()))
     draft = Draft(to_volumes(OperationIn.model_validate(document).volumes, world.line.limits), "in flight")
     assert rotate(world, "alpha", generate_key()).status_code == 201
     world.clock.now += 1  # its entry would be dated after the rotation: the old key no longer covers it
@@ -149,8 +149,7 @@ def test_bad_rotations_are_4xx_and_change_nothing(world: World) -> None:
         assert response.status_code == status, (changes, response.text)
         assert words in json.dumps(response.json()["detail"]), (changes, response.text)
     missing = {k: v for k, v in body.items() if k != "public_key"}
-    headers = {**world.headers("alpha"), SIGNATURE_HEADER: sign_document(world.keys["alpha"], missing)}
-    assert world.client.post("/v1/parties/alpha/keys", json=missing, headers=headers).status_code == 422
+    assert world.post("alpha", "/v1/parties/alpha/keys", missing).status_code == 422
     for path in ("/v1/parties/ALPHA!/keys", "/v1/parties/nobody/keys"):
         assert world.post("alpha", path, body).status_code in (403, 404, 422)
     assert world.get("alpha", "/v1/parties/nobody/keys").status_code == 404
@@ -173,7 +172,13 @@ def test_the_python_client_rotates_and_signs_with_the_new_key(tmp_path: Path) ->
 
     world = make_world(f"sqlite:///{tmp_path / 'line.db'}")
     new = generate_key()
-    with Client("http://test", world.tokens["alpha"], key=world.keys["alpha"], transport=world.client._transport) as c:
+    with Client(
+        "http://test",
+        world.tokens["alpha"],
+        key=world.keys["alpha"],
+        transport=world.client._transport,
+        clock=world.clock,
+    ) as c:
         rotated = c.rotate_key(new)
         assert rotated.public_key == public_key_b64(new) and rotated.party == "alpha"
         assert c.file_operation([box()]).state == "accepted"  # signed with the new key now

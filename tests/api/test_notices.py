@@ -204,7 +204,7 @@ def test_a_hazard_changed_and_withdrawn_resolves_what_it_caused(world: World) ->
     assert [n["resolution"] for n in notices(world, "alpha", state="resolved")] == ["hazard_changed"]
     [over_east] = notices(world, "charlie", state="open")
     assert over_east["operation"] == east["id"]
-    withdrawn = world.client.delete(f"/v1/hazards/{declared['id']}", headers=world.headers("charlie"))
+    withdrawn = world.delete("charlie", f"/v1/hazards/{declared['id']}")
     assert withdrawn.status_code == 200
     assert [n["resolution"] for n in notices(world, "charlie", state="resolved")] == ["hazard_withdrawn"]
     assert notices(world, "alpha", state="open") == notices(world, "charlie", state="open") == []

@@ -124,8 +124,8 @@ def test_hazards_are_public_and_give_hazard_notices(world: World) -> None:
     [notice] = op["notices"]
     assert notice["kind"] == "hazard" and notice["hazard_id"] == hazard["id"]
     # Only its declarer can withdraw it; then the operation can be accepted.
-    assert world.client.delete(f"/v1/hazards/{hazard['id']}", headers=world.headers("alpha")).status_code == 403
-    assert world.client.delete(f"/v1/hazards/{hazard['id']}", headers=world.headers("charlie")).status_code == 200
+    assert world.delete("alpha", f"/v1/hazards/{hazard['id']}").status_code == 403
+    assert world.delete("charlie", f"/v1/hazards/{hazard['id']}").status_code == 200
     checked = world.post("alpha", f"/v1/operations/{op['id']}/check", {"version": op["version"]}).json()
     assert checked["state"] == "accepted" and checked["notices"] == []
 

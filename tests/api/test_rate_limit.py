@@ -252,7 +252,7 @@ def test_a_real_server_limits_one_token_serves_another_and_recovers(tmp_path: Pa
         # Refilling one a second, twenty requests cannot all pass unless each took over a second.
         statuses = []
         for _ in range(20):
-            response = alpha.post("/v1/operations", json=body, headers=world.signed_headers("alpha", body))
+            response = alpha.post("/v1/operations", **world.signed_request("alpha", "POST", "/v1/operations", body))
             statuses.append(response.status_code)
             if response.status_code == 429:
                 break

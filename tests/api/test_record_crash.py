@@ -42,12 +42,8 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
             }
             body = {"tracks": [report]}
             try:
-                response = httpx.post(
-                    f"{url}/v1/tracks",
-                    json=body,
-                    headers=world.signed_headers("alpha", body),
-                    timeout=5,
-                )
+                request = world.signed_request("alpha", "POST", "/v1/tracks", body)
+                response = httpx.post(f"{url}/v1/tracks", timeout=5, **request)
             except httpx.HTTPError:
                 return
             if response.status_code == 202:

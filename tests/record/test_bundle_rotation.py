@@ -15,11 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from deconline.api.deps import SIGNATURE_HEADER
 from deconline.cli import app
 from deconline.record.bundle import BundleError, verify_bundle
 from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.entries import entry_bytes, entry_leaf_hash
+from deconline.record.envelope import PAYLOAD_TYPE, pae
 from deconline.record.signing import generate_key, load_public_key, public_key_b64, sign_document
 from deconline.service import record
 from deconline.store.models import Counter, RecordEntry
@@ -43,8 +43,8 @@ def _rotate(world: World, new: Ed25519PrivateKey) -> dict[str, Any]:
         "public_key": public_key_b64(new),
         "signed_at": at(0),
     }
-    headers = {**world.headers("alpha"), SIGNATURE_HEADER: sign_document(world.keys["alpha"], body)}
-    response = world.client.post("/v1/parties/alpha/keys", json=body, headers=headers)
+    request = world.signed_request("alpha", "POST", "/v1/parties/alpha/keys", body, world.now_iso())
+    response = world.client.post("/v1/parties/alpha/keys", **request)
     assert response.status_code == 201, response.text
     world.keys["alpha"] = new
     result: dict[str, Any] = response.json()
@@ -123,8 +123,9 @@ def test_a_rotation_not_signed_by_the_previous_key_fails(rotated: Rotated) -> No
     bundle = export(rotated.world)
     forged = copy.deepcopy(bundle)
     rotation = _history(forged)[2]["rotation"]
-    submission = json.loads(rotation["entry"])["event"]["submission"]
-    rotation["signature"] = sign_document(rotated.keys[2], submission)  # by the new key itself
+    statement = json.loads(rotation["entry"])["event"]["statement"]
+    forged_signature = rotated.keys[2].sign(pae(PAYLOAD_TYPE, statement.encode()))  # by the new key itself
+    rotation["signature"] = base64.b64encode(forged_signature).decode()
     with pytest.raises(BundleError, match="is not signed by its previous key"):
         verify(forged)
     skipped = copy.deepcopy(bundle)

@@ -133,7 +133,7 @@ def build(world: World) -> Scenario:
     cancel = world.post("charlie", f"/v1/operations/{s.ids['secret']}/state", {"version": 1, "state": "cancelled"})
     assert cancel.status_code == 200, cancel.text
     _at(world, 300)
-    assert world.client.delete(f"/v1/hazards/{s.ids['hazard']}", headers=world.headers("bravo")).status_code == 200
+    assert world.delete("bravo", f"/v1/hazards/{s.ids['hazard']}").status_code == 200
     _at(world, 360)
     active = world.post("alpha", f"/v1/operations/{s.ids['patrol']}/state", {"version": 1, "state": "active"})
     assert active.status_code == 200, active.text

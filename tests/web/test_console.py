@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 
 from deconline.client import SIGNATURE_HEADER
+from deconline.record.actions import action_for
+from deconline.record.envelope import PAYLOAD_TYPE, seal
 from deconline.record.signing import read_private_key, sign_document
 from tests.web.conftest import PATROL_CENTRE, Site, Watched, needs_browser, open_console, sign_in, square
 from tests.web.proxy import CuttableProxy
@@ -34,8 +36,13 @@ def tab(watched: Watched, name: str) -> None:
 
 def post(site: Site, party: str, path: str, body: Any) -> dict[str, Any]:
     key = read_private_key(site.keys[party])
-    headers = {"Authorization": f"Bearer {site.tokens[party]}", SIGNATURE_HEADER: sign_document(key, body)}
-    response = httpx.post(site.url + path, json=body, headers=headers, timeout=10)
+    auth = {"Authorization": f"Bearer {site.tokens[party]}"}
+    line_id = httpx.get(site.url + "/v1/whoami", headers=auth, timeout=10).json()["line"]
+    action = action_for("POST", path)
+    assert action is not None
+    sealed = seal(key, line_id, action, body)
+    headers = {**auth, SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}
+    response = httpx.post(site.url + path, content=sealed.statement, headers=headers, timeout=10)
     assert response.status_code < 300, response.text
     result: dict[str, Any] = response.json()
     return result

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Response
 
 from deconline.api.convert import agreement_out
-from deconline.api.deps import ActorDep, LineDep
+from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.routing import JsonRoute
 from deconline.api.schemas import AgreementOut, SignatureIn
 from deconline.service import agreements
@@ -27,11 +27,13 @@ def _not_auditor(role: str) -> None:
 def propose(
     line: LineDep,
     actor: ActorDep,
+    signed: SubmissionDep,
     document: dict[str, Any] = Body(description="the agreement document; see the README for its fields"),
 ) -> AgreementOut:
-    """Propose the next version. It takes effect when every listed party has signed it."""
+    """Propose the next version. It takes effect when every listed party has signed it. A party
+    proposes in a signed statement (`agreement.propose`); the admin, unsigned."""
     _not_auditor(actor.role)
-    return agreement_out(agreements.propose(line, actor, document))
+    return agreement_out(agreements.propose(line, actor, document, signed.require()))
 
 
 @router.get("", response_model=list[AgreementOut])
@@ -61,6 +63,7 @@ def document_bytes(version: Version, line: LineDep, actor: ActorDep) -> Response
 
 
 @router.post("/{version}/signatures", response_model=AgreementOut)
-def sign(version: Version, body: SignatureIn, line: LineDep, actor: ActorDep) -> AgreementOut:
-    """Add your Ed25519 signature over the canonical document (401 if it does not verify)."""
-    return agreement_out(agreements.sign(line, actor, version, body.signature))
+def sign(version: Version, body: SignatureIn, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> AgreementOut:
+    """Add your Ed25519 signature over the canonical document (401 if it does not verify), sent in a
+    signed statement (`agreement.sign:VERSION`) like every other write of a party."""
+    return agreement_out(agreements.sign(line, actor, version, body.signature, signed.require()))

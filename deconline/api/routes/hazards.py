@@ -54,6 +54,7 @@ def change_hazard(
 
 
 @router.delete("/{hazard_id}", response_model=HazardOut)
-def withdraw_hazard(hazard_id: str, line: LineDep, actor: ActorDep) -> HazardOut:
-    """Withdraw your hazard: every notice it caused is resolved (`hazard_withdrawn`)."""
-    return hazard_out(hazards.withdraw(line, actor, hazard_id))
+def withdraw_hazard(hazard_id: str, line: LineDep, actor: ActorDep, signed: SubmissionDep) -> HazardOut:
+    """Withdraw your hazard: every notice it caused is resolved (`hazard_withdrawn`). The request
+    carries a signed statement (`hazard.withdraw:ID`) whose body is `{}`."""
+    return hazard_out(hazards.withdraw(line, actor, hazard_id, signed.require()))

@@ -11,7 +11,7 @@ from deconline.api.key_schemas import KeyRotationIn, PartyKeyOut
 from deconline.api.routing import JsonRoute
 from deconline.api.schemas import PartyCreated, PartyIn, PartyOut, WhoAmI
 from deconline.core.agreement import PARTY_ID_PATTERN
-from deconline.service import parties, party_keys
+from deconline.service import parties, party_keys, record
 from deconline.service.errors import Forbidden
 from deconline.service.geo import iso
 from deconline.store.models import PartyKey
@@ -21,8 +21,11 @@ PartyPath = Annotated[str, Path(pattern=PARTY_ID_PATTERN, description="the party
 
 
 @router.get("/whoami", response_model=WhoAmI)
-def whoami(actor: ActorDep) -> WhoAmI:
-    return WhoAmI(role=actor.role, party=actor.party_id, group=actor.group)
+def whoami(actor: ActorDep, line: LineDep) -> WhoAmI:
+    """Who your token is, and the id of this line, which every statement you sign names."""
+    with line.db.read() as session:
+        line_id = record.origin(line.record, session)
+    return WhoAmI(role=actor.role, party=actor.party_id, group=actor.group, line=line_id)
 
 
 @router.get("/parties", response_model=list[PartyOut])

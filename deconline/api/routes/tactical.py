@@ -23,7 +23,7 @@ def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: Submis
     provider named in the agreement posts for everyone to see and be alerted against.
     """
     actor.require_party()
-    signed.require()
+    statement = signed.require()
     reports = [
         Report(
             t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp(),
@@ -31,7 +31,7 @@ def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: Submis
         )
         for t in body.tracks
     ]  # fmt: skip
-    return TrackAccepted(stored=tactical.ingest(line, actor, reports, unaffiliated=body.unaffiliated))
+    return TrackAccepted(stored=tactical.ingest(line, actor, reports, body.unaffiliated, statement))
 
 
 @router.get("/tracks")

@@ -15,14 +15,14 @@ from deconline.record.signing import public_key_b64
 
 CASES = [
     (
-        "line-demo",
-        "messages.send",
+        "deconline/1a2b3c4d",
+        "message.send",
         {"kind": "notice", "recipients": ["blue-af"], "text": "Hello", "requires_ack": True},
     ),
     ("exercise.north", "tracks.post", {"tracks": [{"id": "VIPER11", "lat": 57.1, "lon": 18.25, "alt_m": 7500.0}]}),
-    ("line-demo", "messages.answer", {"answer": "accept"}),
-    ("line-demo", "messages.ack", {}),
-    ("line-demo", "operations.file", {"name": "Übung Nord – €", "volumes": [], "n": 1e21, "small": 5e-7}),
+    ("deconline/1a2b3c4d", "message.answer:msg_0f1e2d3c4b5a6978", {"answer": "accept"}),
+    ("deconline/1a2b3c4d", "message.ack:msg_0f1e2d3c4b5a6978", {}),
+    ("deconline/1a2b3c4d", "operation.file", {"name": "Übung Nord – €", "volumes": [], "n": 1e21, "small": 5e-7}),
 ]
 
 

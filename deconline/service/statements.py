@@ -1,0 +1,236 @@
+"""A party's signed statement carried out once: its nonce claimed in the transaction that carries it
+out, its first answer kept, the same bytes again answered the same way (issue 24).
+
+The nonce is claimed as the statement's record entry is written, so a statement is carried out
+if and only if its claim committed: the primary key (party, nonce) makes two instances agree, and
+a concurrent copy fails at its commit and rolls back everything it did. Nothing is looked up on
+the way in: a copy is found when it fails (a stale version, a conflict) or when its claim does,
+and only then is the first answer fetched. The answer is written a moment after the commit by a
+background writer, in batches (the request does not wait for a second transaction); a copy that
+arrives in that moment waits for it, and a copy whose first answer was lost with its instance is
+told so, and still changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from deconline.record.envelope import PAYLOAD_TYPE, Sealed, Statement, pae, read_statement
+from deconline.record.signing import SignatureError, load_public_key
+from deconline.service.errors import Conflict, Invalid
+from deconline.store.db import Database, at_commit
+from deconline.store.models import StatementRow
+
+DEFAULT_WINDOW_S = 300.0  # created within ± this of the line's clock, unless the agreement says
+RETENTION_S = 2 * 86_400.0  # longer than the longest window an agreement may set (one day)
+ANSWER_WAIT_S = 3.0  # how long a copy waits for its first answer to be written
+FLUSH_EVERY_S = 0.05
+_CLAIMS = "deconline_statements"
+
+
+@dataclass(eq=False)
+class Signed:
+    """A party's signed statement: its exact bytes, the base64 Ed25519 signature over their DSSE
+    PAE, and what it says. ``carried_out`` turns true when the transaction claiming it commits."""
+
+    statement: bytes
+    signature: str
+    said: Statement
+    carried_out: bool = False
+
+    @classmethod
+    def of(cls, sealed: Sealed) -> Signed:
+        return cls(sealed.statement, sealed.signature, read_statement(sealed.statement))
+
+    @property
+    def document(self) -> Any:
+        return self.said.body
+
+    @property
+    def message(self) -> bytes:
+        """The bytes the signature covers."""
+        return pae(PAYLOAD_TYPE, self.statement)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.statement).hexdigest()
+
+    def verify(self, public_key_b64: str) -> None:
+        """Raise :class:`SignatureError` unless ``public_key_b64`` made the signature."""
+        try:
+            signature = base64.b64decode(self.signature, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureError("the signature must be base64") from exc
+        try:
+            load_public_key(public_key_b64).verify(signature, self.message)
+        except InvalidSignature as exc:
+            raise SignatureError("the signature does not verify against the party's key") from exc
+
+
+class Repeated(Conflict):
+    """The statement's nonce was claimed by a transaction that committed first."""
+
+    def __init__(self, party: str, nonce: str) -> None:
+        super().__init__(f"the statement with nonce {nonce} was already carried out")
+        self.party, self.nonce = party, nonce
+
+
+def claim(session: Session, signed: Signed, party: str, now: float) -> None:
+    """Claim ``signed``'s nonce in the caller's transaction, written just before it commits."""
+    at_commit(session, _CLAIMS, (signed, party, now), _insert_claims, _carried_out)
+
+
+def _insert_claims(session: Session, claims: list[tuple[Signed, str, float]]) -> list[Signed]:
+    rows: list[dict[str, Any]] = []
+    done: list[Signed] = []
+    seen: set[tuple[str, str]] = set()
+    for signed, party, now in claims:
+        if signed.carried_out or (party, signed.said.nonce) in seen:
+            continue  # already claimed by an earlier transaction of the same request, or twice in this one
+        seen.add((party, signed.said.nonce))
+        done.append(signed)
+        rows.append(
+            {
+                "party_id": party,
+                "nonce": signed.said.nonce,
+                "digest": signed.digest,
+                "action": signed.said.action,
+                "created_s": signed.said.created_s,
+                "received_s": now,
+            }
+        )
+    if rows:
+        try:
+            session.connection().execute(insert(StatementRow), rows)
+        except IntegrityError as exc:
+            party, nonce = rows[0]["party_id"], rows[0]["nonce"]
+            raise Repeated(party, nonce) from exc
+    return done
+
+
+def _carried_out(done: list[Signed]) -> None:
+    for signed in done:
+        signed.carried_out = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    location: str | None = None
+
+
+class Lost(Conflict):
+    """The statement was carried out, but its first answer is not kept (its instance stopped)."""
+
+
+def first_answer(db: Database, book: AnswerBook, party: str, nonce: str, digest: str) -> Answer | None:
+    """The first answer to the statement ``party`` made with ``nonce``; None if it was never
+    carried out. Raises :class:`Invalid` for other bytes under a used nonce, :class:`Lost` when
+    it was carried out but its answer did not survive."""
+    deadline = time.monotonic() + ANSWER_WAIT_S
+    while True:
+        kept = book.get(party, nonce)
+        if kept is not None and kept[0] == digest:
+            return kept[1]
+        with db.read() as session:
+            row = session.get(StatementRow, (party, nonce))
+        if row is None:
+            return None
+        if row.digest != digest:
+            raise Invalid(
+                ["headers", "x-deconline-signature"],
+                f"nonce {nonce} was already used for another statement ({row.action}): every statement needs "
+                "a new nonce; a retry sends the same bytes",
+            )
+        if row.status is not None:
+            return Answer(row.status, (row.answer or "").encode(), row.location)
+        if time.monotonic() >= deadline:
+            raise Lost(
+                f"this statement ({row.action}) was already carried out, but the instance that did it stopped "
+                "before its answer was kept: it will not be carried out again; read the result with a GET"
+            )
+        time.sleep(0.05)
+
+
+@dataclass
+class AnswerBook:
+    """First answers, kept in memory at once and written to the database in batches a moment later."""
+
+    recent: dict[tuple[str, str], tuple[str, Answer, float]] = field(default_factory=dict)
+    waiting: list[tuple[str, str, Answer]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    wake: threading.Event = field(default_factory=threading.Event)
+    writer: threading.Thread | None = None
+    db: Database | None = None
+
+    def get(self, party: str, nonce: str) -> tuple[str, Answer] | None:
+        with self.lock:
+            kept = self.recent.get((party, nonce))
+        return (kept[0], kept[1]) if kept is not None else None
+
+    def keep(self, db: Database, party: str, nonce: str, digest: str, answer: Answer) -> None:
+        with self.lock:
+            self.recent[(party, nonce)] = (digest, answer, time.monotonic())
+            self.waiting.append((party, nonce, answer))
+            if self.writer is None:
+                self.db = db
+                self.writer = threading.Thread(target=self._write_forever, name="statement answers", daemon=True)
+                self.writer.start()
+        self.wake.set()
+
+    def flush(self) -> None:
+        """Write every waiting answer now."""
+        with self.lock:
+            batch, self.waiting = self.waiting, []
+            horizon = time.monotonic() - 60.0
+            for key in [k for k, (_, _, at) in self.recent.items() if at < horizon]:
+                del self.recent[key]  # in the database by now
+        if batch and self.db is not None:
+            _write_answers(self.db, batch)
+
+    def _write_forever(self) -> None:
+        while True:
+            self.wake.wait()
+            time.sleep(FLUSH_EVERY_S)  # gather a batch
+            self.wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the database is away: those answers are lost, the statements are not
+                continue
+
+
+_SET_ANSWER = (
+    update(StatementRow)
+    .where(StatementRow.party_id == bindparam("p"), StatementRow.nonce == bindparam("n"))
+    .values(status=bindparam("s"), answer=bindparam("a"), location=bindparam("l"))
+)
+
+
+def _write_answers(db: Database, batch: list[tuple[str, str, Answer]]) -> None:
+    with db.write() as session:
+        if not db.is_sqlite:  # an answer lost in a crash is told as such: no need to wait for the disk
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        params = [{"p": p, "n": n, "s": a.status, "a": a.body.decode(), "l": a.location} for p, n, a in batch]
+        session.connection().execute(_SET_ANSWER, params)
+
+
+def prune(session: Session, before: float) -> None:
+    """Forget statements received before ``before``: older than any window, so refused as stale."""
+    session.execute(delete(StatementRow).where(StatementRow.received_s < before))
+
+
+def used(session: Session, party: str, nonce: str) -> bool:
+    query = select(StatementRow.nonce).where(StatementRow.party_id == party, StatementRow.nonce == nonce)
+    return session.scalar(query) is not None
