@@ -21,11 +21,14 @@ from deconline.service.line import Line
 
 
 class JsonRequest(Request):
+    statement_value: Any = None
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             value = orjson.loads(await self.body())  # its error is a json.JSONDecodeError: a 422
             if self.headers.get("content-type", "").startswith(STATEMENT_TYPE) and isinstance(value, dict):
-                value = value.get("body")  # the statement itself is checked by api.statements
+                self.statement_value = value  # parsed once: api.statements checks it
+                value = value.get("body")
             self._json = value
         return self._json
 

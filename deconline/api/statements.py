@@ -109,7 +109,7 @@ async def check_statement(request: Request, actor: Actor, line: Line, facts: Lin
         return check
     raw = await request.body()
     try:
-        said = read_statement(raw)
+        said = read_statement(raw, getattr(request, "statement_value", None))
     except EnvelopeError as exc:
         check.problem = Invalid(["body"], f"the statement is malformed: {exc}")
         return check
@@ -165,4 +165,4 @@ def keep_answer(request: Request, line: Line, response: Response) -> None:
     if response.status_code >= 300:
         return
     answer = Answer(response.status_code, bytes(response.body), response.headers.get("location"))
-    line.answers.keep(line.db, check.party, check.signed.said.nonce, check.signed.digest, answer)
+    line.answers.keep(line.db, check.party, check.signed, answer, line.clock())

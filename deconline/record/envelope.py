@@ -119,24 +119,28 @@ def open_sealed(statement: bytes, signature_b64: str, public_key_b64: str) -> St
     return read_statement(statement)
 
 
-def read_statement(statement: bytes) -> Statement:
-    """The fields of a statement's bytes (checked, not verified: see :func:`open_sealed`)."""
-    try:
-        value = orjson.loads(statement)
-    except orjson.JSONDecodeError as exc:
-        raise EnvelopeError(f"the statement is not JSON: {exc}") from exc
+def read_statement(statement: bytes, parsed: Any = None) -> Statement:
+    """The fields of a statement's bytes (checked, not verified: see :func:`open_sealed`);
+    ``parsed``: the bytes already parsed as JSON, if they were (a 5,000-report batch is 0.9 MB)."""
+    if parsed is not None:
+        value = parsed
+    else:
+        try:
+            value = orjson.loads(statement)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"the statement is not JSON: {exc}") from exc
     if not isinstance(value, dict) or sorted(value) != list(FIELDS):
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise EnvelopeError(f"a statement has exactly the fields {', '.join(FIELDS)}; this one has {found}")
-    parsed = Statement(value["line"], value["action"], value["created"], value["nonce"], value["body"])
-    _check(parsed)
+    said = Statement(value["line"], value["action"], value["created"], value["nonce"], value["body"])
+    _check(said)
     try:
         canonical = canonical_json(value)
     except (TypeError, ValueError) as exc:
         raise EnvelopeError(f"the statement holds a value canonical JSON cannot: {exc}") from exc
     if canonical != statement:
         raise EnvelopeError("the statement is not in canonical JSON (RFC 8785): sign the bytes you send")
-    return parsed
+    return said
 
 
 def _check(s: Statement) -> None:

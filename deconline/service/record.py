@@ -29,7 +29,7 @@ from deconline.record.merkle import MerkleTree
 from deconline.record.signing import generate_key, private_key_pem
 from deconline.service.errors import Forbidden, Invalid, NotFound
 from deconline.service.key_validity import check_signed
-from deconline.service.statements import Signed, claim
+from deconline.service.statements import Repeated, Signed, carried_out, claims
 from deconline.store.db import at_commit, write_queued
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
@@ -104,6 +104,7 @@ class _Pending:
     readers: list[str]
     signature: str | None
     message: bytes | None  # what the signature covers
+    claim: Signed | None  # the statement this entry carries out, whose nonce it claims
 
 
 def append(
@@ -132,14 +133,13 @@ def append(
     signature: str | None = None
     message: bytes | None = None
     if signed is not None:
-        claim(session, signed, author, now)
         if embed:
             event = {**event, "statement": signed.statement.decode()}
             signature, message = base64.b64decode(signed.signature).hex(), signed.message
         else:
             said = signed.said
             event = {**event, "envelope": {"sha256": signed.digest, "nonce": said.nonce, "created": said.created}}
-    entry = _Pending(now, author, kind, event, sorted(set(readers)), signature, message)
+    entry = _Pending(now, author, kind, event, sorted(set(readers)), signature, message, signed)
     at_commit(session, _PENDING, entry, _write_entries)
 
 
@@ -166,7 +166,8 @@ def _write_entries(session: Session, pending: list[_Pending]) -> int:
     signed = ((e.author, e.time_s, e.message, e.signature) for e in pending if e.message and e.signature)
     check_signed(connection, signed)
     rows = []
-    for seq, entry in enumerate(pending, start=last - len(pending)):
+    claimed = claims((e.claim, e.author) for e in pending)
+    for seq, entry, claim in zip(range(last - len(pending), last), pending, claimed, strict=True):
         canonical = entry_bytes(seq, entry.time_s, entry.author, {"kind": entry.kind, **entry.event}, entry.readers)
         salt = os.urandom(32)
         rows.append(
@@ -180,9 +181,17 @@ def _write_entries(session: Session, pending: list[_Pending]) -> int:
                 "salt": salt.hex(),
                 "leaf_hash": entry_leaf_hash(salt, canonical).hex(),
                 "signature": entry.signature,
+                **claim,
             }
         )
-    connection.execute(_INSERT_ENTRY, rows)
+    try:
+        connection.execute(_INSERT_ENTRY, rows)
+    except IntegrityError as exc:  # a statement's nonce, claimed by a transaction that committed first
+        taken = next((e for e in pending if e.claim is not None), None)
+        if taken is None or taken.claim is None:
+            raise
+        raise Repeated(taken.author, taken.claim.said.nonce) from exc
+    carried_out(e.claim for e in pending)
     return last - 1
 
 

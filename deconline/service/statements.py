@@ -1,9 +1,9 @@
 """A party's signed statement carried out once: its nonce claimed in the transaction that carries it
 out, its first answer kept, the same bytes again answered the same way (issue 24).
 
-The nonce is claimed as the statement's record entry is written, so a statement is carried out
-if and only if its claim committed: the primary key (party, nonce) makes two instances agree, and
-a concurrent copy fails at its commit and rolls back everything it did. Nothing is looked up on
+The nonce is claimed by the statement's record entry itself (a unique column, ``author:nonce``),
+so a statement is carried out if and only if its entry committed: the unique index makes two
+instances agree, and a concurrent copy fails at its commit and rolls back everything it did. Nothing is looked up on
 the way in: a copy is found when it fails (a stale version, a conflict) or when its claim does,
 and only then is the first answer fetched. The answer is written a moment after the commit by a
 background writer, in batches (the request does not wait for a second transaction); a copy that
@@ -18,25 +18,27 @@ import binascii
 import hashlib
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import bindparam, delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from deconline.record.envelope import PAYLOAD_TYPE, Sealed, Statement, pae, read_statement
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service.errors import Conflict, Invalid
-from deconline.store.db import Database, at_commit
-from deconline.store.models import StatementRow
+from deconline.store.db import Database
+from deconline.store.models import RecordEntry, StatementRow
 
 DEFAULT_WINDOW_S = 300.0  # created within ± this of the line's clock, unless the agreement says
 RETENTION_S = 2 * 86_400.0  # longer than the longest window an agreement may set (one day)
 ANSWER_WAIT_S = 3.0  # how long a copy waits for its first answer to be written
-FLUSH_EVERY_S = 0.05
-_CLAIMS = "deconline_statements"
+FLUSH_EVERY_S = 0.2  # answers gathered this long are written in one transaction
 
 
 @dataclass(eq=False)
@@ -57,12 +59,12 @@ class Signed:
     def document(self) -> Any:
         return self.said.body
 
-    @property
+    @cached_property
     def message(self) -> bytes:
         """The bytes the signature covers."""
         return pae(PAYLOAD_TYPE, self.statement)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return hashlib.sha256(self.statement).hexdigest()
 
@@ -86,42 +88,25 @@ class Repeated(Conflict):
         self.party, self.nonce = party, nonce
 
 
-def claim(session: Session, signed: Signed, party: str, now: float) -> None:
-    """Claim ``signed``'s nonce in the caller's transaction, written just before it commits."""
-    at_commit(session, _CLAIMS, (signed, party, now), _insert_claims, _carried_out)
+def claims(entries: Iterable[tuple[Signed | None, str]]) -> list[dict[str, str | None]]:
+    """The claim columns of record entries, given (statement carried out, author) for each: the
+    first entry carrying a statement out holds its nonce, which the database keeps unique."""
+    seen: set[str] = set()
+    out: list[dict[str, str | None]] = []
+    for signed, author in entries:
+        key = f"{author}:{signed.said.nonce}" if signed is not None else None
+        if signed is None or key is None or key in seen:
+            out.append({"statement_nonce": None, "statement_digest": None})
+            continue
+        seen.add(key)
+        out.append({"statement_nonce": key, "statement_digest": signed.digest})
+    return out
 
 
-def _insert_claims(session: Session, claims: list[tuple[Signed, str, float]]) -> list[Signed]:
-    rows: list[dict[str, Any]] = []
-    done: list[Signed] = []
-    seen: set[tuple[str, str]] = set()
-    for signed, party, now in claims:
-        if signed.carried_out or (party, signed.said.nonce) in seen:
-            continue  # already claimed by an earlier transaction of the same request, or twice in this one
-        seen.add((party, signed.said.nonce))
-        done.append(signed)
-        rows.append(
-            {
-                "party_id": party,
-                "nonce": signed.said.nonce,
-                "digest": signed.digest,
-                "action": signed.said.action,
-                "created_s": signed.said.created_s,
-                "received_s": now,
-            }
-        )
-    if rows:
-        try:
-            session.connection().execute(insert(StatementRow), rows)
-        except IntegrityError as exc:
-            party, nonce = rows[0]["party_id"], rows[0]["nonce"]
-            raise Repeated(party, nonce) from exc
-    return done
-
-
-def _carried_out(done: list[Signed]) -> None:
-    for signed in done:
-        signed.carried_out = True
+def carried_out(entries: Iterable[Signed | None]) -> None:
+    for signed in entries:
+        if signed is not None:
+            signed.carried_out = True  # written; once committed (a rollback raises, and no answer is kept)
 
 
 @dataclass(frozen=True)
@@ -145,21 +130,27 @@ def first_answer(db: Database, book: AnswerBook, party: str, nonce: str, digest:
         if kept is not None and kept[0] == digest:
             return kept[1]
         with db.read() as session:
-            row = session.get(StatementRow, (party, nonce))
-        if row is None:
+            claim = session.execute(
+                select(RecordEntry.statement_digest, RecordEntry.kind, RecordEntry.seq).where(
+                    RecordEntry.statement_nonce == f"{party}:{nonce}"
+                )
+            ).first()
+            row = session.get(StatementRow, (party, nonce)) if claim is not None else None
+        if claim is None:
             return None
-        if row.digest != digest:
+        if claim.statement_digest != digest:
             raise Invalid(
                 ["headers", "x-deconline-signature"],
-                f"nonce {nonce} was already used for another statement ({row.action}): every statement needs "
-                "a new nonce; a retry sends the same bytes",
+                f"nonce {nonce} was already used for another statement (record entry {claim.seq}, {claim.kind}): "
+                "every statement needs a new nonce; a retry sends the same bytes",
             )
-        if row.status is not None:
+        if row is not None and row.status is not None:
             return Answer(row.status, (row.answer or "").encode(), row.location)
         if time.monotonic() >= deadline:
             raise Lost(
-                f"this statement ({row.action}) was already carried out, but the instance that did it stopped "
-                "before its answer was kept: it will not be carried out again; read the result with a GET"
+                f"this statement was already carried out (record entry {claim.seq}, {claim.kind}), but the instance "
+                "that did it stopped before its answer was kept: it will not be carried out again; read the result "
+                "with a GET"
             )
         time.sleep(0.05)
 
@@ -169,7 +160,7 @@ class AnswerBook:
     """First answers, kept in memory at once and written to the database in batches a moment later."""
 
     recent: dict[tuple[str, str], tuple[str, Answer, float]] = field(default_factory=dict)
-    waiting: list[tuple[str, str, Answer]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     wake: threading.Event = field(default_factory=threading.Event)
     writer: threading.Thread | None = None
@@ -180,10 +171,22 @@ class AnswerBook:
             kept = self.recent.get((party, nonce))
         return (kept[0], kept[1]) if kept is not None else None
 
-    def keep(self, db: Database, party: str, nonce: str, digest: str, answer: Answer) -> None:
+    def keep(self, db: Database, party: str, signed: Signed, answer: Answer, now: float) -> None:
+        said = signed.said
+        row = {
+            "party_id": party,
+            "nonce": said.nonce,
+            "digest": signed.digest,
+            "action": said.action,
+            "created_s": said.created_s,
+            "received_s": now,
+            "status": answer.status,
+            "answer": answer.body.decode(),
+            "location": answer.location,
+        }
         with self.lock:
-            self.recent[(party, nonce)] = (digest, answer, time.monotonic())
-            self.waiting.append((party, nonce, answer))
+            self.recent[(party, said.nonce)] = (signed.digest, answer, time.monotonic())
+            self.waiting.append(row)
             if self.writer is None:
                 self.db = db
                 self.writer = threading.Thread(target=self._write_forever, name="statement answers", daemon=True)
@@ -211,26 +214,14 @@ class AnswerBook:
                 continue
 
 
-_SET_ANSWER = (
-    update(StatementRow)
-    .where(StatementRow.party_id == bindparam("p"), StatementRow.nonce == bindparam("n"))
-    .values(status=bindparam("s"), answer=bindparam("a"), location=bindparam("l"))
-)
-
-
-def _write_answers(db: Database, batch: list[tuple[str, str, Answer]]) -> None:
+def _write_answers(db: Database, batch: list[dict[str, Any]]) -> None:
+    insert = sqlite_insert if db.is_sqlite else postgresql_insert
     with db.write() as session:
         if not db.is_sqlite:  # an answer lost in a crash is told as such: no need to wait for the disk
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        params = [{"p": p, "n": n, "s": a.status, "a": a.body.decode(), "l": a.location} for p, n, a in batch]
-        session.connection().execute(_SET_ANSWER, params)
+        session.connection().execute(insert(StatementRow).on_conflict_do_nothing(), batch)
 
 
 def prune(session: Session, before: float) -> None:
     """Forget statements received before ``before``: older than any window, so refused as stale."""
     session.execute(delete(StatementRow).where(StatementRow.received_s < before))
-
-
-def used(session: Session, party: str, nonce: str) -> bool:
-    query = select(StatementRow.nonce).where(StatementRow.party_id == party, StatementRow.nonce == nonce)
-    return session.scalar(query) is not None

@@ -277,13 +277,17 @@ class RecordEntry(Base):
     salt: Mapped[str] = mapped_column(String(64))
     leaf_hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str | None] = mapped_column(String(128))  # a party's Ed25519 signature over its submission
+    # The statement this entry carries out, as "author:nonce" (unique: a statement is carried out
+    # once, whichever instance it reaches), and the SHA-256 of its bytes (a copy must match them).
+    statement_nonce: Mapped[str | None] = mapped_column(String(200), unique=True)
+    statement_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class StatementRow(Base):
-    """A party's signed statement that was carried out, by its nonce: the same bytes again get
-    ``answer`` again and change nothing; other bytes with the nonce are refused. The primary key
-    makes every instance agree. An unsigned write's ``Idempotency-Key`` is kept here too (its
-    ``party_id`` is the token's role, its nonce the key prefixed ``key:``)."""
+    """The first answer to a party's signed statement, by its nonce, for copies of it (the claim
+    itself is the statement's record entry: ``RecordEntry.statement_nonce``); and an unsigned
+    write's ``Idempotency-Key``, held while its request runs, then its answer (``party_id`` a
+    digest of the token, ``nonce`` the key prefixed ``key:``)."""
 
     __tablename__ = "statements"
     party_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,13 +1,13 @@
-"""statements carried out, by nonce
+"""statements carried out once, by nonce
 
 Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-07 02:30:00
 
-Every signed statement a party made is kept by its nonce, in the transaction that carries it out,
-with the first answer once given: the same bytes again get that answer and change nothing, other
-bytes with the same nonce are refused, and the primary key makes every instance agree. Rows older
-than the longest window a statement may be accepted in are pruned.
+A record entry that carries out a party's signed statement holds its nonce (author:nonce, unique:
+every instance agrees a statement is carried out once) and the SHA-256 of its bytes. The first
+answers to statements, for their copies, and the admin's Idempotency-Keys are kept in
+``statements``, pruned after the longest window a statement may be accepted in.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,6 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('record_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('statement_nonce', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('statement_digest', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint('uq_record_entries_statement_nonce', ['statement_nonce'])
     op.create_table(
         'statements',
         sa.Column('party_id', sa.String(length=64), nullable=False),
@@ -41,3 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_statements_received_s'))
     op.drop_table('statements')
+    with op.batch_alter_table('record_entries', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_record_entries_statement_nonce', type_='unique')
+        batch_op.drop_column('statement_digest')
+        batch_op.drop_column('statement_nonce')
