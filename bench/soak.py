@@ -5,9 +5,12 @@
 
 Two ``deconline serve`` processes on one new database, on fixed ports. K client threads, one
 party each, send signed filings, hotline messages, acknowledgements of the messages sent to them
-and track reports for the whole run, to either instance as a proxy would (a connection refused
-is tried on the other instance; a request cut off mid-way has an unknown outcome and is not
-counted). A write is acknowledged only when a 2xx answer arrived.
+and track reports for the whole run, to either instance as a proxy would. Each write is a signed
+statement, sealed once and sent again, the same bytes, to the other instance whenever no answer
+comes (a refused or cut connection, a timeout, a 5xx) for up to 60 s: the line carries it out
+once (issue 24). A write is acknowledged when a 2xx answer arrived, or a 409 marked
+``Idempotent-Replayed`` (carried out, its first answer lost with the killed instance); every
+filing's name is unique, so a filing stored twice is a duplicated write.
 
 Each cycle: find the leader, ``kill -9`` its process group, time until the other instance says
 ``"leader": true`` (takeover), start the killed one again on the same port and time until its
@@ -431,6 +434,7 @@ def verify_writes(ledger: Ledger, tokens: list[tuple[str, Any]], urls: list[str]
         list(pool.map(check_ack, ledger.acks))
         list(pool.map(check_tracks, range(len(tokens))))
     stored = _stored_filings(clients, urls)
+    texts = _stored_messages(clients, urls)
     acked = {name for _, _, name in ledger.operations}
     for c in clients:
         c.close()
@@ -441,7 +445,19 @@ def verify_writes(ledger: Ledger, tokens: list[tuple[str, Any]], urls: list[str]
         "unanswered_filings": len(ledger.unanswered_filings),
         "stored_never_sent": sorted(n for n in stored if n not in acked and n not in ledger.unanswered_filings),
         "stored_twice": sorted(n for n, count in stored.items() if count > 1),
+        "messages_stored_twice": sorted(t for t, count in texts.items() if count > 1),
     }
+
+
+def _stored_messages(clients: list[httpx.Client], urls: list[str]) -> Counter[str]:
+    """Every party's sent messages, by text (each message's text is unique; at most 1,000 each)."""
+    texts: Counter[str] = Counter()
+    for http in clients:
+        response = _get(http, urls, "/v1/messages?box=out&limit=1000")
+        if response is None or response.status_code != 200:
+            raise RuntimeError(f"messages could not be listed: {response.text if response else 'no answer'}")
+        texts.update(m["text"] for m in response.json() if str(m["text"]).startswith("soak "))
+    return texts
 
 
 def _stored_filings(clients: list[httpx.Client], urls: list[str]) -> Counter[str]:
@@ -634,6 +650,7 @@ def _soak(args: argparse.Namespace, tokens: list[tuple[str, Any]], instances: li
         "filings_unanswered_but_stored": writes["unanswered_but_stored"],
         "filings_stored_never_sent": writes["stored_never_sent"][:50],
         "filings_stored_twice": writes["stored_twice"][:50],
+        "messages_stored_twice": writes["messages_stored_twice"][:50],
         "unread": writes["unread"][:50],
         "checkpoints_seen": len(seen),
         "checkpoints_consistent": record["consistent"],
@@ -669,6 +686,8 @@ def failures(r: dict[str, Any]) -> list[str]:
         )
     if r["writes_never_answered"]:
         found.append(f"{r['writes_never_answered']} writes never answered in {RETRY_FOR_S:.0f} s of resending")
+    if r["messages_stored_twice"]:
+        found.append(f"messages stored twice: {r['messages_stored_twice'][:3]}")
     if r["filings_stored_never_sent"] or r["filings_stored_twice"]:
         found.append(
             f"stored filings never sent: {r['filings_stored_never_sent'][:3]}; "
@@ -704,7 +723,11 @@ def table(r: dict[str, Any]) -> str:
             "",
         ),
         ("writes never answered (lost)", f"{r['writes_never_answered']:,}", "0"),
-        ("filings stored twice (duplicated)", str(len(r["filings_stored_twice"])), "0"),
+        (
+            "filings / messages stored twice (duplicated)",
+            f"{len(r['filings_stored_twice'])} / {len(r['messages_stored_twice'])}",
+            "0",
+        ),
         ("acknowledged writes lost", str(r["lost"]), "0"),
         (
             "checkpoints seen / consistent with the final one",
