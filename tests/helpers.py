@@ -160,6 +160,18 @@ class World:
         return result
 
 
+def adopt(world: World, version: int = 2, **changes: Any) -> None:
+    """Propose the next agreement version with ``changes`` and have every party sign it."""
+    proposed = world.post("admin", "/v1/agreements", dict(AGREEMENT, version=version, **changes))
+    assert proposed.status_code == 201, proposed.text
+    for party in AGREEMENT["parties"]:
+        document = world.get(party, f"/v1/agreements/{version}").json()["document"]
+        signature = sign_document(world.keys[party], document)
+        signed = world.post(party, f"/v1/agreements/{version}/signatures", {"signature": signature})
+        assert signed.status_code == 200, signed.text
+    assert world.get("alpha", "/v1/agreements/current").json()["version"] == version
+
+
 def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
     clock = Clock()
     line = Line(Database(db_url), clock=clock, evaluate_every_s=0)

@@ -29,6 +29,14 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 _KEY = re.compile(r'^"?([\x21\x23-\x7e]{1,128})"?$')  # a structured-field string; quotes optional
 
 
+class Replay(Exception):
+    """The first answer to a retried request, to send instead of carrying it out again."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("replayed")
+        self.response = response
+
+
 def _holder(request: Request) -> str:
     """Whose key it is: a digest of the token (keys of two callers never collide)."""
     token = request.headers.get("authorization", "")
@@ -86,12 +94,6 @@ async def held(request: Request) -> tuple[str, str] | None:
     if answer is not None:
         raise Replay(replayed(answer))
     return holder, key
-
-
-class Replay(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__("replayed")
-        self.response = response
 
 
 async def settle(request: Request, hold: tuple[str, str], response: Response | None) -> None:

@@ -106,6 +106,12 @@ def seal(
 def open_sealed(statement: bytes, signature_b64: str, public_key_b64: str) -> Statement:
     """The statement, once its signature verifies over exactly these bytes; raises
     :class:`EnvelopeError` naming what is wrong."""
+    check_signature(statement, signature_b64, public_key_b64)
+    return read_statement(statement)
+
+
+def check_signature(statement: bytes, signature_b64: str, public_key_b64: str) -> None:
+    """Raise :class:`EnvelopeError` unless the signature verifies over exactly these bytes."""
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -116,7 +122,6 @@ def open_sealed(statement: bytes, signature_b64: str, public_key_b64: str) -> St
         raise EnvelopeError(str(exc)) from exc
     except InvalidSignature as exc:
         raise EnvelopeError("the signature does not verify over the statement's bytes with the party's key") from exc
-    return read_statement(statement)
 
 
 def read_statement(statement: bytes, parsed: Any = None) -> Statement:

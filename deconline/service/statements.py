@@ -3,9 +3,9 @@ out, its first answer kept, the same bytes again answered the same way (issue 24
 
 The nonce is claimed by the statement's record entry itself (a unique column, ``author:nonce``),
 so a statement is carried out if and only if its entry committed: the unique index makes two
-instances agree, and a concurrent copy fails at its commit and rolls back everything it did. Nothing is looked up on
-the way in: a copy is found when it fails (a stale version, a conflict) or when its claim does,
-and only then is the first answer fetched. The answer is written a moment after the commit by a
+instances agree, and a concurrent copy fails at its commit and rolls back everything it did.
+Nothing is looked up on the way in: a copy is found when it fails (a stale version, a conflict)
+or when its claim does, and only then is the first answer fetched. The answer is written a moment after the commit by a
 background writer, in batches (the request does not wait for a second transaction); a copy that
 arrives in that moment waits for it, and a copy whose first answer was lost with its instance is
 told so, and still changes nothing.
@@ -13,8 +13,6 @@ told so, and still changes nothing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import threading
 import time
@@ -23,14 +21,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from deconline.record.envelope import PAYLOAD_TYPE, Sealed, Statement, pae, read_statement
-from deconline.record.signing import SignatureError, load_public_key
+from deconline.record.envelope import (
+    PAYLOAD_TYPE,
+    EnvelopeError,
+    Sealed,
+    Statement,
+    check_signature,
+    pae,
+    read_statement,
+)
+from deconline.record.signing import SignatureError
 from deconline.service.errors import Conflict, Invalid
 from deconline.store.db import Database
 from deconline.store.models import RecordEntry, StatementRow
@@ -44,7 +49,8 @@ FLUSH_EVERY_S = 0.2  # answers gathered this long are written in one transaction
 @dataclass(eq=False)
 class Signed:
     """A party's signed statement: its exact bytes, the base64 Ed25519 signature over their DSSE
-    PAE, and what it says. ``carried_out`` turns true when the transaction claiming it commits."""
+    PAE, and what it says. ``carried_out`` turns true when its record entry is written (the
+    request fails if that transaction then does not commit)."""
 
     statement: bytes
     signature: str
@@ -71,13 +77,9 @@ class Signed:
     def verify(self, public_key_b64: str) -> None:
         """Raise :class:`SignatureError` unless ``public_key_b64`` made the signature."""
         try:
-            signature = base64.b64decode(self.signature, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise SignatureError("the signature must be base64") from exc
-        try:
-            load_public_key(public_key_b64).verify(signature, self.message)
-        except InvalidSignature as exc:
-            raise SignatureError("the signature does not verify against the party's key") from exc
+            check_signature(self.statement, self.signature, public_key_b64)
+        except EnvelopeError as exc:
+            raise SignatureError(str(exc)) from exc
 
 
 class Repeated(Conflict):
@@ -94,8 +96,8 @@ def claims(entries: Iterable[tuple[Signed | None, str]]) -> list[dict[str, str |
     seen: set[str] = set()
     out: list[dict[str, str | None]] = []
     for signed, author in entries:
-        key = f"{author}:{signed.said.nonce}" if signed is not None else None
-        if signed is None or key is None or key in seen:
+        key = f"{author}:{signed.said.nonce}" if signed is not None else ""
+        if signed is None or key in seen:
             out.append({"statement_nonce": None, "statement_digest": None})
             continue
         seen.add(key)

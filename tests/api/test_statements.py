@@ -24,7 +24,7 @@ from deconline.service import hotline, statements
 from deconline.service.line import Line
 from deconline.store.db import Database
 from deconline.store.models import Base, StatementRow
-from tests.helpers import AGREEMENT, World, box
+from tests.helpers import AGREEMENT, World, adopt, box
 
 SIGNATURE = "X-Deconline-Signature"
 
@@ -296,3 +296,15 @@ def test_a_copy_whose_first_answer_was_lost_is_told_so_and_changes_nothing(
     client = Client("http://test", world.tokens["alpha"], transport=world.client._transport)
     with pytest.raises(AlreadyCarriedOut):  # how the Python client reports it
         client._call("POST", "/v1/operations", content=sealed.statement, headers=_headers(world, case, sealed))
+
+
+def test_the_agreement_sets_the_window(world: World) -> None:
+    if not world.line.db.is_sqlite:
+        pytest.skip("the window is read the same way on both databases: SQLite shows it")
+    adopt(world, statement_window_s=60)
+    world.client.app.state.statement_facts.window_read_at = -1e18  # read again now (it is every 5 s)
+    old = datetime.fromtimestamp(world.clock.now - 90, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    case = Case("alpha", "POST", "/v1/operations", {"volumes": [box()]})
+    refused = _send(world.client, world, case, world.statement("alpha", "POST", "/v1/operations", case.body, old))
+    assert refused.status_code == 401 and "±60 s" in refused.json()["detail"]
+    assert "statement_window_s" in world.get("alpha", "/v1/agreements/current").json()["document"]

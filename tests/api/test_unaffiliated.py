@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from deconline.record.signing import sign_document
 from deconline.service import events as events_service
 from deconline.service import tactical
 from deconline.store.models import Message, RecordEntry, TrackState, UnaffiliatedTrack
 from tests.api.test_tactical import iso, report, send
-from tests.helpers import AGREEMENT, World
+from tests.helpers import AGREEMENT, World, adopt
 
 # What ``tracks.batch`` recorded for BATCH before unaffiliated traffic existed (computed on that code;
 # recomputed when the test clock moved ten years on, the digest code unchanged).
@@ -29,18 +28,6 @@ BATCH: dict[str, Any] = {
 # The exact bytes of the test agreement (version 1, no providers), alerting criteria written out (a version
 # signed before those existed keeps its own bytes: tests/api/test_alerting.py).
 V1_DOCUMENT_SHA256 = "150f10f2b6b60ecca16c635ca499f684350ac5263fd9224c78623fca9ccc6462"
-
-
-def adopt(world: World, version: int = 2, **changes: Any) -> None:
-    """Propose the next agreement version with ``changes`` and have every party sign it."""
-    proposed = world.post("admin", "/v1/agreements", dict(AGREEMENT, version=version, **changes))
-    assert proposed.status_code == 201, proposed.text
-    for party in AGREEMENT["parties"]:
-        document = world.get(party, f"/v1/agreements/{version}").json()["document"]
-        signature = sign_document(world.keys[party], document)
-        signed = world.post(party, f"/v1/agreements/{version}/signatures", {"signature": signature})
-        assert signed.status_code == 200, signed.text
-    assert world.get("alpha", "/v1/agreements/current").json()["version"] == version
 
 
 @pytest.fixture
