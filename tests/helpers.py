@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from deconline.api.app import create_app
 from deconline.api.deps import SIGNATURE_HEADER
+from deconline.client import Client
 from deconline.record.actions import action_for
 from deconline.record.envelope import PAYLOAD_TYPE, Sealed, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
@@ -109,6 +110,11 @@ class World:
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def api_client(self, who: str) -> Client:
+        """The Python client for ``who``, talking to this world's app and signing at its clock."""
+        key = self.keys.get(who)
+        return Client("http://test", self.tokens[who], key=key, transport=self.client._transport, clock=self.clock)
 
     def line_id(self) -> str:
         with self.line.db.read() as session:

@@ -194,13 +194,7 @@ def test_the_client_posts_what_the_feeder_decoded_and_reads_it_back(tmp_path: Pa
     now = world.clock.now
     state = State("4ca7a8", 50.0, 10.0, 9000.0, 200.0, 90.0, -5.0, now, "rch123", "beast", (("NACp", 9.0),),
                   10_668.0, 11.3)  # fmt: skip
-    with Client(
-        "http://test",
-        world.tokens["alpha"],
-        key=world.keys["alpha"],
-        transport=world.client._transport,
-        clock=world.clock,
-    ) as c:
+    with world.api_client("alpha") as c:
         assert c.post_tracks([state.as_report()]) == {"stored": 1}
         [track] = c.tracks()
     assert (track["id"], track["selected_altitude_m"], track["callsign"]) == ("4ca7a8", 10_668.0, "RCH123")

@@ -168,17 +168,10 @@ def test_no_key_is_used_twice(world: World) -> None:
 
 
 def test_the_python_client_rotates_and_signs_with_the_new_key(tmp_path: Path) -> None:
-    from deconline.client import Client
 
     world = make_world(f"sqlite:///{tmp_path / 'line.db'}")
     new = generate_key()
-    with Client(
-        "http://test",
-        world.tokens["alpha"],
-        key=world.keys["alpha"],
-        transport=world.client._transport,
-        clock=world.clock,
-    ) as c:
+    with world.api_client("alpha") as c:
         rotated = c.rotate_key(new)
         assert rotated.public_key == public_key_b64(new) and rotated.party == "alpha"
         assert c.file_operation([box()]).state == "accepted"  # signed with the new key now
