@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from deconline.api.deps import ActorDep, LineDep
 from deconline.api.routing import JsonRoute
-from deconline.service import record
+from deconline.service import record, tiles
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 
@@ -24,13 +24,31 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(line: LineDep, actor: ActorDep) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note); its publication time in
-    the `X-Deconline-Checkpoint-Time` header (the note itself carries none)."""
+def checkpoint(line: LineDep) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note), public like the tiles (no
+    token needed); its publication time in the `X-Deconline-Checkpoint-Time` header (the note
+    itself carries none). Not cached: it changes with every new entry."""
     with line.db.read() as session:
         row = record.latest_checkpoint_row(session)
-    return PlainTextResponse(row.note, headers={"X-Deconline-Checkpoint-Time": iso(row.created_at)})
+    headers = {"X-Deconline-Checkpoint-Time": iso(row.created_at), "Cache-Control": "no-cache"}
+    return PlainTextResponse(row.note, headers=headers)
+
+
+@router.get(
+    "/tile/{path:path}", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}}
+)
+def tile(path: str, line: LineDep) -> Response:
+    """The tree as C2SP tlog-tiles, public and immutable: `tile/<L>/<N>[.p/<W>]` (256 hashes of
+    level `L`, or the `W` of a partial tile) and `tile/entries/<N>[.p/<W>]` (the leaves: each entry's
+    salted commitment, uint16-length-prefixed), as far as the latest checkpoint reaches; `404` for
+    a path the spec does not allow or a tile beyond it."""
+    with line.db.read() as session:
+        _, data = tiles.read_tile(line.record, session, path)
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": IMMUTABLE})
 
 
 @router.get("/mine")
