@@ -27,6 +27,7 @@ from deconline.cli.hazards import hazard_app
 from deconline.cli.hotline import line_app, msg_app
 from deconline.cli.operations import op_app
 from deconline.cli.record import record_app
+from deconline.cli.witness import witness_app
 
 __all__ = ["app", "main"]
 
@@ -46,6 +47,7 @@ app.add_typer(hazard_app, name="hazard")
 app.add_typer(record_app, name="record")
 app.add_typer(msg_app, name="msg")
 app.add_typer(line_app, name="line")
+app.add_typer(witness_app, name="witness")
 app.command("alerts")(alerts.alerts)
 app.command("feed")(feed.feed)
 app.command("review")(review.review)

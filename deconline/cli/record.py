@@ -128,7 +128,7 @@ def export(
 
 @record_app.command("verify")
 def verify(
-    bundle_path: Annotated[Path, typer.Argument(help="the bundle")],
+    bundle_path: Annotated[Path | None, typer.Argument(help="the bundle")] = None,
     key: Annotated[str | None, typer.Option(help="the service's verifier key (text or file)")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="an older checkpoint that the bundle must extend")] = None,
     party_keys: Annotated[
@@ -139,8 +139,19 @@ def verify(
             "bundle's party_keys): the bundle's keys must lead to them",
         ),
     ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(help="a witness's evidence (deconline witness evidence): check it against --key instead"),
+    ] = None,
 ) -> None:
-    """Check the checkpoint signature, completeness, every entry and signature, and the root."""
+    """Check the checkpoint signature, completeness, every entry and signature, and the root; or,
+    with --evidence, that a witness's evidence shows the log signed two checkpoints that cannot
+    both be true."""
+    if evidence is not None:
+        _verify_evidence(evidence, key)
+        return
+    if bundle_path is None:
+        fail("give the bundle to verify (or --evidence FILE)", 2)
     bundle = _load(bundle_path)
     pinned = _trusted_keys(party_keys) if party_keys is not None else None
     result = _verify(bundle, key, checkpoint, pinned)
@@ -154,6 +165,29 @@ def verify(
         f"{result.checkpoint.size}): {len(result.entries)} disclosed, {len(result.withheld)} withheld"
     )
     out.print(_signed_counts(result), soft_wrap=True, highlight=False)
+
+
+def _verify_evidence(path: Path, key: str | None) -> None:
+    """Exit 0 when every item is the log's own signature on two checkpoints that disagree."""
+    from deconline.record.checkpoint import NoteError, parse_verifier_key
+    from deconline.record.witnessing import check_evidence
+
+    if key is None:
+        fail("--evidence needs --key: the log's verifier key you trust", 2)
+    try:
+        items = json.loads(path.read_text())
+        verifier = parse_verifier_key(Path(key).read_text() if Path(key).is_file() else key)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the evidence or the key: {exc}", 2)
+    if not isinstance(items, list) or not items:
+        fail(f"{path} holds no evidence (a JSON list, as 'deconline witness evidence' writes)", 2)
+    for number, item in enumerate(items, 1):
+        try:
+            found = check_evidence(item, verifier)
+        except (NoteError, KeyError, TypeError, ValueError) as exc:
+            err.print(f"[red]FAILED[/red] evidence {number}: {exc}")
+            raise typer.Exit(1) from exc
+        out.print(f"evidence {number}: {found}", soft_wrap=True, highlight=False)
 
 
 def _signed_counts(result: Verified) -> str:
