@@ -41,6 +41,7 @@ from deconline.service import leader
 from deconline.service import record as record_service
 from deconline.service import statements as statements_service
 from deconline.service import tactical as tactical_service
+from deconline.service import witnesses as witnesses_service
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 from deconline.service.relay import EventRelay
@@ -103,11 +104,12 @@ def _every(period_s: float, work: Callable[[], object], what: str, stop: threadi
         next_at = max(started + period_s, time.monotonic())
 
 
-def _publish_checkpoint(line: Line) -> None:
+def _publish_checkpoint(line: Line, witnesses: witnesses_service.Witnesses) -> None:
     with line.db.write() as session:
         record_service.publish_checkpoint(line.record, session, line.clock())
         events_service.prune(session, line.clock() - line.event_retention_s)
         statements_service.prune(session, line.clock() - statements_service.RETENTION_S)
+    witnesses_service.collect(line, witnesses)  # after the commit: a witness never holds up a write
 
 
 OVERRUN_WARNING_EVERY_S = 60.0
@@ -138,11 +140,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     line: Line = app.state.line
     metrics: Metrics = app.state.metrics
     leadership: leader.Leadership = app.state.leadership
+    witnesses: witnesses_service.Witnesses = app.state.witnesses
     stop = threading.Event()
     warned = [-math.inf]  # when an overrun was last logged
     loops = [
         (line.evaluate_every_s, _led(leadership, lambda: _evaluate(line, metrics, warned)), "tactical evaluation"),
-        (line.checkpoint_every_s, _led(leadership, lambda: _publish_checkpoint(line)), "checkpoint publication"),
+        (line.checkpoint_every_s, _led(leadership, lambda: _publish_checkpoint(line, witnesses)), "checkpoints"),
         (line.evaluate_every_s, _led(leadership, lambda: hotline_service.tick(line)), "hotline deadlines and checks"),
     ]
     workers = [
@@ -169,6 +172,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.join(timeout=10)
         relay.stop()
         line.answers.flush()
+        witnesses.close()
         leadership.release()
 
 
@@ -195,6 +199,7 @@ def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | 
     )
     app.state.line = line
     app.state.statement_facts = LineFacts()
+    app.state.witnesses = witnesses_service.Witnesses()
     app.state.leadership = leader.Leadership(line.db)
     app.state.metrics = Metrics(line, app.state.leadership)
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count

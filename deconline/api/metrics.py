@@ -140,6 +140,7 @@ class LiveFigures(Collector):
             overdue = session.scalar(select(func.count()).where(HotlineMessage.status == "overdue"))
             size = session.scalar(select(func.max(RecordEntry.seq)))
             checkpoint = session.scalar(select(func.max(CheckpointRow.created_at)))
+            cosigners = session.scalar(select(CheckpointRow.cosigners).order_by(CheckpointRow.size.desc()).limit(1))
         family = GaugeMetricFamily("deconline_live_tracks", "tracks fresh enough to take part", labels=["owner"])
         family.add_metric(["party"], float(tracks or 0))
         family.add_metric(["unaffiliated"], float(others or 0))
@@ -167,6 +168,17 @@ class LiveFigures(Collector):
         if checkpoint is not None:
             yield GaugeMetricFamily(
                 "deconline_checkpoint_age_seconds", "time since the newest checkpoint", value=now - checkpoint
+            )
+        if agreement is not None and agreement.witnesses:
+            yield GaugeMetricFamily(
+                "deconline_checkpoint_cosignatures",
+                "witnesses' cosignatures on the newest checkpoint",
+                value=float(cosigners or 0),
+            )
+            yield GaugeMetricFamily(
+                "deconline_checkpoint_quorum_met",
+                "1 when the newest checkpoint has the cosignatures the agreement's witness quorum needs",
+                value=1.0 if (cosigners or 0) >= agreement.quorum else 0.0,
             )
         yield GaugeMetricFamily(
             "deconline_gc_frozen_objects",

@@ -125,6 +125,21 @@ class Confirmation(_Strict):
         return self
 
 
+class WitnessRef(_Strict):
+    """A party's witness of the line's record (C2SP tlog-witness), as the agreement names it."""
+
+    party: PartyId
+    url: str = Field(
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        max_length=300,
+        description="its submission prefix (POST URL/add-checkpoint)",
+    )
+    key: str = Field(
+        pattern=r"^[!-*,-~]{1,200}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$",
+        description="its cosigning key as a vkey: name+keyid+base64(0x04 || Ed25519 key)",
+    )
+
+
 class Disclosure(_Strict):
     tracks_of_others: Literal["in_alert", "always"] = Field(
         "in_alert", description="'in_alert': another party's track is shown only while it is in an alert with one's own"
@@ -191,6 +206,14 @@ class Agreement(_Strict):
         description="a signed statement is accepted only if created within ± this many seconds of the line's "
         "clock (absent: 300)",
     )
+    witnesses: list[WitnessRef] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the parties' witnesses, to which the line sends every checkpoint to be cosigned",
+    )
+    witness_quorum: int | None = Field(
+        None, ge=1, le=20, description="cosignatures a checkpoint needs to count (absent: all the witnesses)"
+    )
     surveillance_providers: list[PartyId] = Field(
         default_factory=list,
         max_length=100,
@@ -252,6 +275,25 @@ class Agreement(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _witnesses_fit(self) -> Agreement:
+        unknown = [w.party for w in self.witnesses if w.party not in self.parties]
+        if unknown:
+            raise ValueError(f"witnesses names parties not in the agreement: {unknown}")
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError(
+                f"witness_quorum ({self.witness_quorum}) is more than the witnesses ({len(self.witnesses)})"
+            )
+        names = [w.key.split("+", 1)[0] for w in self.witnesses]
+        if len(set(names)) != len(names):
+            raise ValueError("each witness has a name of its own")
+        return self
+
+    @property
+    def quorum(self) -> int:
+        """Cosignatures a checkpoint needs (0: the line has no witnesses)."""
+        return self.witness_quorum if self.witness_quorum is not None else len(self.witnesses)
+
+    @model_validator(mode="after")
     def _providers_are_parties(self) -> Agreement:
         unknown = [p for p in self.surveillance_providers if p not in self.parties]
         if unknown:
@@ -296,6 +338,10 @@ class Agreement(_Strict):
                     del level[name]
         if not self.surveillance_providers:
             del document["surveillance_providers"]
+        if not self.witnesses:
+            del document["witnesses"]
+        if document["witness_quorum"] is None:
+            del document["witness_quorum"]
         if not self.auto_end_after_s:
             del document["auto_end_after_s"]
         return document

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import STORED, Agreement
 from deconline.record.canonical import canonical_json
+from deconline.record.checkpoint import NoteError
+from deconline.record.cosignature import parse_vkey
 from deconline.record.signing import SignatureError, verify_document
 from deconline.service import notices
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -88,6 +90,11 @@ def propose(line: Line, actor: Actor, document: object, signed: Signed | None = 
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(["body", *first["loc"]], first["msg"]) from exc
+    for k, witness in enumerate(agreement.witnesses):  # the form is checked above; its key id here
+        try:
+            parse_vkey(witness.key)
+        except NoteError as exc:
+            raise Invalid(["body", "witnesses", k, "key"], str(exc)) from exc
     with line.db.write() as session:
         proposer = "admin" if actor.role == "admin" else actor.require_party()
         if actor.role == "party" and proposer not in agreement.parties:

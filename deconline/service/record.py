@@ -362,7 +362,7 @@ def _bundle(
         "key_history": history,
         "from": start,
         "to": end,
-        "checkpoint": row.note,
+        "checkpoint": row.cosigned or row.note,  # with the witnesses' cosignatures, once they gave them
         "key": service_verifier_key(line_record, session),
         "range_proof": [b64(h) for h in range_proof(tree, start, end + 1, row.size)],
         "entries": entries,

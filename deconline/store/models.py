@@ -309,6 +309,9 @@ class CheckpointRow(Base):
     root: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+    # The note with the witnesses' cosignature lines (C2SP cosignature/v1), once any cosigned it.
+    cosigned: Mapped[str | None] = mapped_column(Text)
+    cosigners: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):

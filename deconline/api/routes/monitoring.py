@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from deconline.api.deps import ActorDep, LineDep
 from deconline.api.metrics import Metrics, readiness
 from deconline.api.routing import JsonRoute
+from deconline.service import witnesses
 from deconline.service.errors import Forbidden
 
 router = APIRouter(tags=["service"], route_class=JsonRoute)
@@ -26,7 +27,18 @@ def readyz(request: Request, line: LineDep) -> JSONResponse:
     with the failing checks otherwise. `leader` says whether this instance leads."""
     held = request.app.state.leadership.held
     ready, checks = readiness(line, _metrics(request))
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "leader": held}
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks, "leader": held}
+    try:
+        witnessed = witnesses.state(line)
+    except Exception:  # the database is away: the checks above say so
+        witnessed = None
+    if witnessed is not None:  # flagged, never a reason to turn traffic away: writes do not wait for witnesses
+        body["witnesses"] = {
+            "checkpoint": witnessed.size,
+            "cosigned": witnessed.cosigners,
+            "quorum": witnessed.quorum,
+            "status": "ok" if witnessed.met else "short of quorum",
+        }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

@@ -35,7 +35,7 @@ def checkpoint(line: LineDep) -> PlainTextResponse:
     with line.db.read() as session:
         row = record.latest_checkpoint_row(session)
     headers = {"X-Deconline-Checkpoint-Time": iso(row.created_at), "Cache-Control": "no-cache"}
-    return PlainTextResponse(row.note, headers=headers)
+    return PlainTextResponse(row.cosigned or row.note, headers=headers)
 
 
 @router.get(

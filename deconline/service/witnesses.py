@@ -1,0 +1,147 @@
+"""The line's witnesses (issue 25): every new checkpoint is sent to the witnesses the agreement names
+(C2SP tlog-witness ``add-checkpoint``) with a consistency proof from the size each last cosigned,
+and their cosignatures are kept with it. A witness that is down, slow or refusing never holds up
+a write: the checkpoint is published all the same, counted short of its quorum.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import select, update
+
+from deconline.core.agreement import WitnessRef
+from deconline.record.checkpoint import Checkpoint, NoteError
+from deconline.record.cosignature import cosignatures, parse_vkey
+from deconline.record.merkle import MerkleTree
+from deconline.service import record
+from deconline.service.agreements import in_force
+from deconline.service.line import Line
+from deconline.store.models import CheckpointRow
+
+log = logging.getLogger("deconline.witnesses")
+TIMEOUT_S = 2.0
+
+
+@dataclass
+class Witnesses:
+    """This instance's view of the witnesses: the size each last cosigned (learnt from its 200 and
+    409 answers: an instance that takes over learns it at its first request), one HTTP client with
+    kept-alive connections, and one pool that asks them all at once."""
+
+    known: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT_S))
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="witness"))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.http.close()
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    size: int
+    cosigners: int
+    quorum: int
+
+    @property
+    def met(self) -> bool:
+        return self.cosigners >= self.quorum
+
+
+def collect(line: Line, book: Witnesses) -> Witnessed | None:
+    """Ask the agreement's witnesses to cosign the latest checkpoint, if some have not yet; None
+    when the line has no witnesses or no checkpoint."""
+    with line.db.read() as session:
+        agreement = in_force(session)
+        row = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).first()
+        if agreement is None or not agreement.witnesses or row is None:
+            return None
+        origin = record.origin(line.record, session)
+        line.record.sync(session)
+    if row.cosigners >= len(agreement.witnesses):
+        return Witnessed(row.size, row.cosigners, agreement.quorum)
+    checkpoint = Checkpoint(origin, row.size, bytes.fromhex(row.root))
+    tree = line.record.tree
+    answers = list(book.pool.map(lambda w: _ask(book, w, row.note, checkpoint, tree), agreement.witnesses))
+    lines = [text for text in answers if text]
+    cosigned = row.note + "".join(lines)
+    with line.db.write() as session:
+        session.execute(
+            update(CheckpointRow)
+            .where(CheckpointRow.size == row.size, CheckpointRow.cosigners < len(lines))
+            .values(cosigned=cosigned, cosigners=len(lines))
+        )
+    witnessed = Witnessed(row.size, len(lines), agreement.quorum)
+    if not witnessed.met:
+        log.warning(
+            "checkpoint %d has %d of the %d cosignatures its quorum needs: published, but short of quorum",
+            row.size,
+            len(lines),
+            agreement.quorum,
+        )
+    return witnessed
+
+
+def state(line: Line) -> Witnessed | None:
+    """How the latest checkpoint stands with the witnesses (None: the line has none)."""
+    with line.db.read() as session:
+        agreement = in_force(session)
+        if agreement is None or not agreement.witnesses:
+            return None
+        row = session.execute(
+            select(CheckpointRow.size, CheckpointRow.cosigners).order_by(CheckpointRow.size.desc()).limit(1)
+        ).first()
+    return Witnessed(row.size if row else 0, row.cosigners if row else 0, agreement.quorum)
+
+
+def _request(old: int, checkpoint: Checkpoint, note: str, tree: MerkleTree) -> bytes:
+    proof = tree.consistency_proof(old, checkpoint.size) if 0 < old < checkpoint.size else []
+    lines = [f"old {old}", *(base64.b64encode(h).decode() for h in proof)]
+    return ("\n".join(lines) + "\n\n" + note).encode()
+
+
+def _ask(book: Witnesses, witness: WitnessRef, note: str, checkpoint: Checkpoint, tree: MerkleTree) -> str | None:
+    """The witness's cosignature line on the checkpoint, or None (it said why, or was not there)."""
+    try:
+        who = parse_vkey(witness.key)
+    except NoteError as exc:
+        log.warning("witness of %s: its key in the agreement is unusable: %s", witness.party, exc)
+        return None
+    with book.lock:
+        old = book.known.get(who.name, 0)
+    for _ in range(2):  # once more after a 409, from the size the witness says it cosigned
+        try:
+            response = book.http.post(
+                witness.url.rstrip("/") + "/add-checkpoint", content=_request(old, checkpoint, note, tree)
+            )
+        except httpx.HTTPError as exc:
+            log.warning("witness %s did not answer: %s", who.name, type(exc).__name__)
+            return None
+        if response.status_code == 409 and response.text.strip().isdigit():
+            old = int(response.text.strip())
+            if not 0 <= old <= checkpoint.size:
+                log.warning("witness %s cosigned size %d, past this checkpoint's %d", who.name, old, checkpoint.size)
+                return None
+            continue
+        if response.status_code != 200:
+            log.warning("witness %s refused checkpoint %d: %s %s", who.name, checkpoint.size,
+                        response.status_code, response.text.strip()[:200])  # fmt: skip
+            return None
+        mine = [line + "\n" for line in response.text.splitlines() if line.startswith(f"\u2014 {who.name} ")]
+        try:
+            if who.name not in cosignatures(note + "".join(mine), [who]):
+                raise NoteError("no cosignature by its key")
+        except NoteError as exc:
+            log.warning("witness %s answered without a valid cosignature: %s", who.name, exc)
+            return None
+        with book.lock:
+            book.known[who.name] = checkpoint.size
+        return "".join(mine)
+    return None

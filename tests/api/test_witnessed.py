@@ -1,0 +1,103 @@
+"""The line and its witnesses (issue 25): three real witness services on loopback cosign every new
+checkpoint; with one down the quorum of two still holds; with all down the checkpoint is
+published short of quorum, flagged on /readyz, and writes go on; an instance that has never
+talked to a witness catches up from its 409."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from deconline.api.app import _publish_checkpoint
+from deconline.record.checkpoint import parse_verifier_key
+from deconline.record.cosignature import Cosigner, cosignatures, cosigner
+from deconline.record.signing import generate_key
+from deconline.service import record
+from deconline.service.witnesses import Witnesses
+from deconline.witness import Witness, create_app
+from tests.helpers import AGREEMENT, World, adopt, box, make_world
+
+
+class Running:
+    """A witness service in a thread of this process, on a port of its own."""
+
+    def __init__(self, witness: Witness) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(create_app(witness), host="127.0.0.1", port=self.port, log_level="error")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def witnessed(tmp_path: Path) -> Iterator[tuple[World, list[Running], list[Cosigner]]]:
+    world = make_world(f"sqlite:///{tmp_path / 'line.db'}")
+    with world.line.db.read() as session:
+        log_key = parse_verifier_key(record.service_verifier_key(world.line.record, session))
+    services, trusted, refs = [], [], []
+    for party in AGREEMENT["parties"]:
+        name = f"w.{party}.example/witness"
+        key = generate_key()
+        services.append(Running(Witness(name, key, {log_key.name: log_key}, tmp_path / f"{party}.db")))
+        trusted.append(cosigner(name, key.public_key()))
+        refs.append({"party": party, "url": f"http://127.0.0.1:{services[-1].port}", "key": trusted[-1].vkey()})
+    adopt(world, witnesses=refs, witness_quorum=2)
+    yield world, services, trusted
+    for service in services:
+        service.stop()
+
+
+def _cosigned(world: World, trusted: list[Cosigner]) -> list[str]:
+    note = world.client.get("/v1/record/checkpoint").text  # public: no token
+    return sorted(cosignatures(note, trusted))
+
+
+def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
+    witnessed: tuple[World, list[Running], list[Cosigner]],
+) -> None:
+    world, services, trusted = witnessed
+    book = Witnesses()
+    world.file("alpha", box())
+    _publish_checkpoint(world.line, book)
+    assert _cosigned(world, trusted) == sorted(c.name for c in trusted)
+    ready = world.client.get("/readyz").json()
+    assert ready["witnesses"]["cosigned"] == 3 and ready["witnesses"]["status"] == "ok"
+
+    fresh = Witnesses()  # another instance took over: it learns each witness's size from a 409
+    world.file("alpha", box(12.0))
+    _publish_checkpoint(world.line, fresh)
+    assert len(_cosigned(world, trusted)) == 3
+
+    services[0].stop()
+    world.file("alpha", box(13.0))
+    _publish_checkpoint(world.line, book)
+    assert len(_cosigned(world, trusted)) == 2  # the quorum of 2 still holds
+    assert world.client.get("/readyz").json()["witnesses"]["status"] == "ok"
+
+    for service in services[1:]:
+        service.stop()
+    filed = world.post("alpha", "/v1/operations", {"volumes": [box(14.0)]})
+    assert filed.status_code == 201  # a write never waits for a witness
+    _publish_checkpoint(world.line, book)
+    ready = world.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["witnesses"]["status"] == "short of quorum"
+    assert _cosigned(world, trusted) == []
+    bundle = world.get("alpha", "/v1/record/export", params={"from": 0, "to": 3}).json()
+    assert cosignatures(bundle["checkpoint"], trusted) == {}
+    book.close()
+    fresh.close()
