@@ -110,13 +110,14 @@ def export(
         with api_client() as client:
             bundle = api_call(client.export_record, start, end)
     else:
-        from deconline.service import record
+        from deconline.service import record, witnesses
         from deconline.service.errors import ServiceError
 
         line = open_line()
         try:
             with line.db.write() as session:
                 bundle = record.export(line.record, session, start, end, party, line.clock())
+                bundle |= witnesses.for_bundle(session)
         except ServiceError as exc:
             fail(exc.message, 2)
     try:
@@ -143,6 +144,13 @@ def verify(
         Path | None,
         typer.Option(help="a witness's evidence (deconline witness evidence): check it against --key instead"),
     ] = None,
+    witness_keys: Annotated[
+        Path | None,
+        typer.Option(help="the witnesses you trust: a file of their vkeys, one a line (default: the bundle's)"),
+    ] = None,
+    quorum: Annotated[
+        int | None, typer.Option(min=1, help="cosignatures the checkpoint needs (default: the bundle's quorum)")
+    ] = None,
 ) -> None:
     """Check the checkpoint signature, completeness, every entry and signature, and the root; or,
     with --evidence, that a witness's evidence shows the log signed two checkpoints that cannot
@@ -160,11 +168,51 @@ def verify(
         unpinned = [p for p in signers if p not in pinned]
         if unpinned:
             err.print(f"[yellow]note:[/yellow] not pinned, the bundle's own keys used for: {', '.join(unpinned)}")
+    witnessed = _witnessed(bundle, witness_keys, quorum)
     out.print(
         f"VERIFIED entries {result.start}..{result.end} of {result.checkpoint.origin} (tree size "
         f"{result.checkpoint.size}): {len(result.entries)} disclosed, {len(result.withheld)} withheld"
     )
     out.print(_signed_counts(result), soft_wrap=True, highlight=False)
+    if witnessed:
+        out.print(witnessed, soft_wrap=True, highlight=False)
+
+
+def _witnessed(bundle: dict[str, Any], witness_keys: Path | None, quorum: int | None) -> str:
+    """Exit 1, UNWITNESSED, unless the checkpoint carries the quorum of cosignatures; "" for a line
+    that names no witnesses (and none given)."""
+    from deconline.record.checkpoint import NoteError
+    from deconline.record.cosignature import cosignatures, parse_vkey
+
+    given = bundle.get("witnesses") or {}
+    if witness_keys is not None:
+        try:
+            texts = [t for t in witness_keys.read_text().split() if t.strip()]
+        except OSError as exc:
+            fail(f"cannot read {witness_keys}: {exc}", 2)
+    else:
+        texts = [str(k) for k in given.get("keys", [])]
+        if texts:
+            err.print("[yellow]note:[/yellow] using the witness keys inside the bundle; pin yours with --witness-keys")
+    if not texts:
+        return ""
+    try:
+        trusted = [parse_vkey(t) for t in texts]
+    except NoteError as exc:
+        fail(f"a witness key is unusable: {exc}", 2)
+    needed = quorum or int(given.get("quorum") or len(trusted))
+    try:
+        found = cosignatures(str(bundle.get("checkpoint", "")), trusted)
+    except NoteError as exc:
+        err.print(f"[red]FAILED[/red] cosignatures: {exc}")
+        raise typer.Exit(1) from exc
+    if len(found) < needed:
+        err.print(
+            f"[red]UNWITNESSED[/red] the checkpoint carries {len(found)} of the {needed} witness cosignatures "
+            f"needed ({', '.join(sorted(found)) or 'none'}): it may be a view shown to you alone"
+        )
+        raise typer.Exit(1)
+    return f"WITNESSED by {', '.join(sorted(found))} ({len(found)} of {len(trusted)}, {needed} needed)"
 
 
 def _verify_evidence(path: Path, key: str | None) -> None:

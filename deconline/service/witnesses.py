@@ -11,9 +11,11 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from deconline.core.agreement import WitnessRef
 from deconline.record.checkpoint import Checkpoint, NoteError
@@ -87,6 +89,15 @@ def collect(line: Line, book: Witnesses) -> Witnessed | None:
             agreement.quorum,
         )
     return witnessed
+
+
+def for_bundle(session: Session) -> dict[str, Any]:
+    """What a bundle carries about the witnesses of the agreement in force (nothing when none):
+    their keys and quorum, which ``record verify`` uses unless the verifier pins its own."""
+    agreement = in_force(session)
+    if agreement is None or not agreement.witnesses:
+        return {}
+    return {"witnesses": {"keys": [w.key for w in agreement.witnesses], "quorum": agreement.quorum}}
 
 
 def state(line: Line) -> Witnessed | None:

@@ -5,6 +5,7 @@ talked to a witness catches up from its 409."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from typer.testing import CliRunner
 
 from deconline.api.app import _publish_checkpoint
+from deconline.cli import app
 from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.cosignature import Cosigner, cosignatures, cosigner
 from deconline.record.signing import generate_key
@@ -22,6 +25,8 @@ from deconline.service import record
 from deconline.service.witnesses import Witnesses
 from deconline.witness import Witness, create_app
 from tests.helpers import AGREEMENT, World, adopt, box, make_world
+
+runner = CliRunner()
 
 
 class Running:
@@ -68,7 +73,7 @@ def _cosigned(world: World, trusted: list[Cosigner]) -> list[str]:
 
 
 def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
-    witnessed: tuple[World, list[Running], list[Cosigner]],
+    witnessed: tuple[World, list[Running], list[Cosigner]], tmp_path: Path
 ) -> None:
     world, services, trusted = witnessed
     book = Witnesses()
@@ -77,6 +82,18 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     assert _cosigned(world, trusted) == sorted(c.name for c in trusted)
     ready = world.client.get("/readyz").json()
     assert ready["witnesses"]["cosigned"] == 3 and ready["witnesses"]["status"] == "ok"
+
+    witnessed_bundle = tmp_path / "witnessed.bundle"
+    witnessed_bundle.write_text(json.dumps(world.get("alpha", "/v1/record/export", params={"from": 0, "to": 3}).json()))
+    key = tmp_path / "line.key"
+    key.write_text(world.get("alpha", "/v1/record/key").text)
+    verified = runner.invoke(app, ["record", "verify", str(witnessed_bundle), "--key", str(key)])
+    assert verified.exit_code == 0 and "WITNESSED by" in verified.output and "2 needed" in verified.output
+    strangers = tmp_path / "strangers.vkeys"
+    strangers.write_text(cosigner("w.x.example/witness", generate_key().public_key()).vkey() + "\n")
+    pinned = runner.invoke(app, ["record", "verify", str(witnessed_bundle), "--key", str(key),
+                                 "--witness-keys", str(strangers), "--quorum", "1"])  # fmt: skip
+    assert pinned.exit_code == 1 and "UNWITNESSED" in pinned.output
 
     fresh = Witnesses()  # another instance took over: it learns each witness's size from a 409
     world.file("alpha", box(12.0))
@@ -99,5 +116,9 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     assert _cosigned(world, trusted) == []
     bundle = world.get("alpha", "/v1/record/export", params={"from": 0, "to": 3}).json()
     assert cosignatures(bundle["checkpoint"], trusted) == {}
+    alone = tmp_path / "alone.bundle"  # a checkpoint no witness saw: perhaps a view shown to alpha alone
+    alone.write_text(json.dumps(bundle))
+    refused = runner.invoke(app, ["record", "verify", str(alone), "--key", str(key)])
+    assert refused.exit_code == 1 and "UNWITNESSED" in refused.output and "0 of the 2" in refused.output
     book.close()
     fresh.close()
