@@ -23,6 +23,7 @@ from typing import Any
 
 from shapely.geometry import Point, Polygon
 
+from deconline import demo_witnesses
 from deconline.api.schemas import NoticeRequest
 from deconline.core.volumes import Volume
 from deconline.demo_flights import (
@@ -132,7 +133,9 @@ def load(line: Line, keys_dir: Path) -> dict[str, str]:
         keys[party_id] = key
         tokens[party_id] = parties.add_party(line, party_id, public_key_b64(key), group)
     actors = {p: Actor("party", p, g) for p, g in PARTIES}
-    proposed = agreements.propose(line, Actor("admin"), AGREEMENT)
+    witnesses = demo_witnesses.make(keys_dir, [p for p, _ in PARTIES])
+    document = dict(AGREEMENT, witnesses=witnesses, witness_quorum=demo_witnesses.QUORUM)
+    proposed = agreements.propose(line, Actor("admin"), document)
     for party_id, _ in PARTIES:
         agreements.sign(line, actors[party_id], 1, sign_document(keys[party_id], proposed.agreement.document()))
 

@@ -105,8 +105,12 @@ def _every(period_s: float, work: Callable[[], object], what: str, stop: threadi
 
 
 def _publish_checkpoint(line: Line, witnesses: witnesses_service.Witnesses) -> None:
+    """A checkpoint when one is due (the agreement's ``checkpoint_every_s`` after the last, 1 s by
+    default; the loop's own period is a floor), the old events and statements pruned, then the
+    witnesses asked to cosign it."""
     with line.db.write() as session:
-        record_service.publish_checkpoint(line.record, session, line.clock())
+        if witnesses_service.checkpoint_due(session, line.clock()):
+            record_service.publish_checkpoint(line.record, session, line.clock())
         events_service.prune(session, line.clock() - line.event_retention_s)
         statements_service.prune(session, line.clock() - statements_service.RETENTION_S)
     witnesses_service.collect(line, witnesses)  # after the commit: a witness never holds up a write

@@ -206,7 +206,13 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
-    checkpoint_every: Annotated[float, typer.Option(help="seconds between record checkpoints (0: off)")] = 10.0,
+    checkpoint_every: Annotated[
+        float,
+        typer.Option(
+            help="how often to look for a checkpoint to publish (0: off); the agreement's checkpoint_every_s "
+            "(default 1 s) sets how often one is"
+        ),
+    ] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only (no access log)")] = False,
     log_format: Annotated[
         str, typer.Option(help="text, or json: one JSON object a line with the request id, for log collectors")
@@ -302,4 +308,12 @@ def serve(
     def say(message: str) -> None:
         err.print(f"{time.strftime('%H:%M:%S')} {message}", soft_wrap=True, markup=False, highlight=False)
 
+    from deconline import demo_witnesses
+    from deconline.demo import PARTIES
+    from deconline.service import record
+
+    with line.db.read() as session:
+        log_vkey = record.service_verifier_key(line.record, session)
+    assert demo_feed is not None  # feeders come from it
+    demo_witnesses.start(demo_feed, [p for p, _ in PARTIES], log_vkey, say)
     serve_with_feed(config, feeders, say)

@@ -211,6 +211,9 @@ class Agreement(_Strict):
         max_length=20,
         description="the parties' witnesses, to which the line sends every checkpoint to be cosigned",
     )
+    checkpoint_every_s: float | None = Field(
+        None, ge=0.1, le=3600, description="a new checkpoint at most this long after a write (absent: 1 s)"
+    )
     witness_quorum: int | None = Field(
         None, ge=1, le=20, description="cosignatures a checkpoint needs to count (absent: all the witnesses)"
     )
@@ -340,8 +343,9 @@ class Agreement(_Strict):
             del document["surveillance_providers"]
         if not self.witnesses:
             del document["witnesses"]
-        if document["witness_quorum"] is None:
-            del document["witness_quorum"]
+        for name in ("witness_quorum", "checkpoint_every_s"):
+            if document[name] is None:
+                del document[name]
         if not self.auto_end_after_s:
             del document["auto_end_after_s"]
         return document

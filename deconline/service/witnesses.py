@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from deconline.core.agreement import WitnessRef
@@ -89,6 +89,17 @@ def collect(line: Line, book: Witnesses) -> Witnessed | None:
             agreement.quorum,
         )
     return witnessed
+
+
+DEFAULT_CHECKPOINT_EVERY_S = 1.0
+
+
+def checkpoint_due(session: Session, now: float) -> bool:
+    """Whether the agreement's checkpoint period has passed since the newest checkpoint."""
+    agreement = in_force(session)
+    every = agreement.checkpoint_every_s if agreement is not None else None
+    newest = session.scalar(select(func.max(CheckpointRow.created_at)))
+    return newest is None or now - newest >= (every or DEFAULT_CHECKPOINT_EVERY_S) - 0.05
 
 
 def for_bundle(session: Session) -> dict[str, Any]:

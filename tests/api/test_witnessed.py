@@ -78,6 +78,7 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     world, services, trusted = witnessed
     book = Witnesses()
     world.file("alpha", box())
+    world.clock.now += 2  # a checkpoint is due again
     _publish_checkpoint(world.line, book)
     assert _cosigned(world, trusted) == sorted(c.name for c in trusted)
     ready = world.client.get("/readyz").json()
@@ -97,11 +98,13 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
 
     fresh = Witnesses()  # another instance took over: it learns each witness's size from a 409
     world.file("alpha", box(12.0))
+    world.clock.now += 2
     _publish_checkpoint(world.line, fresh)
     assert len(_cosigned(world, trusted)) == 3
 
     services[0].stop()
     world.file("alpha", box(13.0))
+    world.clock.now += 2  # a checkpoint is due again
     _publish_checkpoint(world.line, book)
     assert len(_cosigned(world, trusted)) == 2  # the quorum of 2 still holds
     assert world.client.get("/readyz").json()["witnesses"]["status"] == "ok"
@@ -110,6 +113,7 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
         service.stop()
     filed = world.post("alpha", "/v1/operations", {"volumes": [box(14.0)]})
     assert filed.status_code == 201  # a write never waits for a witness
+    world.clock.now += 2  # a checkpoint is due again
     _publish_checkpoint(world.line, book)
     ready = world.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["witnesses"]["status"] == "short of quorum"

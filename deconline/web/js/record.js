@@ -1,8 +1,11 @@
 /**
  * The record: the latest signed checkpoint and its age, and, for one's own entries, an inclusion
  * check run here in the browser (RFC 9162) against that checkpoint, whose signature is checked
- * against the service's key.
+ * against the service's key. When the agreement in force names witnesses (issue 25), their
+ * cosignatures on the checkpoint are checked here too, against the keys the agreement gives, and
+ * the quorum it asks for: a checkpoint short of it may be a view shown to this reader alone.
  */
+import { cosignersOf, parseVkey } from './cosignature.js';
 import { attempt, el, utc } from './dom.js';
 import { commitment, leafHash, parseCheckpoint, verifyInclusion, verifyNoteSignature } from './merkle.js';
 import { base64Decode } from './signing.js';
@@ -52,7 +55,64 @@ export function mount(root, ctx) {
     });
   }
 
+  /** The "witnessed by" row's cell for ``note``, or null: no witnesses named, or no agreement readable (an auditor's token reads the record only). */
+  async function witnessCell(note) {
+    if (ctx.me.role === 'auditor') return null;
+    let agreement;
+    try {
+      agreement = await ctx.api.get('/v1/agreements/current');
+    } catch {
+      return null; // none in force, or not this token's to read: the record stands without the row
+    }
+    const named = agreement?.document?.witnesses;
+    if (!Array.isArray(named) || !named.length) return null;
+    const quorum = agreement.document.witness_quorum ?? named.length;
+    const lines = [];
+    const trusted = [];
+    const partyOf = new Map();
+    for (const witness of named) {
+      try {
+        const cosigner = await parseVkey(witness.key);
+        trusted.push(cosigner);
+        partyOf.set(cosigner.name, witness.party);
+      } catch (e) {
+        lines.push(el('div', { class: 'error', text: `✗ the key of ${witness.party}'s witness in the agreement is unusable: ${e.message}` }));
+      }
+    }
+    let cosigners = [];
+    try {
+      cosigners = await cosignersOf(note, trusted);
+    } catch (e) {
+      lines.push(el('div', { class: 'error', text: `✗ ${e.message}` }));
+    }
+    const verified = new Set();
+    for (const c of cosigners) {
+      const who = `${partyOf.get(c.name)} (${c.name})`;
+      if (!c.ok) {
+        lines.push(el('div', { class: 'error', text: `✗ the cosignature by ${who} does not verify: not counted` }));
+      } else if (!verified.has(c.name)) {
+        verified.add(c.name);
+        lines.push(el('div', { class: 'verified', text: `✓ ${who} at ${isoSeconds(c)}` }));
+      }
+    }
+    if (!verified.size) lines.unshift(el('div', { text: 'no witness has cosigned this checkpoint' }));
+    const met = verified.size >= quorum;
+    lines.push(
+      el('div', {
+        class: met ? 'verified' : 'error',
+        'data-quorum': met ? 'met' : 'short',
+        text: met
+          ? `${verified.size} of ${quorum} needed`
+          : `✗ ${verified.size} of ${quorum} needed: short of quorum: this checkpoint may be a view shown to you alone`,
+      }),
+    );
+    return el('dd', { class: 'witnesses' }, lines);
+  }
+
+  let generation = 0;
+
   async function refresh() {
+    const turn = ++generation;
     const got = await attempt(ctx, problem, () => ctx.api.getText('/v1/record/checkpoint'));
     if (!got) return;
     const note = got.text;
@@ -80,6 +140,8 @@ export function mount(root, ctx) {
         signature.className = 'error';
       }
     }
+    const witnessed = await witnessCell(note);
+    if (witnessed && turn === generation) summary.append(el('dt', { text: 'witnessed by' }), witnessed);
     if (!party) return;
     const mine = await attempt(ctx, problem, () => ctx.api.get('/v1/record/mine?limit=20'));
     if (!mine) return;
@@ -100,4 +162,9 @@ export function mount(root, ctx) {
   }
 
   return { refresh };
+}
+
+/** A cosignature's time as ISO 8601 UTC to the second (its POSIX seconds when no calendar date holds it). */
+function isoSeconds({ time, timestamp }) {
+  return Number.isNaN(time.getTime()) ? `POSIX time ${timestamp}` : time.toISOString().replace(/\.000Z$/, 'Z');
 }
