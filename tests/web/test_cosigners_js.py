@@ -97,7 +97,8 @@ MOUNT = """async ([note, logKey, agreement, role]) => {
     },
     async getText(path) {
       asked.push(path);
-      if (path === '/v1/record/checkpoint') return text(note, { 'X-Deconline-Checkpoint-Time': new Date().toISOString() });
+      const published = { 'X-Deconline-Checkpoint-Time': new Date().toISOString() };
+      if (path === '/v1/record/checkpoint') return text(note, published);
       if (path === '/v1/record/key') return text(logKey);
       throw new Error(`unexpected ${path}`);
     },
@@ -107,8 +108,8 @@ MOUNT = """async ([note, logKey, agreement, role]) => {
   return {
     terms: [...root.querySelectorAll('dl.checkpoint dt')].map((d) => d.textContent),
     lines: cell ? [...cell.children].map((d) => d.textContent) : null,
-    signature: root.querySelector('.signature').textContent,
-    problem: root.querySelector('.error[role=alert]').textContent,
+    signature: root.querySelector('p[role=status]').textContent, // the first: the checkpoint's signature
+    problem: root.querySelector('p[role=alert]').textContent,
     asked,
   };
 }"""
