@@ -37,6 +37,8 @@ class Witnesses:
     kept-alive connections, and one pool that asks them all at once."""
 
     known: dict[str, int] = field(default_factory=dict)
+    failing: dict[str, str] = field(default_factory=dict)  # witness → why, told once until it answers again
+    short: bool = False  # the last checkpoint was short of quorum (told once)
     lock: threading.Lock = field(default_factory=threading.Lock)
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT_S))
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="witness"))
@@ -81,14 +83,27 @@ def collect(line: Line, book: Witnesses) -> Witnessed | None:
             .values(cosigned=cosigned, cosigners=len(lines))
         )
     witnessed = Witnessed(row.size, len(lines), agreement.quorum)
-    if not witnessed.met:
-        log.warning(
-            "checkpoint %d has %d of the %d cosignatures its quorum needs: published, but short of quorum",
-            row.size,
-            len(lines),
-            agreement.quorum,
-        )
+    if witnessed.met == book.short:  # told when it changes, not every second
+        book.short = not witnessed.met
+        if book.short:
+            log.warning(
+                "checkpoint %d has %d of the %d cosignatures its quorum needs: published, short of quorum "
+                "(said again when the quorum is back)",
+                row.size,
+                len(lines),
+                agreement.quorum,
+            )
+        else:
+            log.warning("checkpoint %d has its quorum of cosignatures again", row.size)
     return witnessed
+
+
+def _failed(book: Witnesses, name: str, why: str) -> None:
+    with book.lock:
+        told = book.failing.get(name) == why
+        book.failing[name] = why
+    if not told:
+        log.warning("witness %s: %s (said again when it changes)", name, why)
 
 
 DEFAULT_CHECKPOINT_EVERY_S = 1.0
@@ -144,26 +159,28 @@ def _ask(book: Witnesses, witness: WitnessRef, note: str, checkpoint: Checkpoint
                 witness.url.rstrip("/") + "/add-checkpoint", content=_request(old, checkpoint, note, tree)
             )
         except httpx.HTTPError as exc:
-            log.warning("witness %s did not answer: %s", who.name, type(exc).__name__)
+            _failed(book, who.name, f"did not answer ({type(exc).__name__})")
             return None
         if response.status_code == 409 and response.text.strip().isdigit():
             old = int(response.text.strip())
             if not 0 <= old <= checkpoint.size:
-                log.warning("witness %s cosigned size %d, past this checkpoint's %d", who.name, old, checkpoint.size)
+                _failed(book, who.name, f"cosigned size {old}, past this checkpoint's {checkpoint.size}")
                 return None
             continue
         if response.status_code != 200:
-            log.warning("witness %s refused checkpoint %d: %s %s", who.name, checkpoint.size,
-                        response.status_code, response.text.strip()[:200])  # fmt: skip
+            _failed(book, who.name, f"refused ({response.status_code} {response.text.strip()[:200]})")
             return None
         mine = [line + "\n" for line in response.text.splitlines() if line.startswith(f"\u2014 {who.name} ")]
         try:
             if who.name not in cosignatures(note + "".join(mine), [who]):
                 raise NoteError("no cosignature by its key")
         except NoteError as exc:
-            log.warning("witness %s answered without a valid cosignature: %s", who.name, exc)
+            _failed(book, who.name, f"answered without a valid cosignature ({exc})")
             return None
         with book.lock:
             book.known[who.name] = checkpoint.size
+            recovered = book.failing.pop(who.name, None) is not None
+        if recovered:
+            log.warning("witness %s cosigns again", who.name)
         return "".join(mine)
     return None
