@@ -5,6 +5,8 @@ talked to a witness catches up from its 409."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import socket
 import threading
@@ -18,8 +20,9 @@ from typer.testing import CliRunner
 
 from deconline.api.app import _publish_checkpoint
 from deconline.cli import app
-from deconline.record.checkpoint import parse_verifier_key
+from deconline.record.checkpoint import Checkpoint, parse_verifier_key, sign_checkpoint
 from deconline.record.cosignature import Cosigner, cosignatures, cosigner
+from deconline.record.merkle import MerkleTree, leaf_hash
 from deconline.record.signing import generate_key
 from deconline.service import record
 from deconline.service.witnesses import Witnesses
@@ -126,3 +129,51 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     assert refused.exit_code == 1 and "UNWITNESSED" in refused.output and "0 of the 2" in refused.output
     book.close()
     fresh.close()
+
+
+def test_a_view_shown_to_one_party_alone_fails_for_lack_of_quorum(
+    witnessed: tuple[World, list[Running], list[Cosigner]], tmp_path: Path
+) -> None:
+    """The operator rewrites a leaf that alpha cannot see, signs the new root with the line's own
+    key and shows alpha that checkpoint: every cryptographic check of alpha's bundle passes, but no
+    witness cosigns a second root for a size it cosigned, so record verify says UNWITNESSED."""
+    world, _, trusted = witnessed
+    book = Witnesses()
+    world.file("alpha", box())
+    world.file("charlie", box(20.0))  # charlie's entries are withheld from alpha
+    world.clock.now += 2
+    _publish_checkpoint(world.line, book)
+    with world.line.db.read() as session:
+        size = world.line.record.sync(session)
+        log_key, origin = record._service_key(world.line.record, session)
+    honest = world.get("alpha", "/v1/record/export", params={"from": 0, "to": size - 1}).json()
+    assert len(cosignatures(honest["checkpoint"], trusted)) == 3
+    forged = json.loads(json.dumps(honest))
+    forged["withheld"][-1]["commitment"] = base64.b64encode(b"\x42" * 32).decode()  # a rewritten leaf
+    leaves = {e["index"]: hashlib.sha256(base64.b64decode(e["salt"]) + e["entry"].encode()).digest()
+              for e in forged["entries"]}  # fmt: skip
+    leaves |= {w["index"]: base64.b64decode(w["commitment"]) for w in forged["withheld"]}
+    tree = MerkleTree()
+    for index in range(size):
+        tree.append(leaf_hash(leaves[index]))
+    note = sign_checkpoint(Checkpoint(origin, size, tree.root(size)), origin, log_key)
+    forged["checkpoint"], forged["consistency"] = note, {}
+    answers = [book.http.post(w["url"] + "/add-checkpoint", content=f"old {size}\n\n{note}".encode())
+               for w in _refs(world)]  # fmt: skip
+    assert {a.status_code for a in answers} == {422}  # each witness refuses a second root for that size
+    path = tmp_path / "forged.bundle"
+    path.write_text(json.dumps(forged))
+    key = tmp_path / "line.key"
+    key.write_text(world.get("alpha", "/v1/record/key").text)
+    result = runner.invoke(app, ["record", "verify", str(path), "--key", str(key)])
+    assert result.exit_code == 1 and "UNWITNESSED" in result.output, result.output
+    honest_path = tmp_path / "honest.bundle"
+    honest_path.write_text(json.dumps(honest))
+    assert runner.invoke(app, ["record", "verify", str(honest_path), "--key", str(key)]).exit_code == 0
+    book.close()
+
+
+def _refs(world: World) -> list[dict[str, str]]:
+    document = world.get("alpha", "/v1/agreements/current").json()["document"]
+    refs: list[dict[str, str]] = document["witnesses"]
+    return refs
