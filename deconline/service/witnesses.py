@@ -40,12 +40,29 @@ class Witnesses:
     failing: dict[str, str] = field(default_factory=dict)  # witness → why, told once until it answers again
     short: bool = False  # the last checkpoint was short of quorum (told once)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT_S))
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="witness"))
+    _http: httpx.Client | None = None
+    _pool: ThreadPoolExecutor | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """Made at the first checkpoint of a line that has witnesses, then kept (connections alive)."""
+        with self.lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=TIMEOUT_S)
+            return self._http
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(8, thread_name_prefix="witness")
+            return self._pool
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.http.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._http is not None:
+            self._http.close()
 
 
 @dataclass(frozen=True)
