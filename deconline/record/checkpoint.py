@@ -90,12 +90,12 @@ def sign_note(text: str, name: str, key: Ed25519PrivateKey) -> str:
     return f"{text}\n{SIGNATURE_PREFIX}{name} {encoded}\n"
 
 
-def open_note(note: str, verifier: Verifier) -> str:
-    """The note's text, if a signature by ``verifier`` verifies; else :class:`NoteError`."""
+def signature_lines(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A signed note's text (with its final newline) and its signatures as (key name, blob)."""
     text, separator, signatures = note.rpartition("\n\n")
     if not separator or not signatures.endswith("\n"):
         raise NoteError("not a signed note: expected text, an empty line and signature lines")
-    text += "\n"
+    found = []
     for line in signatures[:-1].split("\n"):
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteError(f"malformed signature line: {line[:60]!r}")
@@ -106,6 +106,14 @@ def open_note(note: str, verifier: Verifier) -> str:
             raise NoteError(f"malformed signature line: {exc}") from exc
         if base64.b64encode(blob).decode() != encoded:
             raise NoteError("signature is not in canonical base64")
+        found.append((name, blob))
+    return text + "\n", found
+
+
+def open_note(note: str, verifier: Verifier) -> str:
+    """The note's text, if a signature by ``verifier`` verifies; else :class:`NoteError`."""
+    text, signatures = signature_lines(note)
+    for name, blob in signatures:
         if name != verifier.name or blob[:4] != verifier.id:
             continue  # someone else's signature (a witness, say)
         try:

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from deconline.record.checkpoint import SIGNATURE_PREFIX, NoteError
+from deconline.record.checkpoint import SIGNATURE_PREFIX, NoteError, signature_lines
 
 COSIGNATURE_ALGORITHM = b"\x04"
 HEADER = "cosignature/v1\n"
@@ -89,20 +89,10 @@ def cosign(key: Ed25519PrivateKey, name: str, body: str, timestamp: int) -> str:
 def cosignatures(note: str, trusted: list[Cosigner]) -> dict[str, int]:
     """Which trusted witnesses cosigned the signed checkpoint ``note``, and when: {name: timestamp}.
     Lines by unknown keys are ignored; a line by a trusted key that does not verify is an error."""
-    body, separator, lines = note.rpartition("\n\n")
-    if not separator or not lines.endswith("\n"):
-        raise NoteError("not a signed note: expected text, an empty line and signature lines")
-    body += "\n"
+    body, signatures = signature_lines(note)
     by_key = {(c.name, c.id): c for c in trusted}
     found: dict[str, int] = {}
-    for line in lines[:-1].split("\n"):
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise NoteError(f"malformed signature line: {line[:60]!r}")
-        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise NoteError(f"malformed signature line: {exc}") from exc
+    for name, blob in signatures:
         who = by_key.get((name, blob[:4]))
         if who is None or len(blob) != 4 + 8 + 64:
             continue  # the log's own signature, or a witness not trusted here
