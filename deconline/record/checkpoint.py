@@ -39,19 +39,20 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id(name: str, public: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + _raw_public(public)).digest()[:4]
+def key_id(name: str, public: Ed25519PublicKey, algorithm: bytes = ED25519_ALGORITHM) -> bytes:
+    """``algorithm``: the signature type byte (0x01 a note signature; 0x04 a cosignature/v1)."""
+    return hashlib.sha256(name.encode() + b"\n" + algorithm + _raw_public(public)).digest()[:4]
 
 
-def _check_name(name: str) -> None:
+def check_key_name(name: str) -> None:
     if not name or any(c in name for c in " +\n") or not name.isprintable():
         raise NoteError(f"key name {name!r} must be non-empty printable text without spaces or '+'")
 
 
-def verifier_key(name: str, public: Ed25519PublicKey) -> str:
-    _check_name(name)
-    encoded = base64.b64encode(ED25519_ALGORITHM + _raw_public(public)).decode()
-    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+def verifier_key(name: str, public: Ed25519PublicKey, algorithm: bytes = ED25519_ALGORITHM) -> str:
+    check_key_name(name)
+    encoded = base64.b64encode(algorithm + _raw_public(public)).decode()
+    return f"{name}+{key_id(name, public, algorithm).hex()}+{encoded}"
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,21 @@ class Verifier:
     key: Ed25519PublicKey
 
 
-def parse_verifier_key(text: str) -> Verifier:
+def parse_verifier_key(text: str, algorithm: bytes = ED25519_ALGORITHM) -> Verifier:
     parts = text.strip().split("+", 2)  # base64 may itself contain "+"
     if len(parts) != 3:
         raise NoteError("a verifier key is '<name>+<key id hex>+<base64 key>'")
     name, hex_id, encoded = parts
-    _check_name(name)
+    check_key_name(name)
     try:
         raw = base64.b64decode(encoded, validate=True)
         claimed = bytes.fromhex(hex_id)
     except (binascii.Error, ValueError) as exc:
         raise NoteError(f"malformed verifier key: {exc}") from exc
-    if len(raw) != 33 or raw[:1] != ED25519_ALGORITHM:
-        raise NoteError("only Ed25519 verifier keys (algorithm 0x01, 32 bytes) are supported")
+    if len(raw) != 33 or raw[:1] != algorithm:
+        raise NoteError(f"only Ed25519 verifier keys (algorithm 0x{algorithm.hex()}, 32 bytes) are supported here")
     public = Ed25519PublicKey.from_public_bytes(raw[1:])
-    if claimed != key_id(name, public):
+    if claimed != key_id(name, public, algorithm):
         raise NoteError("the verifier key's id does not match its name and key")
     return Verifier(name, claimed, public)
 
@@ -84,7 +85,7 @@ def sign_note(text: str, name: str, key: Ed25519PrivateKey) -> str:
     """The signed note: ``text`` (ending in a newline), an empty line, one signature line."""
     if not text.endswith("\n"):
         raise NoteError("note text must end with a newline")
-    _check_name(name)
+    check_key_name(name)
     signature = key.sign(text.encode())
     encoded = base64.b64encode(key_id(name, key.public_key()) + signature).decode()
     return f"{text}\n{SIGNATURE_PREFIX}{name} {encoded}\n"

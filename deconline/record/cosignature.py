@@ -11,62 +11,42 @@ that consistently extends what it saw before. A witness key is published as a vk
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from deconline.record.checkpoint import SIGNATURE_PREFIX, NoteError, signature_lines
+from deconline.record.checkpoint import (
+    SIGNATURE_PREFIX,
+    NoteError,
+    Verifier,
+    check_key_name,
+    key_id,
+    parse_verifier_key,
+    signature_lines,
+    verifier_key,
+)
 
 COSIGNATURE_ALGORITHM = b"\x04"
 HEADER = "cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
 
 
-@dataclass(frozen=True)
-class Cosigner:
-    """A witness as verifiers know it: its name, key id and Ed25519 public key."""
-
-    name: str
-    id: bytes
-    key: Ed25519PublicKey
+class Cosigner(Verifier):
+    """A witness as verifiers know it: its name, key id (of type 0x04) and Ed25519 public key."""
 
     def vkey(self) -> str:
-        raw = self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return f"{self.name}+{self.id.hex()}+{base64.b64encode(COSIGNATURE_ALGORITHM + raw).decode()}"
-
-
-def cosigner_key_id(name: str, public: Ed25519PublicKey) -> bytes:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_ALGORITHM + raw).digest()[:4]
+        return verifier_key(self.name, self.key, COSIGNATURE_ALGORITHM)
 
 
 def cosigner(name: str, public: Ed25519PublicKey) -> Cosigner:
-    if not name or any(c in name for c in " +\n") or not name.isprintable():
-        raise NoteError(f"cosigner name {name!r} must be non-empty printable text without spaces or '+'")
-    return Cosigner(name, cosigner_key_id(name, public), public)
+    check_key_name(name)
+    return Cosigner(name, key_id(name, public, COSIGNATURE_ALGORITHM), public)
 
 
 def parse_vkey(text: str) -> Cosigner:
     """A cosigner from its vkey (signature type 0x04)."""
-    parts = text.strip().split("+", 2)
-    if len(parts) != 3:
-        raise NoteError("a witness key is '<name>+<key id hex>+<base64(0x04 || Ed25519 key)>'")
-    name, hex_id, encoded = parts
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-        claimed = bytes.fromhex(hex_id)
-    except (binascii.Error, ValueError) as exc:
-        raise NoteError(f"malformed witness key: {exc}") from exc
-    if len(raw) != 33 or raw[:1] != COSIGNATURE_ALGORITHM:
-        raise NoteError("a witness key is an Ed25519 cosignature/v1 key (type 0x04, 32 bytes)")
-    found = cosigner(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-    if found.id != claimed:
-        raise NoteError("the witness key's id does not match its name and key")
-    return found
+    found = parse_verifier_key(text, COSIGNATURE_ALGORITHM)
+    return Cosigner(found.name, found.id, found.key)
 
 
 def signed_message(body: str, timestamp: int) -> bytes:
