@@ -29,7 +29,7 @@ from deconline.api.key_schemas import PartyKeyOut
 from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
 from deconline.record.actions import action_for
 from deconline.record.canonical import canonical_json
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, created_at, seal
 from deconline.record.signing import public_key_b64, read_private_key, sign_document
 
 SIGNATURE_HEADER = "X-Deconline-Signature"
@@ -130,10 +130,7 @@ class Client:
         action = action_for(method, path) if method in WRITES else None
         if key is not None and action is not None:
             body = kwargs.pop("json", None)
-            created = None
-            if self._clock is not None:
-                created = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
-                created = created.replace("+00:00", "Z")
+            created = created_at(self._clock()) if self._clock is not None else None
             sealed = seal(key, self.line_id(), action, {} if body is None else body, created=created)
             kwargs["content"] = sealed.statement
             kwargs["headers"] = {SIGNATURE_HEADER: sealed.signature, "Content-Type": PAYLOAD_TYPE}

@@ -25,7 +25,7 @@ from deconline.api.app import create_app
 from deconline.api.deps import SIGNATURE_HEADER
 from deconline.client import Client
 from deconline.record.actions import action_for
-from deconline.record.envelope import PAYLOAD_TYPE, Sealed, seal
+from deconline.record.envelope import PAYLOAD_TYPE, Sealed, created_at, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties, record
 from deconline.service.line import Line
@@ -137,7 +137,7 @@ class World:
         return {"content": sealed.statement, "headers": headers}
 
     def now_iso(self) -> str:
-        return datetime.fromtimestamp(self.clock.now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return created_at(self.clock.now)
 
     def send(self, who: str, method: str, path: str, body: Any, sign: bool = True) -> Any:
         """A party's writes are signed statements (at the line's clock), as the client makes them."""

@@ -85,7 +85,12 @@ def new_nonce() -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return created_at(datetime.now(UTC).timestamp())
+
+
+def created_at(seconds: float) -> str:
+    """A POSIX time as a statement's ``created``: UTC to the millisecond, with a Z."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def seal(

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from deconline.api.app import create_app
 from deconline.client import AlreadyCarriedOut, Client
 from deconline.record.actions import action_for
-from deconline.record.envelope import PAYLOAD_TYPE, Sealed, open_sealed, seal
+from deconline.record.envelope import PAYLOAD_TYPE, Sealed, created_at, open_sealed, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import hotline, statements
 from deconline.service.line import Line
@@ -208,7 +208,7 @@ def test_a_copy_is_one_act_and_refusals_change_nothing(
         403,
         "this route takes",
     )
-    stale = datetime.fromtimestamp(world.clock.now - 301, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stale = created_at(world.clock.now - 301)
     refused(seal(key, line_id, action, case.body, stale), 401, "301 s behind")
     good = seal(key, line_id, action, case.body, now)
     refused(
@@ -303,7 +303,7 @@ def test_the_agreement_sets_the_window(world: World) -> None:
         pytest.skip("the window is read the same way on both databases: SQLite shows it")
     adopt(world, statement_window_s=60)
     world.client.app.state.statement_facts.window_read_at = -1e18  # read again now (it is every 5 s)
-    old = datetime.fromtimestamp(world.clock.now - 90, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    old = created_at(world.clock.now - 90)
     case = Case("alpha", "POST", "/v1/operations", {"volumes": [box()]})
     refused = _send(world.client, world, case, world.statement("alpha", "POST", "/v1/operations", case.body, old))
     assert refused.status_code == 401 and "±60 s" in refused.json()["detail"]

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from deconline.cli import app
 from deconline.record.bundle import FORMAT, BundleError, Verified, range_proof, verify_bundle
 from deconline.record.checkpoint import Checkpoint, parse_verifier_key, sign_checkpoint, verifier_key
 from deconline.record.entries import entry_bytes, entry_leaf_hash
-from deconline.record.envelope import PAYLOAD_TYPE, pae, seal
+from deconline.record.envelope import PAYLOAD_TYPE, created_at, pae, seal
 from deconline.record.merkle import MerkleTree
 from deconline.record.signing import public_key_b64, sign_document
 from deconline.record.statements import (
@@ -42,10 +41,6 @@ BRAVO = Ed25519PrivateKey.from_private_bytes(bytes([4]) * 32)
 REGISTERED = {"alpha": ALPHA, "bravo": BRAVO}
 FILING = {"name": "survey", "volumes": [{"lower_m": 0, "upper_m": 120}]}
 runner = CliRunner()
-
-
-def iso(time_s: float) -> str:
-    return datetime.fromtimestamp(time_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -73,7 +68,7 @@ def enveloped(
     to: list[str] | None = None,
     **fields: Any,
 ) -> Rec:
-    sealed = seal(key, line, action, body, created or iso(time_s - 2), nonce)
+    sealed = seal(key, line, action, body, created or created_at(time_s - 2), nonce)
     event = {"kind": kind, **fields, "statement": sealed.statement.decode()}
     return Rec(time_s, author, event, sealed.signature, to or [author])
 
@@ -94,7 +89,7 @@ def rotation(
         "party": "alpha",
         "previous_key": public_key_b64(old),
         "public_key": public_key_b64(new),
-        "signed_at": iso(time_s - 2),
+        "signed_at": created_at(time_s - 2),
     }
     fields: dict[str, Any] = {"party": "alpha", "previous_key": body["previous_key"], "public_key": body["public_key"]}
     return enveloped(signer or old, time_s, "alpha", "party.key_rotated", "key.rotate:alpha", body, **fields, **options)
@@ -269,7 +264,7 @@ def test_an_action_that_does_not_make_the_entry_fails() -> None:
 def test_created_must_be_near_the_entry_time(offset: float, fails: str | None) -> None:
     records = good_records()
     records[4] = enveloped(
-        ALPHA, T0 + 40, "alpha", "message.acknowledged", "message.ack:msg_1", {}, created=iso(T0 + 40 + offset)
+        ALPHA, T0 + 40, "alpha", "message.acknowledged", "message.ack:msg_1", {}, created=created_at(T0 + 40 + offset)
     )
     if fails is None:
         assert verify(build(records)).in_envelopes == 5
@@ -315,7 +310,7 @@ def test_record_verify_and_claim_say_how_entries_are_signed(tmp_path: Path) -> N
     verified = runner.invoke(app, ["record", "verify", str(path), "--key", bundle["key"]])
     assert verified.exit_code == 0, verified.output
     assert "6 signed entries: 5 in envelopes, 1 signed without an envelope" in verified.output
-    window = ["--between", iso(T0 - 1), iso(T0 + 100), "--key", bundle["key"]]
+    window = ["--between", created_at(T0 - 1), created_at(T0 + 100), "--key", bundle["key"]]
     claimed = runner.invoke(app, ["record", "claim", str(path), "--from", "bravo", "--to", "alpha", *window])
     assert claimed.exit_code == 0, claimed.output
     statement = json.loads(json.loads(bundle["entries"][3]["entry"])["event"]["statement"])
