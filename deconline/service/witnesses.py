@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from deconline.core.agreement import WitnessRef
-from deconline.record.checkpoint import Checkpoint, NoteError
+from deconline.record.checkpoint import Checkpoint, NoteError, signature_lines
 from deconline.record.cosignature import cosignatures, parse_vkey
 from deconline.record.merkle import MerkleTree
 from deconline.service import record
@@ -86,20 +86,23 @@ def collect(line: Line, book: Witnesses) -> Witnessed | None:
             return None
         origin = record.origin(line.record, session)
         line.record.sync(session)
-    if row.cosigners >= len(agreement.witnesses):
+    kept = (row.cosigned or row.note)[len(row.note) :]  # the cosignature lines it already has (checked)
+    already = {name for name, _ in signature_lines(row.note + kept)[1]}
+    missing = [w for w in agreement.witnesses if w.key.split("+", 1)[0] not in already]
+    if not missing:
         return Witnessed(row.size, row.cosigners, agreement.quorum)
     checkpoint = Checkpoint(origin, row.size, bytes.fromhex(row.root))
     tree = line.record.tree
-    answers = list(book.pool.map(lambda w: _ask(book, w, row.note, checkpoint, tree), agreement.witnesses))
-    lines = [text for text in answers if text]
-    cosigned = row.note + "".join(lines)
+    answers = list(book.pool.map(lambda w: _ask(book, w, row.note, checkpoint, tree), missing))  # only those
+    lines = kept + "".join(text for text in answers if text)
+    count = row.cosigners + sum(1 for text in answers if text)
     with line.db.write() as session:
         session.execute(
             update(CheckpointRow)
-            .where(CheckpointRow.size == row.size, CheckpointRow.cosigners < len(lines))
-            .values(cosigned=cosigned, cosigners=len(lines))
+            .where(CheckpointRow.size == row.size, CheckpointRow.cosigners < count)
+            .values(cosigned=row.note + lines, cosigners=count)
         )
-    witnessed = Witnessed(row.size, len(lines), agreement.quorum)
+    witnessed = Witnessed(row.size, count, agreement.quorum)
     if witnessed.met == book.short:  # told when it changes, not every second
         book.short = not witnessed.met
         if book.short:
