@@ -139,13 +139,13 @@ def test_the_record_panel_counts_cosigners_against_the_quorum(browser: Any, site
     assert met["lines"] == [
         f"✓ blue-af ({names['blue']}) at 2023-11-14T22:13:20Z",
         f"✓ red-af ({names['red']}) at 2023-11-14T22:14:21Z",
-        "2 of 2 needed",
+        "✓ quorum met: 2 cosigned, 2 needed",
     ]
-    short = "short of quorum: this checkpoint may be a view shown to you alone"
+    short = "this checkpoint may be a view shown to you alone"
     assert tampered["lines"][0] == f"✓ blue-af ({names['blue']}) at 2023-11-14T22:13:20Z"
     assert "red-af" in tampered["lines"][1] and "does not verify" in tampered["lines"][1]
-    assert tampered["lines"][-1] == f"✗ 1 of 2 needed: {short}"
-    assert all_needed["lines"][-1] == f"✗ 1 of 3 needed: {short}"
+    assert tampered["lines"][-1] == f"✗ short of quorum: 1 cosigned, 2 needed: {short}"
+    assert all_needed["lines"][-1] == f"✗ short of quorum: 1 cosigned, 3 needed: {short}"
     # nothing new without witnesses, nor for an auditor, who cannot read the agreement (and is not made to try)
     for plain in (unwitnessed, auditor):
         assert "witnessed by" not in plain["terms"] and plain["lines"] is None

@@ -102,8 +102,8 @@ export function mount(root, ctx) {
         class: met ? 'verified' : 'error',
         'data-quorum': met ? 'met' : 'short',
         text: met
-          ? `${verified.size} of ${quorum} needed`
-          : `✗ ${verified.size} of ${quorum} needed: short of quorum: this checkpoint may be a view shown to you alone`,
+          ? `✓ quorum met: ${verified.size} cosigned, ${quorum} needed`
+          : `✗ short of quorum: ${verified.size} cosigned, ${quorum} needed: this checkpoint may be a view shown to you alone`,
       }),
     );
     return el('dd', { class: 'witnesses' }, lines);
