@@ -7,6 +7,9 @@ RUN_DIR := .run
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per core of these 2-core machines; a file's tests stay in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test lint bench venv clean browser
 
@@ -29,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check deconline tests bench
 	$(BIN)/ruff format --check deconline tests bench
 	$(BIN)/mypy deconline
+	$(BIN)/lint-imports
 
 ## Debian's chromium for the browser tests: installed with apt-get when running as root, else they are skipped.
 browser:
@@ -46,10 +50,10 @@ browser:
 test: lint browser
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers on 127.0.0.1:5432: its tests will run"; \
-		DECONLINE_TEST_PG_URL="$${DECONLINE_TEST_PG_URL:-$(PG_URL)}" $(BIN)/python -m pytest; \
+		DECONLINE_TEST_PG_URL="$${DECONLINE_TEST_PG_URL:-$(PG_URL)}" $(PYTEST); \
 	else \
 		echo "PostgreSQL does not answer on 127.0.0.1:5432: its tests will be skipped"; \
-		$(BIN)/python -m pytest; \
+		$(PYTEST); \
 	fi
 
 ## Benchmarks; results go to bench/out/ and the tables to stdout.

@@ -87,7 +87,7 @@ def make_inputs(work: Path) -> None:
     (work / "ops.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
 
     from deconline.demo import load
-    from deconline.service import record
+    from deconline.service import disclosure, record
     from deconline.service.line import Line
     from deconline.store.db import Database
 
@@ -95,7 +95,7 @@ def make_inputs(work: Path) -> None:
     load(line, work / "keys")
     with line.db.write() as session:
         size = line.record.sync(session)
-        bundle = record.export(line.record, session, 0, size - 1, None, line.clock())
+        bundle = disclosure.export(line.record, session, 0, size - 1, None, line.clock())
         key = record.service_verifier_key(line.record, session)
     line.db.dispose()
     (work / "demo.bundle").write_text(json.dumps(bundle))

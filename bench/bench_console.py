@@ -26,8 +26,7 @@ from typing import Any
 import httpx
 from bench_filing import instance
 
-from deconline.client import SIGNATURE_HEADER
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.signing import read_private_key
 
 OUT = Path(__file__).parent / "out"

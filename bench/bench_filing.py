@@ -49,16 +49,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import selectinload
 
-from deconline.client import SIGNATURE_HEADER
 from deconline.core.strategic import conflicting_pairs
 from deconline.demo import AGREEMENT as DEMO_AGREEMENT
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties
-from deconline.service.agreements import in_force
+from deconline.service.actors import Actor
 from deconline.service.geo import volume_from_row
 from deconline.service.line import Line
-from deconline.service.parties import Actor
+from deconline.service.rules import in_force
 from deconline.store.db import Database
 from deconline.store.models import Operation
 

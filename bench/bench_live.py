@@ -174,12 +174,25 @@ def crowd(url: str, tokens: list[str], n: int, received: list[int], stop: thread
     asyncio.run(all_of_them())
 
 
+EVALUATION_FIGURES = (
+    "deconline_evaluation_cycles_total",
+    "deconline_evaluation_seconds_total",
+    "deconline_evaluation_overruns_total",
+)
+
+
 def metrics(url: str) -> dict[str, float]:
     text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {os.environ['BENCH_ADMIN_TOKEN']}"}).text
     values: dict[str, float] = {}
     for line in text.splitlines():
         name, _, value = line.partition(" ")
-        if name.startswith(("deconline_evaluation_cycle_seconds_", "deconline_evaluation_overruns_total")):
+        if name.startswith(
+            (
+                "deconline_evaluation_cycles_total",
+                "deconline_evaluation_seconds_total",
+                "deconline_evaluation_overruns_total",
+            )
+        ):
             values[name] = float(value)
         elif name.startswith("deconline_http_request_duration_seconds_") and 'route="/v1/tracks"' in name:
             values[name.split("{")[0].rsplit("_", 1)[1]] = float(value)  # "sum" and "count" of POST /v1/tracks
@@ -275,7 +288,7 @@ def summarise(
                 missing += 1
             else:
                 delays.append(arrived - sent)
-    count = figures.get("deconline_evaluation_cycle_seconds_count", 0.0)
+    count = figures.get("deconline_evaluation_cycles_total", 0.0)
     beats = sum(len(party) for party in batches)
     return {
         "db": db,
@@ -295,7 +308,7 @@ def summarise(
         "alerts_missing": missing,
         "alert_s_p50": round(percentile(delays, 0.5), 2),
         "alert_s_p99": round(percentile(delays, 0.99), 2),
-        "cycle_ms_mean": round(1000 * figures.get("deconline_evaluation_cycle_seconds_sum", 0.0) / count, 1)
+        "cycle_ms_mean": round(1000 * figures.get("deconline_evaluation_seconds_total", 0.0) / count, 1)
         if count
         else None,
         "cycles": int(count),

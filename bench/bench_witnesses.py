@@ -30,14 +30,13 @@ from typing import Any
 import httpx
 from bench_filing import DEMO_AGREEMENT, OUT, _free_port, database, instance, setup
 
-from deconline.client import SIGNATURE_HEADER
 from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.cosignature import cosignatures, cosigner
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.signing import generate_key, sign_document, write_private_key
 from deconline.service import agreements, record
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.store.db import Database
 
 

@@ -52,10 +52,9 @@ import httpx
 from bench_filing import OUT, database, setup, volume
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deconline.client import SIGNATURE_HEADER
 from deconline.record.actions import action_for
 from deconline.record.checkpoint import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.merkle import ProofError, verify_consistency
 
 TAKEOVER_LIMIT_S = 2.0

@@ -29,12 +29,16 @@ from deconline.api.key_schemas import PartyKeyOut
 from deconline.api.schemas import AgreementOut, HazardOut, NoticeOut, OperationOut, PartyCreated, PartyOut, WhoAmI
 from deconline.record.actions import action_for
 from deconline.record.canonical import canonical_json
-from deconline.record.envelope import PAYLOAD_TYPE, created_at, seal
+from deconline.record.envelope import (
+    IDEMPOTENCY_HEADER,
+    PAYLOAD_TYPE,
+    REPLAYED_HEADER,
+    SIGNATURE_HEADER,
+    created_at,
+    seal,
+)
 from deconline.record.signing import public_key_b64, read_private_key, sign_document
 
-SIGNATURE_HEADER = "X-Deconline-Signature"
-REPLAYED_HEADER = "Idempotent-Replayed"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 RETRY_STATUSES = (502, 503, 504)
 

@@ -42,8 +42,8 @@ from deconline.record.actions import action_for
 from deconline.record.envelope import seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document, write_private_key
 from deconline.service import agreements, hazards, hotline, operations, parties, record
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.service.statements import Signed
 
 PARTIES = (("blue-af", "coalition"), ("green-af", "coalition"), ("orange-af", None))

@@ -7,6 +7,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+# pytest-xdist's workers start with COLUMNS=80, which rich reads once, when the CLI's consoles are
+# made: without it they size themselves as in any other run (the tests that need a width set it).
+os.environ.pop("COLUMNS", None)
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -69,3 +74,19 @@ def world(db_url: str) -> Iterator[World]:
     w = make_world(db_url)
     yield w
     w.line.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session (Playwright's sync API allows one at a time in a
+    process: the console's tests and the review's share it, whichever order a worker runs them in)."""
+    from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, SKIP
+
+    if SKIP is not None:
+        pytest.skip(SKIP)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

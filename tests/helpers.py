@@ -28,8 +28,8 @@ from deconline.record.actions import action_for
 from deconline.record.envelope import PAYLOAD_TYPE, Sealed, created_at, seal
 from deconline.record.signing import generate_key, public_key_b64, sign_document
 from deconline.service import agreements, parties, record
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.store.db import Database
 
 T0 = datetime(2036, 11, 23, 6, 0, tzinfo=UTC)  # in the future: a running service never ends these operations as past
@@ -203,6 +203,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """Wait for the evaluator's first beat (its worker process starts beside the server), as a
+    load balancer would; a server whose evaluator is off or elsewhere is taken as it is."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        response = httpx.get(f"{url}/readyz", timeout=2)
+        if response.status_code == 200 or response.json()["checks"].get("evaluator") != "not started":
+            return
+        time.sleep(0.1)
+
+
 @contextmanager
 def server(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]:
     """``deconline serve`` in its own process on a free port; killed with SIGKILL on exit. Quiet,
@@ -233,6 +244,7 @@ def server_process(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
+        _ready(url, proc)
         yield url, proc
     finally:
         if proc.poll() is None:

@@ -20,9 +20,9 @@ from deconline.client import Client
 from deconline.demo import PARTIES, demo_operations, load
 from deconline.demo_feed import Credentials, credentials, feed_party, local_url
 from deconline.demo_flights import CYCLE_S, H_M, fleet, fleet_states, offset_of
-from deconline.service import hotline, tactical
+from deconline.service import duties, hotline, tactical
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.store.db import Database
 from deconline.store.models import Alert, TrackState
 from tests.helpers import T0, Clock, server
@@ -141,7 +141,7 @@ def test_the_inboxes_hold_a_notice_a_deconfliction_request_and_a_comm_check(tmp_
     line = Line(Database(f"sqlite:///{tmp_path / 'demo.db'}"), clock=clock, evaluate_every_s=0)
     load(line, tmp_path / "keys")
     clock.now += 1
-    hotline.tick(line)  # the server's first beat
+    duties.hotline_beat(line)  # the server's first beat
     blue = hotline.mailbox(line, Actor("party", "blue-af", "coalition"), "in", None, 50)
     kinds = {m["kind"]: m for m in blue}
     assert set(kinds) == {"notice", "deconfliction_request", "comm_check"}

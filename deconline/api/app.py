@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
-import threading
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -34,14 +31,8 @@ from deconline.api.routes import (
     tactical,
 )
 from deconline.api.statements import LineFacts
-from deconline.client import REPLAYED_HEADER
-from deconline.service import events as events_service
-from deconline.service import hotline as hotline_service
-from deconline.service import leader
-from deconline.service import record as record_service
-from deconline.service import statements as statements_service
-from deconline.service import tactical as tactical_service
-from deconline.service import witnesses as witnesses_service
+from deconline.record.envelope import REPLAYED_HEADER
+from deconline.service.duties import Duties, new_instance_id
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 from deconline.service.relay import EventRelay
@@ -90,94 +81,21 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def _every(period_s: float, work: Callable[[], object], what: str, stop: threading.Event) -> None:
-    """Run ``work`` now and then every ``period_s`` (start to start) until told to stop. A run that
-    takes longer is followed at once by the next, and the beats it missed are dropped, never
-    queued. One failure must not end the loop."""
-    next_at = time.monotonic()
-    while not stop.wait(max(0.0, next_at - time.monotonic())):
-        started = time.monotonic()
-        try:
-            work()
-        except Exception:
-            log.exception("%s failed; trying again next cycle", what)
-        next_at = max(started + period_s, time.monotonic())
-
-
-def _publish_checkpoint(line: Line, witnesses: witnesses_service.Witnesses) -> None:
-    """A checkpoint when one is due (the agreement's ``checkpoint_every_s`` after the last, 1 s by
-    default; the loop's own period is a floor), the old events and statements pruned, then the
-    witnesses asked to cosign it."""
-    with line.db.write() as session:
-        if witnesses_service.checkpoint_due(session, line.clock()):
-            record_service.publish_checkpoint(line.record, session, line.clock())
-        events_service.prune(session, line.clock() - line.event_retention_s)
-        statements_service.prune(session, line.clock() - statements_service.RETENTION_S)
-    witnesses_service.collect(line, witnesses)  # after the commit: a witness never holds up a write
-
-
-OVERRUN_WARNING_EVERY_S = 60.0
-
-
-def _evaluate(line: Line, metrics: Metrics, warned: list[float]) -> None:
-    started = time.perf_counter()
-    tactical_service.evaluate(line)
-    took = time.perf_counter() - started
-    if metrics.evaluated(took, line.evaluate_every_s) and time.monotonic() - warned[0] >= OVERRUN_WARNING_EVERY_S:
-        warned[0] = time.monotonic()
-        log.warning(
-            "tactical evaluation took %.2f s, longer than its period of %.2f s: alerts come late "
-            "(deconline_evaluation_overruns_total counts every such cycle)",
-            took,
-            line.evaluate_every_s,
-        )
-    leader.beat(line.db, time.time())
-
-
-def _led(leadership: leader.Leadership, work: Callable[[], object]) -> Callable[[], object]:
-    """``work`` on the leading instance only: the others stand by."""
-    return lambda: work() if leadership.held else None
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     line: Line = app.state.line
-    metrics: Metrics = app.state.metrics
-    leadership: leader.Leadership = app.state.leadership
-    witnesses: witnesses_service.Witnesses = app.state.witnesses
-    stop = threading.Event()
-    warned = [-math.inf]  # when an overrun was last logged
-    loops = [
-        (line.evaluate_every_s, _led(leadership, lambda: _evaluate(line, metrics, warned)), "tactical evaluation"),
-        (line.checkpoint_every_s, _led(leadership, lambda: _publish_checkpoint(line, witnesses)), "checkpoints"),
-        (line.evaluate_every_s, _led(leadership, lambda: hotline_service.tick(line)), "hotline deadlines and checks"),
-    ]
-    workers = [
-        threading.Thread(target=_every, args=(period, work, what, stop), name=what, daemon=True)
-        for period, work, what in loops
-        if period > 0
-    ]
-    if workers:
-        leadership.hold()  # before the first beat, so a lone instance leads at once
-        workers.append(
-            threading.Thread(
-                target=_every, args=(leader.HOLD_EVERY_S, leadership.hold, "leadership", stop), daemon=True
-            )
-        )
+    duties: Duties | None = app.state.duties
     relay = EventRelay(line.db, line.events)
     relay.start()
-    for worker in workers:
-        worker.start()
+    if duties is not None:
+        duties.start()
     try:
         yield
     finally:
-        stop.set()
-        for worker in workers:
-            worker.join(timeout=10)
+        if duties is not None:
+            duties.stop()
         relay.stop()
         line.answers.flush()
-        witnesses.close()
-        leadership.release()
 
 
 def settle_heap() -> None:
@@ -190,9 +108,17 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | None = DEFAULT_LIMIT) -> FastAPI:
+def create_app(
+    line: Line,
+    tile_url: str | None = None,
+    rate_limit: RateLimit | None = DEFAULT_LIMIT,
+    duties: bool = True,
+    instance: str | None = None,
+) -> FastAPI:
     """``tile_url``: a site's own XYZ tile server the console may load (allowed by its CSP);
-    ``rate_limit``: per token, in this process (None: off; see deconline.api.ratelimit)."""
+    ``rate_limit``: per token, in this process (None: off; see deconline.api.ratelimit);
+    ``duties``: run the evaluator, checkpoints and hotline deadlines in this process's threads
+    (False: a ``deconline worker`` runs them; ``instance`` names this instance, and its worker)."""
     app = FastAPIOffline(
         title="deconline",
         version=__version__,
@@ -203,9 +129,9 @@ def create_app(line: Line, tile_url: str | None = None, rate_limit: RateLimit | 
     )
     app.state.line = line
     app.state.statement_facts = LineFacts()
-    app.state.witnesses = witnesses_service.Witnesses()
-    app.state.leadership = leader.Leadership(line.db)
-    app.state.metrics = Metrics(line, app.state.leadership)
+    app.state.instance = instance or new_instance_id()
+    app.state.duties = Duties(line, app.state.instance) if duties else None
+    app.state.metrics = Metrics(line, app.state.instance)
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count
         app.add_middleware(RateLimited, limit=rate_limit, metrics=app.state.metrics)
     app.add_middleware(Observed, metrics=app.state.metrics)

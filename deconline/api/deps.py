@@ -8,9 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconline.api.statements import LineFacts, SignatureCheck, check_statement
-from deconline.client import SIGNATURE_HEADER
+from deconline.record.envelope import SIGNATURE_HEADER
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor, authenticate
+from deconline.service.parties import authenticate
 
 __all__ = ["SIGNATURE_HEADER", "ActorDep", "LineDep", "SignatureCheck", "SubmissionDep"]
 

@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deconline.service.agreements import in_force
-from deconline.service.leader import Leadership, last_beat
+from deconline.service.duties import Beat, last_beat
 from deconline.service.line import Line
+from deconline.service.rules import in_force
 from deconline.store.models import (
     Alert,
     CheckpointRow,
@@ -48,8 +48,8 @@ access_log = logging.getLogger("deconline.access")
 class Metrics:
     """The application's registry and the instruments the service and the middleware feed."""
 
-    def __init__(self, line: Line, leadership: Leadership | None = None) -> None:
-        self.line, self.leadership = line, leadership
+    def __init__(self, line: Line, instance: str = "") -> None:
+        self.line, self.instance = line, instance
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "deconline_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
@@ -79,17 +79,6 @@ class Metrics:
             buckets=LOCK_BUCKETS,
             registry=self.registry,
         )
-        self.cycle = Histogram(
-            "deconline_evaluation_cycle_seconds",
-            "one evaluation of the live picture (tracks, alerts)",
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.overruns = Counter(
-            "deconline_evaluation_overruns",
-            "evaluation cycles that took longer than their period (the next one started late)",
-            registry=self.registry,
-        )
         self.rate_limited = Counter(
             "deconline_rate_limited",
             "requests refused with 429: a token (or an address without one) over its rate limit",
@@ -101,13 +90,9 @@ class Metrics:
         line.probes.lock_hold = self.lock_hold.observe
         line.probes.decision = lambda kind, state: self.decisions.labels(kind, state).inc()
 
-    def evaluated(self, seconds: float, period_s: float) -> bool:
-        """Count the cycle; whether it overran its period."""
-        self.cycle.observe(seconds)
-        if seconds > period_s:
-            self.overruns.inc()
-            return True
-        return False
+    def leads(self, beat: Beat | None) -> bool:
+        """Whether this instance's evaluator (its worker, or its own threads) beat last, and lately."""
+        return beat is not None and beat.by == self.instance and _recent(self.line, beat)
 
 
 class LiveFigures(Collector):
@@ -141,6 +126,7 @@ class LiveFigures(Collector):
             size = session.scalar(select(func.max(RecordEntry.seq)))
             checkpoint = session.scalar(select(func.max(CheckpointRow.created_at)))
             cosigners = session.scalar(select(CheckpointRow.cosigners).order_by(CheckpointRow.size.desc()).limit(1))
+            beat = last_beat(session)
         family = GaugeMetricFamily("deconline_live_tracks", "tracks fresh enough to take part", labels=["owner"])
         family.add_metric(["party"], float(tracks or 0))
         family.add_metric(["unaffiliated"], float(others or 0))
@@ -185,12 +171,30 @@ class LiveFigures(Collector):
             "objects start-up put out of the garbage collector's sight (0: every full collection scans them)",
             value=float(gc.get_freeze_count()),
         )
-        if self.metrics.leadership is not None:
-            yield GaugeMetricFamily(
-                "deconline_leader",
-                "1 on the instance running the evaluator, checkpoints and hotline deadlines",
-                value=1.0 if self.metrics.leadership.held else 0.0,
+        yield GaugeMetricFamily(
+            "deconline_leader",
+            "1 on the instance whose evaluator (with checkpoints and hotline deadlines) runs the line",
+            value=1.0 if self.metrics.leads(beat) else 0.0,
+        )
+        if beat is not None:  # the leading evaluator's own figures, whichever process or instance it is
+            yield CounterMetricFamily(
+                "deconline_evaluation_cycles", "evaluations of the live picture by the leader", value=beat.cycles
             )
+            yield CounterMetricFamily(
+                "deconline_evaluation_seconds", "time the leader spent evaluating, all cycles", value=beat.seconds
+            )
+            yield CounterMetricFamily(
+                "deconline_evaluation_overruns",
+                "evaluation cycles that took longer than their period (the next one started late)",
+                value=beat.overruns,
+            )
+            yield GaugeMetricFamily(
+                "deconline_evaluation_last_cycle_seconds", "the leader's last evaluation", value=beat.last_s
+            )
+
+
+def _recent(line: Line, beat: Beat) -> bool:
+    return time.time() - beat.at <= max(3 * line.evaluate_every_s, 5.0)
 
 
 def _evaluator(line: Line, metrics: Metrics) -> str:
@@ -203,11 +207,11 @@ def _evaluator(line: Line, metrics: Metrics) -> str:
             beat = last_beat(session)
     except Exception:  # reported under "database"
         return "unknown"
-    where = "here" if metrics.leadership is not None and metrics.leadership.held else "on another instance"
     if beat is None:
         return "not started"
-    late = time.time() - beat
-    return f"ok ({where})" if late <= max(3 * period, 5.0) else f"last cycle {late:.0f} s ago"
+    where = "here" if beat.by == metrics.instance else "on another instance"
+    late = time.time() - beat.at
+    return f"ok ({where})" if _recent(line, beat) else f"last cycle {late:.0f} s ago"
 
 
 def readiness(line: Line, metrics: Metrics) -> tuple[bool, dict[str, str]]:

@@ -22,15 +22,14 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from deconline.client import REPLAYED_HEADER, SIGNATURE_HEADER
 from deconline.record.actions import BY_ROUTE
-from deconline.record.envelope import PAYLOAD_TYPE, EnvelopeError, read_statement
+from deconline.record.envelope import PAYLOAD_TYPE, REPLAYED_HEADER, SIGNATURE_HEADER, EnvelopeError, read_statement
 from deconline.record.signing import SignatureError
-from deconline.service import agreements
 from deconline.service import record as record_service
+from deconline.service import rules
+from deconline.service.actors import Actor
 from deconline.service.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.service.statements import DEFAULT_WINDOW_S, Answer, Signed, first_answer
 
 STATEMENT_TYPE = PAYLOAD_TYPE  # the body is the statement: its content type is its payload type
@@ -51,7 +50,7 @@ class LineFacts:
         with line.db.read() as session:
             if self.line_id is None:
                 self.line_id = record_service.origin(line.record, session)
-            agreement = agreements.in_force(session)
+            agreement = rules.in_force(session)
         window = agreement.statement_window_s if agreement is not None else None
         self.window_s = window or DEFAULT_WINDOW_S
         self.window_read_at = time.monotonic()

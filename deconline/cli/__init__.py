@@ -20,7 +20,7 @@ import sys
 
 import typer
 
-from deconline.cli import admin, alerts, feed, offline, review
+from deconline.cli import admin, alerts, feed, offline, review, serve
 from deconline.cli.agreement import agreement_app
 from deconline.cli.common import FAILED, GuardedGroup, err, global_options, one_line, settings
 from deconline.cli.hazards import hazard_app
@@ -53,7 +53,8 @@ app.command("feed")(feed.feed)
 app.command("review")(review.review)
 app.command()(admin.init)
 app.command()(admin.demo)
-app.command()(admin.serve)
+app.command()(serve.serve)
+app.command()(serve.worker)
 app.command("conflicts")(offline.conflicts_command)
 app.command("replay")(offline.replay_command)
 

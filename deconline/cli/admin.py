@@ -1,4 +1,4 @@
-"""Administration, on the database: ``init``, ``party add|list``, ``token …``, ``demo``, ``serve``.
+"""Administration, on the database: ``init``, ``party add|list``, ``token …``, ``demo``.
 
 The service, the store and the signing keys are imported inside each command: ``deconline --help``
 builds every command's options but runs none of them.
@@ -6,13 +6,12 @@ builds every command's options but runs none of them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from deconline.cli.common import JsonOption, err, fail, open_line, out, print_list_json, print_table, settings
+from deconline.cli.common import JsonOption, fail, open_line, out, print_list_json, print_table, settings
 from deconline.cli.keys import rotate_key
 
 party_app = typer.Typer(
@@ -200,120 +199,3 @@ def demo(
         key = keys_dir / f"{who}.key"
         out.print(f"  {who:<10} {value}  {key if key.is_file() else ''}", soft_wrap=True, markup=False, highlight=False)
     out.print(f"tokens also in {path} (mode 0600)")
-
-
-def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    evaluate_every: Annotated[float, typer.Option(help="seconds between live-picture evaluations (0: off)")] = 1.0,
-    checkpoint_every: Annotated[
-        float,
-        typer.Option(
-            help="how often to look for a checkpoint to publish (0: off); the agreement's checkpoint_every_s "
-            "(default 1 s) sets how often one is"
-        ),
-    ] = 1.0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only (no access log)")] = False,
-    log_format: Annotated[
-        str, typer.Option(help="text, or json: one JSON object a line with the request id, for log collectors")
-    ] = "text",
-    demo_feed: Annotated[
-        Path | None,
-        typer.Option(
-            help="also fly the demo's aircraft: each party posts its tracks every second to this server, "
-            "with the tokens and keys 'deconline demo --keys-dir DIR' wrote (no access log meanwhile)",
-            metavar="DIR",
-        ),
-    ] = None,
-    tile_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="DECONLINE_TILE_URL",
-            help="your site's own XYZ tile server for the console's map, e.g. https://tiles.example/{z}/{x}/{y}.png "
-            "(the console's security policy allows that origin; the offline basemap stays the default)",
-        ),
-    ] = None,
-    rate_limit: Annotated[
-        str,
-        typer.Option(
-            envvar="DECONLINE_RATE_LIMIT",
-            metavar="RATE[/BURST]|off",
-            help="requests a second per API token (per address without one) and how many at once, per instance; "
-            "over it: 429 with Retry-After. off: no limit",
-        ),
-    ] = "50/100",
-) -> None:
-    """Run the API server and the console (OpenAPI documentation at /docs)."""
-    import uvicorn
-
-    from deconline.api.app import create_app, settle_heap
-    from deconline.service import parties
-
-    if evaluate_every < 0 or checkpoint_every < 0:
-        fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
-    if log_format not in ("text", "json"):
-        fail("--log-format must be text or json", 2)
-    from deconline.api.console import tile_origin
-    from deconline.api.ratelimit import RateLimit
-    from deconline.logs import log_config
-
-    try:
-        tile_origin(tile_url)
-        limit = RateLimit.parse(rate_limit)
-    except ValueError as exc:
-        fail(str(exc), 2)
-    feeders = None
-    if demo_feed is not None:
-        from deconline.demo_feed import credentials
-
-        try:
-            feeders = credentials(demo_feed)
-        except ValueError as exc:
-            fail(str(exc), 2)
-    line = open_line(create=True, evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
-    admin = parties.initialise(line)
-    if admin is not None:
-        out.print(f"new database: admin token (shown once): [bold]{admin}[/bold]")
-    base = f"http://{host}:{port}"
-    out.print(f"deconline on {base}/  (API docs: {base}/docs, database {settings.db_url})", soft_wrap=True)
-    log_level = "warning" if quiet else "info"
-    logging_config = log_config("json" if log_format == "json" else "text", log_level)
-    app = create_app(line, tile_url, limit)
-    settle_heap()
-    if feeders is None:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level=log_level,
-            log_config=logging_config,
-            access_log=False,  # deconline.access logs each request, with its id
-        )
-        return
-    from deconline.demo_feed import serve_with_feed
-
-    out.print(f"console: {base}/ (sign in with a party's token and key file)", soft_wrap=True)
-    for who in feeders:
-        out.print(f"  {who.party:<10} {who.token}  {who.key.resolve()}", soft_wrap=True, markup=False, highlight=False)
-    quiet_access = log_config("json" if log_format == "json" else "text", log_level, access=False)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        log_config=quiet_access,
-        access_log=False,
-    )
-
-    def say(message: str) -> None:
-        err.print(f"{time.strftime('%H:%M:%S')} {message}", soft_wrap=True, markup=False, highlight=False)
-
-    from deconline import demo_witnesses
-    from deconline.demo import PARTIES
-    from deconline.service import record
-
-    with line.db.read() as session:
-        log_vkey = record.service_verifier_key(line.record, session)
-    assert demo_feed is not None  # feeders come from it
-    demo_witnesses.start(demo_feed, [p for p, _ in PARTIES], log_vkey, say)
-    serve_with_feed(config, feeders, say)

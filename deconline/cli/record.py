@@ -110,13 +110,13 @@ def export(
         with api_client() as client:
             bundle = api_call(client.export_record, start, end)
     else:
-        from deconline.service import record, witnesses
+        from deconline.service import disclosure, witnesses
         from deconline.service.errors import ServiceError
 
         line = open_line()
         try:
             with line.db.write() as session:
-                bundle = record.export(line.record, session, start, end, party, line.clock())
+                bundle = disclosure.export(line.record, session, start, end, party, line.clock())
                 bundle |= witnesses.for_bundle(session)
         except ServiceError as exc:
             fail(exc.message, 2)

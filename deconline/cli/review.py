@@ -76,8 +76,8 @@ def _through_api(start: str, end: str) -> dict[str, Any]:
 def _on_database(party: str | None, role: str | None, start_s: float, end_s: float) -> dict[str, Any]:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from deconline.service.actors import Actor
     from deconline.service.errors import ServiceError
-    from deconline.service.parties import Actor
     from deconline.service.review import review_data
     from deconline.store.models import Party
 

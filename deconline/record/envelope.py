@@ -40,6 +40,10 @@ from deconline.record.canonical import canonical_json
 from deconline.record.signing import SignatureError, load_public_key
 
 PAYLOAD_TYPE = "application/vnd.deconline.statement+json"
+# Over HTTP: the body is the statement, this header its signature; a copy's replayed answer says so.
+SIGNATURE_HEADER = "X-Deconline-Signature"
+REPLAYED_HEADER = "Idempotent-Replayed"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # the admin's unsigned writes (IETF draft-ietf-httpapi-idempotency-key-header)
 NONCE_BYTES = 16  # 128 random bits: never repeated by chance
 FIELDS = ("action", "body", "created", "line", "nonce")
 _CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from deconline.core.agreement import STORED, Agreement
+from deconline.core.agreement import Agreement
 from deconline.record.canonical import canonical_json
 from deconline.record.checkpoint import NoteError
 from deconline.record.cosignature import parse_vkey
 from deconline.record.signing import SignatureError, verify_document
 from deconline.service import notices
+from deconline.service.actors import Actor
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import Line
-from deconline.service.parties import Actor
+from deconline.service.rules import current_version, parse_document
 from deconline.service.statements import Signed
 from deconline.store.models import AgreementSignature, AgreementVersion, Party
 
@@ -37,39 +37,8 @@ class AgreementState:
         return [p for p in self.agreement.parties if p not in self.signed_by]
 
 
-@lru_cache(maxsize=64)
-def parse_document(document: str) -> Agreement:
-    """Stored documents never change, so each is parsed once."""
-    return Agreement.model_validate_json(document, context=STORED)
-
-
 def _load(row: AgreementVersion) -> Agreement:
     return parse_document(row.document)
-
-
-def current_version(session: Session) -> int | None:
-    return session.scalar(select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)))
-
-
-_IN_FORCE = select(AgreementVersion.document).where(
-    AgreementVersion.version
-    == select(func.max(AgreementVersion.version)).where(AgreementVersion.in_force_at.is_not(None)).scalar_subquery()
-)
-
-
-def in_force(session: Session) -> Agreement | None:
-    """The newest fully signed version, in one query."""
-    document = session.connection().scalar(_IN_FORCE)  # Core: the ORM path costs more than the query
-    return parse_document(document) if document is not None else None
-
-
-def require_in_force(session: Session) -> Agreement:
-    agreement = in_force(session)
-    if agreement is None:
-        raise Conflict(
-            "no agreement is in force: propose one (POST /v1/agreements) and have every listed party sign it"
-        )
-    return agreement
 
 
 def _state(row: AgreementVersion, current: int | None) -> AgreementState:

@@ -12,11 +12,11 @@ from typing import Any
 
 from deconline.core.guidance import guidance_many, ownship
 from deconline.core.tactical import extrapolate
-from deconline.service.agreements import require_in_force
+from deconline.service.actors import Actor
 from deconline.service.alert_guidance import active_hazards, band_rules, view
 from deconline.service.errors import Conflict, Forbidden, NotFound
 from deconline.service.line import Line
-from deconline.service.parties import Actor
+from deconline.service.rules import require_in_force
 from deconline.service.tactical import live_tracks, live_unaffiliated, track_columns
 from deconline.store.models import Alert
 

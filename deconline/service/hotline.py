@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deconline.core.agreement import UNAFFILIATED, Agreement
-from deconline.service.agreements import in_force
+from deconline.service.actors import Actor, own_side
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import iso
 from deconline.service.line import Line, new_id
-from deconline.service.parties import Actor, own_side
+from deconline.service.rules import in_force
 from deconline.service.statements import Signed
 from deconline.store.models import Acknowledgement, Alert, ConflictNotice, Message, Operation, Party
 
@@ -424,16 +424,6 @@ def safety_alerts(line: Line, alerts: list[Alert]) -> list[Message]:
         ]
         push(line, session, sent)
     return sent
-
-
-def tick(line: Line) -> None:
-    """One beat of the line's clock: overdue messages, a communications check if due, and past
-    operations ended."""
-    from deconline.service.operations import end_past  # operations → notices → hotline
-
-    sweep(line)
-    comm_check(line)
-    end_past(line)
 
 
 def line_health(line: Line, actor: Actor, now: float | None = None, window_s: float = 86_400.0) -> list[dict[str, Any]]:

@@ -17,26 +17,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from deconline.store.db import Database
-from deconline.store.models import Setting
 
 log = logging.getLogger("deconline.leader")
 ADVISORY_KEY = 0x6465636F6E6C  # "deconl": one lock for the whole line
-BEAT_SETTING = "evaluator_beat"
-HOLD_EVERY_S = 0.5  # how often a follower asks: the bound on a takeover after the leader dies
-
-
-def beat(db: Database, now: float) -> None:
-    """The leader's evaluator ran: every instance's readiness reads this."""
-    with db.write() as session:
-        session.merge(Setting(key=BEAT_SETTING, value=f"{now:.3f}"))
-
-
-def last_beat(session: Session) -> float | None:
-    row = session.get(Setting, BEAT_SETTING)
-    return float(row.value) if row is not None else None
 
 
 class Leadership:

@@ -12,16 +12,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from deconline.core.agreement import Agreement
 from deconline.core.alerting import Memory
 from deconline.core.cells import GRID_ID, Cells, reach_cells, registered_cells
 from deconline.core.volumes import Limits, Volume
 from deconline.service.errors import Conflict
 from deconline.service.events import EventHub
+from deconline.service.events import emit as emit_event
 from deconline.service.geo import volume_from_row
 from deconline.service.picture import (
     LIVE_STATES,
@@ -29,6 +31,8 @@ from deconline.service.picture import (
     all_cells,
 )
 from deconline.service.record import RecordTree
+from deconline.service.record import append as append_entry
+from deconline.service.rules import in_force, parse_document
 from deconline.service.statements import AnswerBook, Signed
 from deconline.store.db import Database
 from deconline.store.models import (
@@ -38,9 +42,6 @@ from deconline.store.models import (
     Setting,
     StrategicCellMember,
 )
-
-if TYPE_CHECKING:
-    from deconline.core.agreement import Agreement
 
 Clock = Callable[[], float]
 TACTICAL_COUNTER = "tactical"
@@ -206,9 +207,7 @@ class Line:
 
     def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
         """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""
-        from deconline.service import events
-
-        events.emit(self.events, session, self.clock(), party, event)
+        emit_event(self.events, session, self.clock(), party, event)
 
     def append(
         self,
@@ -221,9 +220,7 @@ class Line:
         embed: bool = True,
     ) -> None:
         """Record an event in the caller's transaction (see ``deconline.service.record``)."""
-        from deconline.service import record
-
-        record.append(self.record, session, self.clock(), author, kind, event, readers, signed, embed)
+        append_entry(self.record, session, self.clock(), author, kind, event, readers, signed, embed)
 
     _secret: bytes | None = None
 
@@ -247,8 +244,6 @@ class Line:
                 self._reach_m = float(wider.args[0])
 
     def _read_reach(self) -> float:
-        from deconline.service.agreements import in_force
-
         with self.db.read() as session:
             agreement = in_force(session)
         self._reach_m = agreement.strategic_rules.h_m if agreement is not None else 0.0
@@ -256,8 +251,6 @@ class Line:
 
     @contextmanager
     def _held(self, cells: Cells | None, reach_used: float = math.inf) -> Iterator[StrategicChange]:
-        from deconline.service.agreements import parse_document
-
         picture = self.picture
         asked = time.perf_counter()
         gate = picture.gate.exclusive() if cells is None else picture.gate.shared()

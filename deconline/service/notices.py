@@ -28,9 +28,10 @@ from deconline.core.agreement import Agreement
 from deconline.core.notices import RESOLUTIONS
 from deconline.core.strategic import StrategicRules, conflict_part, volumes_conflict
 from deconline.core.volumes import Volume
+from deconline.service import hotline
+from deconline.service.actors import Actor, own_side
 from deconline.service.geo import geometry_json, iso, volume_from_row
 from deconline.service.line import Line, new_id
-from deconline.service.parties import Actor, own_side
 from deconline.service.picture import LIVE_STATES
 from deconline.store.models import ConflictNotice, Hazard, Operation, Party
 
@@ -332,8 +333,6 @@ def publish(
     """Events and record entries for every opening and resolution; a hotline message from the
     service to each party told of a new conflict by a change it did not make (``agreement``: the
     one in force, if the caller has it, for the message's deadline)."""
-    from deconline.service import hotline  # hotline → agreements → this module: imported late
-
     for notice in outcome.opened:
         seen = view(notice)
         line.append(session, author, "notice.opened", {"notice": seen, "cause": cause}, [notice.party_id])

@@ -18,11 +18,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from deconline.core.agreement import Agreement
 from deconline.core.volumes import Volume
 from deconline.service import notices
-from deconline.service.agreements import in_force, require_in_force
+from deconline.service.actors import Actor, own_side
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound
 from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
-from deconline.service.parties import Actor, own_side
+from deconline.service.rules import in_force, require_in_force
 from deconline.service.statements import Signed
 from deconline.store.models import ConflictNotice, Operation, OperationVolume
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
-from typing import Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -14,31 +12,10 @@ from sqlalchemy.orm import Session
 from deconline.core.agreement import PARTY_ID_PATTERN, UNAFFILIATED
 from deconline.record.signing import SignatureError, load_public_key
 from deconline.service import record
-from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from deconline.service.actors import ROLES, Actor, Role
+from deconline.service.errors import Conflict, Invalid, NotFound, Unauthorized
 from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.store.models import Counter, Party, PartyKey, Setting, Token
-
-Role = Literal["admin", "party", "auditor"]
-ROLES: tuple[Role, ...] = ("admin", "party", "auditor")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling: an admin, an auditor, or a party (with its group, if any)."""
-
-    role: Role
-    party_id: str | None = None
-    group: str | None = None
-    public_key: str | None = field(default=None, compare=False, repr=False)  # verifies its submissions
-
-    def require_party(self) -> str:
-        if self.role != "party" or self.party_id is None:
-            raise Forbidden(f"this needs a party token; a token with role '{self.role}' cannot do it")
-        return self.party_id
-
-    def require_admin(self) -> None:
-        if self.role != "admin":
-            raise Forbidden("this needs an admin token")
 
 
 def hash_token(token: str) -> str:
@@ -172,13 +149,6 @@ def authenticate(line: Line, token: str | None) -> Actor:
     if role == "party":
         return Actor("party", party_id, group, public_key)
     return Actor(role)  # type: ignore[arg-type]
-
-
-def own_side(session: Session, party_id: str, group: str | None) -> set[str]:
-    """The party and the members of its group: data of these counts as one's own."""
-    if group is None:
-        return {party_id}
-    return set(session.connection().scalars(select(Party.id).where(Party.group == group))) | {party_id}
 
 
 def list_parties(line: Line) -> list[Party]:

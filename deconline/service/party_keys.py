@@ -19,9 +19,10 @@ from deconline.record.key_history import ROTATED
 from deconline.record.merkle import MerkleTree
 from deconline.record.signing import SignatureError, load_public_key, public_key_b64
 from deconline.service import record
+from deconline.service.actors import Actor
 from deconline.service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from deconline.service.line import Line
-from deconline.service.parties import Actor, key_in_use
+from deconline.service.parties import key_in_use
 from deconline.service.statements import Signed
 from deconline.store.models import Counter, Party, PartyKey, RecordEntry
 

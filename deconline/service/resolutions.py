@@ -23,11 +23,11 @@ from deconline.core.agreement import UNAFFILIATED, Agreement
 from deconline.core.guidance import BandRules
 from deconline.core.resolution import Manoeuvre, Resolution, clears, resolve
 from deconline.core.tactical import Extrapolated
+from deconline.service.actors import Actor
 from deconline.service.errors import Conflict, NotFound
 from deconline.service.geo import iso
 from deconline.service.hotline import counterpart, deadline_for, from_service, push
 from deconline.service.line import Line, new_id
-from deconline.service.parties import Actor
 from deconline.service.statements import Signed
 from deconline.store.models import Acknowledgement, Alert, Message
 

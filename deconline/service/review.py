@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, selectinload
 from deconline.record.checkpoint import NoteError, open_checkpoint, parse_verifier_key
 from deconline.record.merkle import ProofError, verify_consistency
 from deconline.service import record, review_activity
-from deconline.service.agreements import parse_document
+from deconline.service.actors import Actor, own_side
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 from deconline.service.line import Line
-from deconline.service.parties import Actor, own_side
 from deconline.service.review_scope import Scope, events
+from deconline.service.rules import parse_document
 from deconline.store.models import (
     AgreementVersion,
     CheckpointRow,

@@ -18,9 +18,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.alerting import LOS_LEVEL
-from deconline.service.agreements import parse_document
 from deconline.service.geo import iso
 from deconline.service.review_scope import Scope, events
+from deconline.service.rules import parse_document
 from deconline.store.models import (
     Acknowledgement,
     AgreementVersion,

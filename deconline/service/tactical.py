@@ -32,13 +32,14 @@ from deconline.core.tactical import UNAFFILIATED_OWNER, TacticalRules, Threshold
 from deconline.core.volumes import Volume
 from deconline.record.canonical import canonical_json
 from deconline.service import resolutions
-from deconline.service.agreements import in_force
+from deconline.service.actors import Actor, own_side
 from deconline.service.alert_guidance import own_guidance, refresh
 from deconline.service.errors import Forbidden, Invalid
 from deconline.service.geo import iso, volume_from_row
+from deconline.service.hotline import safety_alerts
 from deconline.service.line import TACTICAL_COUNTER, Line
-from deconline.service.parties import Actor, own_side
 from deconline.service.record import SERVICE_AUTHOR
+from deconline.service.rules import in_force
 from deconline.service.statements import Signed
 from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
@@ -319,8 +320,6 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         guided = agreement.guidance != "off" and any(key[0] != "nonconformance" for key in shown)
         if guided and not changed:  # nothing to push: nobody waits for this commit, guide in it
             _guide(line, session, agreement, everyone, tracks, [], now)
-    from deconline.service.hotline import safety_alerts  # the hotline builds on alerts, not the reverse
-
     safety_alerts(line, changed)
     if guided and changed:  # after the alerts and their safety messages are pushed: never delays one
         with line.db.write() as session:

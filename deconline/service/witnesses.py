@@ -22,8 +22,8 @@ from deconline.record.checkpoint import Checkpoint, NoteError, signature_lines
 from deconline.record.cosignature import cosignatures, parse_vkey
 from deconline.record.merkle import MerkleTree
 from deconline.service import record
-from deconline.service.agreements import in_force
 from deconline.service.line import Line
+from deconline.service.rules import in_force
 from deconline.store.models import CheckpointRow
 
 log = logging.getLogger("deconline.witnesses")
@@ -61,8 +61,10 @@ class Witnesses:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None  # made again if the book is used again (an app started twice)
         if self._http is not None:
             self._http.close()
+            self._http = None
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class Database:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.in_memory = self.is_sqlite and parsed.database in (None, "", ":memory:")  # this process's only
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ from deconline.record.signing import sign_document
 from deconline.replay import evaluation_times, replay
 from deconline.service import agreements, tactical
 from deconline.service import events as events_service
-from deconline.service.parties import Actor
+from deconline.service import rules as rules_service
+from deconline.service.actors import Actor
 from deconline.service.review import review_data
 from deconline.store.models import AgreementVersion, Alert
 from tests.conftest import SHARED
@@ -126,7 +127,7 @@ def test_a_version_signed_before_the_criteria_keeps_its_bytes(bare_world: World)
     served = world.get("alpha", "/v1/agreements/1/document").content
     assert served == OLD_DOCUMENT.encode()
     with world.line.db.read() as session:
-        agreement = agreements.require_in_force(session)
+        agreement = rules_service.require_in_force(session)
     assert canonical_json(agreement.document()) == OLD_DOCUMENT.encode()
     rules = agreement.alerting_rules  # absent fields read as documented: early = alerting time, thresholds = minima
     assert [(lv.name, lv.alerting_s, lv.early_s, lv.h_m, lv.v_m) for lv in rules.levels] == [
@@ -169,7 +170,7 @@ def test_the_service_gives_the_same_alerts_as_replay(world: World) -> None:
     aircraft = sorted({str(i) for i in recording.ids})
     party_of = {icao: PARTIES[k % len(PARTIES)] for k, icao in enumerate(aircraft)}
     with world.line.db.read() as session:
-        agreement = agreements.require_in_force(session)
+        agreement = rules_service.require_in_force(session)
     t = agreement.tactical
     from deconline.core.tactical import TacticalRules
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from deconline.record.signing import sign_document
 from deconline.service import agreements, tactical
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from tests.helpers import AGREEMENT, World
 
 EARTH = 6_371_000.0

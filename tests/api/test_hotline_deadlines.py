@@ -87,7 +87,7 @@ def persisted(world: World, party: str) -> list[dict[str, object]]:
 def test_overdue_escalates_to_the_contact_named_in_the_agreement(world: World) -> None:
     from deconline.record.signing import sign_document
     from deconline.service import agreements
-    from deconline.service.parties import Actor
+    from deconline.service.actors import Actor
     from tests.helpers import AGREEMENT
 
     state = agreements.propose(world.line, Actor("admin"), dict(AGREEMENT, version=2, escalation={"charlie": "bravo"}))

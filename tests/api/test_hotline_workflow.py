@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deconline.record.bundle import verify_bundle
 from deconline.record.checkpoint import parse_verifier_key
-from deconline.service import record
+from deconline.service import disclosure
 from tests.helpers import World, box
 
 
@@ -62,7 +62,7 @@ def test_conflict_request_answer_resolve_and_prove(world: World) -> None:
     # And provable: alpha's bundle verifies and shows both messages.
     with world.line.db.write() as session:
         size = world.line.record.sync(session)
-        bundle = record.export(world.line.record, session, 0, size - 1, "alpha", world.clock.now)
+        bundle = disclosure.export(world.line.record, session, 0, size - 1, "alpha", world.clock.now)
     verified = verify_bundle(bundle, parse_verifier_key(bundle["key"]))
     texts = " ".join(verified.entries.values())
     assert "Can you move two hours later?" in texts and "Moved two hours later." in texts

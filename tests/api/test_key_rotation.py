@@ -20,9 +20,9 @@ from deconline.cli import app
 from deconline.record.envelope import open_sealed
 from deconline.record.signing import generate_key, public_key_b64, write_private_key
 from deconline.service import operations
+from deconline.service.actors import Actor
 from deconline.service.errors import Unauthorized
 from deconline.service.operations import Draft
-from deconline.service.parties import Actor
 from deconline.service.statements import Signed
 from deconline.store.db import MIGRATIONS, Database
 from deconline.store.models import PartyKey

@@ -16,8 +16,8 @@ from deconline.cli import app
 from deconline.record.bundle import verify_bundle
 from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.signing import generate_key, public_key_b64
-from deconline.service import record
-from deconline.service.parties import Actor
+from deconline.service import disclosure, record
+from deconline.service.actors import Actor
 from deconline.store.models import RecordEntry
 from tests.helpers import World, at, box, make_world, server
 
@@ -63,7 +63,7 @@ def test_a_party_exports_exactly_its_own_and_it_verifies(tmp_path: Path) -> None
     assert all(set(item) == {"index", "commitment"} for item in bundle["withheld"])  # a bare commitment, no salt
 
     with world.line.db.write() as session:
-        operator = record.export(world.line.record, session, 0, end, "alpha", world.clock.now)
+        operator = disclosure.export(world.line.record, session, 0, end, "alpha", world.clock.now)
     assert [e["index"] for e in bundle["entries"]] == [e["index"] for e in operator["entries"]]
     assert bundle["withheld"] == operator["withheld"]
 
@@ -119,7 +119,7 @@ def test_bad_ranges_are_refused_with_a_reason(tmp_path: Path, query: dict[str, i
 
 def test_a_range_too_large_for_one_request_says_to_split_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     world = busy_world(f"sqlite:///{tmp_path / 'line.db'}")
-    monkeypatch.setattr(record, "MAX_EXPORT_ENTRIES", 3)
+    monkeypatch.setattr(disclosure, "MAX_EXPORT_ENTRIES", 3)
     response = world.get("alpha", "/v1/record/export", params={"from": 0, "to": 5})
     assert response.status_code == 422 and "in pieces" in response.text
 

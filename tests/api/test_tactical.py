@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from deconline.service import tactical
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from tests.helpers import World
 
 EARTH = 6_371_000.0

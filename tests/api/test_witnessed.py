@@ -18,13 +18,13 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from deconline.api.app import _publish_checkpoint
 from deconline.cli import app
 from deconline.record.checkpoint import Checkpoint, parse_verifier_key, sign_checkpoint
 from deconline.record.cosignature import Cosigner, cosignatures, cosigner
 from deconline.record.merkle import MerkleTree, leaf_hash
 from deconline.record.signing import generate_key
 from deconline.service import record
+from deconline.service.duties import checkpoint_beat
 from deconline.service.witnesses import Witnesses
 from deconline.witness import Witness, create_app
 from tests.helpers import AGREEMENT, World, adopt, box, make_world
@@ -82,7 +82,7 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     book = Witnesses()
     world.file("alpha", box())
     world.clock.now += 2  # a checkpoint is due again
-    _publish_checkpoint(world.line, book)
+    checkpoint_beat(world.line, book)
     assert _cosigned(world, trusted) == sorted(c.name for c in trusted)
     ready = world.client.get("/readyz").json()
     assert ready["witnesses"]["cosigned"] == 3 and ready["witnesses"]["status"] == "ok"
@@ -102,13 +102,13 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     fresh = Witnesses()  # another instance took over: it learns each witness's size from a 409
     world.file("alpha", box(12.0))
     world.clock.now += 2
-    _publish_checkpoint(world.line, fresh)
+    checkpoint_beat(world.line, fresh)
     assert len(_cosigned(world, trusted)) == 3
 
     services[0].stop()
     world.file("alpha", box(13.0))
     world.clock.now += 2  # a checkpoint is due again
-    _publish_checkpoint(world.line, book)
+    checkpoint_beat(world.line, book)
     assert len(_cosigned(world, trusted)) == 2  # the quorum of 2 still holds
     assert world.client.get("/readyz").json()["witnesses"]["status"] == "ok"
 
@@ -117,7 +117,7 @@ def test_checkpoints_are_cosigned_by_a_quorum_and_never_wait_for_it(
     filed = world.post("alpha", "/v1/operations", {"volumes": [box(14.0)]})
     assert filed.status_code == 201  # a write never waits for a witness
     world.clock.now += 2  # a checkpoint is due again
-    _publish_checkpoint(world.line, book)
+    checkpoint_beat(world.line, book)
     ready = world.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["witnesses"]["status"] == "short of quorum"
     assert _cosigned(world, trusted) == []
@@ -142,7 +142,7 @@ def test_a_view_shown_to_one_party_alone_fails_for_lack_of_quorum(
     world.file("alpha", box())
     world.file("charlie", box(20.0))  # charlie's entries are withheld from alpha
     world.clock.now += 2
-    _publish_checkpoint(world.line, book)
+    checkpoint_beat(world.line, book)
     with world.line.db.read() as session:
         size = world.line.record.sync(session)
         log_key, origin = record._service_key(world.line.record, session)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from deconline.record.bundle import BundleError, range_proof, root_from_range, verify_bundle
 from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.merkle import MerkleTree, leaf_hash
-from deconline.service import record
+from deconline.service import disclosure
 from tests.helpers import World, box, make_world
 
 
@@ -34,7 +34,7 @@ def small_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, An
     world.file("alpha", box())
     world.file("charlie", box(12, 50))
     with world.line.db.write() as session:
-        bundle = record.export(world.line.record, session, 1, 5, "alpha", world.clock.now)
+        bundle = disclosure.export(world.line.record, session, 1, 5, "alpha", world.clock.now)
     world.line.db.dispose()
     return bundle, bundle["key"]
 

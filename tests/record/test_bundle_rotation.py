@@ -21,7 +21,7 @@ from deconline.record.checkpoint import parse_verifier_key
 from deconline.record.entries import entry_bytes, entry_leaf_hash
 from deconline.record.envelope import PAYLOAD_TYPE, pae
 from deconline.record.signing import generate_key, load_public_key, public_key_b64, sign_document
-from deconline.service import record
+from deconline.service import disclosure, record
 from deconline.store.models import Counter, RecordEntry
 from tests.helpers import World, at, box, make_world
 
@@ -71,7 +71,7 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
 def export(world: World, party: str | None = "alpha") -> dict[str, Any]:
     with world.line.db.write() as session:
         size = world.line.record.sync(session)
-        bundle: dict[str, Any] = record.export(world.line.record, session, 0, size - 1, party, world.clock.now)
+        bundle: dict[str, Any] = disclosure.export(world.line.record, session, 0, size - 1, party, world.clock.now)
     return bundle
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from deconline.record.signing import sign_document
 from deconline.service import agreements, hotline, tactical
 from deconline.service import record as record_service
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from tests.helpers import AGREEMENT, T0, World, box
 
 START = T0.timestamp() - 60

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from deconline.report.review_html import render
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from deconline.service.review import review_data
 from deconline.store.models import CheckpointRow, ConflictNotice
 from tests.report.scenario import END, SECRET_NAME, START, Scenario

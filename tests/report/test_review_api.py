@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from deconline.service.review import review_data
 from tests.helpers import World
 from tests.report.scenario import END, START, Scenario, iso

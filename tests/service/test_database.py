@@ -13,7 +13,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import select, text
 
 from deconline.service import tactical
-from deconline.service.parties import Actor
+from deconline.service.actors import Actor
 from deconline.store import db as db_module
 from deconline.store.db import MIGRATIONS, Database
 from deconline.store.models import Setting, TrackState, UnaffiliatedTrack

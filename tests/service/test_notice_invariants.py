@@ -23,12 +23,12 @@ from deconline.core.strategic import conflict_part, volumes_conflict
 from deconline.core.volumes import Volume
 from deconline.record.signing import sign_document
 from deconline.service import agreements, hazards, operations
-from deconline.service.agreements import in_force
+from deconline.service.actors import Actor
 from deconline.service.errors import ServiceError
 from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line
 from deconline.service.operations import Draft
-from deconline.service.parties import Actor
+from deconline.service.rules import in_force
 from deconline.store.db import Database
 from deconline.store.models import ConflictNotice, Hazard, Operation
 from tests.helpers import AGREEMENT, T0, World, make_world

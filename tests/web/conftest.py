@@ -19,8 +19,8 @@ import pytest
 
 from deconline.record.signing import generate_key, public_key_b64, write_private_key
 from deconline.service import agreements, operations, parties
+from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import Actor
 from deconline.store.db import Database
 from tests.helpers import server
 
@@ -170,22 +170,6 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
             stop.set()
             for feeder in feeders:
                 feeder.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if SKIP is not None:
-        pytest.skip(SKIP)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-        )
-        yield chromium
-        chromium.close()
 
 
 @dataclass

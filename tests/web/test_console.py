@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 
-from deconline.client import SIGNATURE_HEADER
 from deconline.record.actions import action_for
-from deconline.record.envelope import PAYLOAD_TYPE, seal
+from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.signing import read_private_key, sign_document
 from tests.web.conftest import PATROL_CENTRE, Site, Watched, needs_browser, open_console, sign_in, square
 from tests.web.proxy import CuttableProxy

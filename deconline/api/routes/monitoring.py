@@ -24,9 +24,9 @@ def _metrics(request: Request) -> Metrics:
 def readyz(request: Request, line: LineDep) -> JSONResponse:
     """Readiness, without a token: the database answers, its migrations are current and the live
     evaluator is beating on the leading instance, this one or another (or is switched off). `503`
-    with the failing checks otherwise. `leader` says whether this instance leads."""
-    held = request.app.state.leadership.held
+    with the failing checks otherwise. `leader` says whether this instance (its worker) leads."""
     ready, checks = readiness(line, _metrics(request))
+    held = checks["evaluator"].startswith("ok (here)")
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks, "leader": held}
     try:
         witnessed = witnesses.state(line)

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from deconline.api.deps import ActorDep, LineDep
 from deconline.api.routing import JsonRoute
-from deconline.service import record, tiles, witnesses
+from deconline.service import disclosure, record, tiles, witnesses
 from deconline.service.errors import Invalid
 from deconline.service.geo import iso
 
@@ -105,6 +105,6 @@ def export(
     if end < start:
         raise Invalid(["query", "to"], f"the range ends ({end}) before it starts ({start})")
     with line.db.write() as session:  # publishes a checkpoint covering the range if there is none yet
-        bundle = record.export_for(line.record, session, actor, start, end, line.clock())
+        bundle = disclosure.export_for(line.record, session, actor, start, end, line.clock())
         bundle |= witnesses.for_bundle(session)
     return Response(orjson.dumps(bundle), media_type="application/json")  # 100,000 entries: tens of MB
