@@ -38,8 +38,16 @@ class Actor:
             raise Forbidden("this needs an admin token")
 
 
+_SIDES = "deconline.sides"
+
+
 def own_side(session: Session, party_id: str, group: str | None) -> set[str]:
-    """The party and the members of its group: data of these counts as one's own."""
+    """The party and the members of its group: data of these counts as one's own. Read once per
+    group and transaction (a batch of filings asks once per filing)."""
     if group is None:
         return {party_id}
-    return set(session.connection().scalars(select(Party.id).where(Party.group == group))) | {party_id}
+    sides: dict[str, frozenset[str]] = session.info.setdefault(_SIDES, {})
+    members = sides.get(group)
+    if members is None:
+        members = sides[group] = frozenset(session.connection().scalars(select(Party.id).where(Party.group == group)))
+    return set(members) | {party_id}

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -21,6 +21,7 @@ from deconline.core.agreement import Agreement
 from deconline.core.alerting import Memory
 from deconline.core.cells import GRID_ID, Cells, reach_cells, registered_cells
 from deconline.core.volumes import Limits, Volume
+from deconline.service.batching import Batcher, Ticket
 from deconline.service.errors import Conflict
 from deconline.service.events import EventHub
 from deconline.service.events import emit as emit_event
@@ -44,6 +45,8 @@ from deconline.store.models import (
 )
 
 Clock = Callable[[], float]
+Decided = TypeVar("Decided")
+Work = Callable[["StrategicChange"], Any]
 TACTICAL_COUNTER = "tactical"
 
 
@@ -225,6 +228,46 @@ class Line:
     _secret: bytes | None = None
 
     _reach_m: float | None = None  # the horizontal minimum last seen in force
+    _together: Batcher[tuple[Sequence[Volume], Work]] | None = None
+
+    def decide_together(self, volumes: Sequence[Volume], work: Callable[[StrategicChange], Decided]) -> Decided:
+        """A decision that adds new subjects in ``volumes``, taken in one transaction and one commit
+        with the decisions that arrived while the one before was being taken (group commit,
+        ``batching``). Each is decided in arrival order against everything before it, the earlier
+        ones of its batch included. Should any fail, the batch is rolled back and each taken again
+        on its own, so one's error is never another's."""
+        if self._together is None:
+            self._together = Batcher(self._decide_batch)
+        return self._together.submit((volumes, work))  # type: ignore[no-any-return]
+
+    def _decide_alone(self, ticket: Ticket[tuple[Sequence[Volume], Work]]) -> None:
+        volumes, work = ticket.item
+        try:
+            with self.strategic_change(volumes) as change:
+                ticket.result = work(change)
+        except BaseException as exc:  # the caller's error, raised in the caller's thread
+            ticket.error = exc
+
+    def _decide_batch(self, tickets: Sequence[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
+        if len(tickets) == 1:
+            self._decide_alone(tickets[0])
+            return
+        added: list[str] = []
+        locked: Cells = frozenset()
+        try:
+            with self.strategic_change([v for t in tickets for v in t.item[0]]) as change:
+                locked = frozenset(change.cells or ())
+                for ticket in tickets:
+                    operations, hazards = len(change.operations), len(change.hazards)
+                    ticket.result = ticket.item[1](change)
+                    new_operations, new_hazards = change.operations[operations:], change.hazards[hazards:]
+                    added += [op.id for op in new_operations] + [hazard.id for hazard in new_hazards]
+                    self.picture.apply(new_operations, new_hazards)  # the next in the batch decides against it
+        except BaseException:
+            self.picture.forget(added, locked)  # never committed
+            for ticket in tickets:
+                ticket.result = None
+                self._decide_alone(ticket)
 
     @contextmanager
     def strategic_change(self, volumes: Sequence[Volume] | None) -> Iterator[StrategicChange]:

@@ -7,11 +7,12 @@ with each other can never both end ``accepted``, whichever processes they arrive
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -195,10 +196,23 @@ def _record(
 
 def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -> Operation:
     """File a new operation: ``accepted`` if it conflicts with nothing live, else ``proposed``; the
-    owners of the operations it conflicts with are told too."""
+    owners of the operations it conflicts with are told too. Filings that arrive together are
+    decided together, in one transaction (``Line.decide_together``), each in turn."""
+    return line.decide_together(draft.volumes, filing(line, actor, draft, signed))
+
+
+def filing(
+    line: Line, actor: Actor, draft: Draft, signed: Signed | None = None
+) -> Callable[[StrategicChange], Operation]:
+    """The decision on one filing, to be taken inside a strategic change that holds its volumes."""
     party_id = actor.require_party()
     _check_draft(draft)
-    with _strategic_transaction(line, draft.volumes) as (change, agreement):
+
+    def decide(change: StrategicChange) -> Operation:
+        if change.agreement is None:
+            require_in_force(change.session)  # raises, with the message that says what to do
+        agreement = change.agreement
+        assert agreement is not None
         session = change.session
         now = line.clock()
         op = Operation(
@@ -222,19 +236,61 @@ def file(line: Line, actor: Actor, draft: Draft, signed: Signed | None = None) -
         notices.publish(line, session, outcome, party_id, party_id, "operation.filed", agreement)
         return op
 
+    return decide
+
+
+_INSERT_PG = text(
+    "WITH op AS (INSERT INTO operations (id, party_id, name, state, version, agreement_version, created_at, "
+    "updated_at, ends_at) VALUES (:id, :party_id, :name, :state, :version, :agreement_version, :created_at, "
+    ":updated_at, :ends_at)) INSERT INTO operation_volumes (operation_id, ordinal, footprint, radius_m, lower_m, "
+    "upper_m, start_s, end_s) SELECT :id, v.* FROM unnest(CAST(:ordinals AS integer[]), CAST(:footprints AS json[]), "
+    "CAST(:radii AS float8[]), CAST(:lowers AS float8[]), CAST(:uppers AS float8[]), CAST(:starts AS float8[]), "
+    "CAST(:ends AS float8[])) AS v"
+)
+
 
 def _insert(session: Session, op: Operation) -> None:
-    """Write a new operation with plain Core inserts: filing is the hot path, and the unit of work
-    costs more than the statements. ``op`` stays a detached object that the caller shows."""
+    """Write a new operation with plain Core statements (one on PostgreSQL, the operation and its
+    volumes together): filing is the hot path, and the unit of work costs more than the statements.
+    ``op`` stays a detached object that the caller shows."""
     connection = session.connection()
+    for volume in op.volumes:
+        volume.operation_id = op.id
+    if connection.dialect.name == "postgresql":
+        volumes = op.volumes
+        connection.execute(
+            _INSERT_PG,
+            {
+                **{key: getattr(op, key) for key in _OPERATION_COLUMNS},
+                "ordinals": [v.ordinal for v in volumes],
+                "footprints": [json.dumps(v.footprint) for v in volumes],
+                "radii": [v.radius_m for v in volumes],
+                "lowers": [v.lower_m for v in volumes],
+                "uppers": [v.upper_m for v in volumes],
+                "starts": [v.start_s for v in volumes],
+                "ends": [v.end_s for v in volumes],
+            },
+        )
+        return
 
     def columns(row: Operation | OperationVolume) -> dict[str, object]:
         return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
-    for volume in op.volumes:
-        volume.operation_id = op.id
     connection.execute(insert(Operation), [columns(op)])
     connection.execute(insert(OperationVolume), [columns(v) for v in op.volumes])
+
+
+_OPERATION_COLUMNS = (
+    "id",
+    "party_id",
+    "name",
+    "state",
+    "version",
+    "agreement_version",
+    "created_at",
+    "updated_at",
+    "ends_at",
+)
 
 
 def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, signed: Signed | None = None) -> Operation:

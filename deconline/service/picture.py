@@ -165,6 +165,15 @@ class StrategicPicture:
     def _set_hazard(self, hz_id: str, party: str | None, version: int, active: bool, volume: Volume) -> None:
         self._replace(hz_id, [(hazard_key(hz_id), volume, hazard_owner(hz_id))] if active else [], (party, version))
 
+    def forget(self, subject_ids: Iterable[str], cells: Iterable[int]) -> None:
+        """Drop subjects applied ahead of a commit that did not happen, and read ``cells`` again
+        from the database at their next decision."""
+        with self.mutex:
+            for subject_id in subject_ids:
+                self._replace(subject_id, [], (None, 0))
+            for cell in cells:
+                self.known.pop(cell, None)
+
     def sync(self, session: Session, upto: dict[int, int]) -> None:
         """Bring the given cells to the given change numbers (exclusive: each cell's number before
         the caller's own change) by reloading every subject registered there since."""
