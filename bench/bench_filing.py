@@ -193,22 +193,27 @@ def instance(db_url: str) -> Iterator[tuple[str, int]]:
         proc.wait()
 
 
-def lock_figures(urls: list[str]) -> tuple[float, float]:
-    """Mean time a decision held its locks, and waited for them, over all instances (from /metrics)."""
+def lock_figures(urls: list[str]) -> tuple[float, float, float]:
+    """Mean time a decision held its locks, and waited for them, and the mean number of filings
+    decided together, over all instances (from /metrics)."""
     sums: dict[str, float] = {}
     headers = {"Authorization": f"Bearer {os.environ.get('BENCH_ADMIN_TOKEN', '')}"}
     for url in urls:
         text = httpx.get(f"{url}/metrics", headers=headers, timeout=30).text
         for line in text.splitlines():
             name, _, value = line.partition(" ")
-            if name.startswith("deconline_strategic_lock_") and name.endswith(("_sum", "_count")):
+            if name.startswith(("deconline_strategic_lock_", "deconline_decision_batch_size")) and name.endswith(
+                ("_sum", "_count")
+            ):
                 sums[name] = sums.get(name, 0.0) + float(value)
 
     def mean(kind: str) -> float:
         count = sums.get(f"deconline_strategic_lock_{kind}_seconds_count", 0.0)
         return round(1000 * sums.get(f"deconline_strategic_lock_{kind}_seconds_sum", 0.0) / count, 2) if count else 0.0
 
-    return mean("hold"), mean("wait")
+    batches = sums.get("deconline_decision_batch_size_count", 0.0)
+    batch = round(sums.get("deconline_decision_batch_size_sum", 0.0) / batches, 2) if batches else 1.0
+    return mean("hold"), mean("wait"), batch
 
 
 def double_accepts(db_url: str) -> int:
@@ -290,7 +295,7 @@ def run(config: Run) -> dict[str, Any]:
         machine_cpu = machine_busy_seconds() - machine_cpu
         for c in clients:
             c.close()
-        held, waited = lock_figures(urls)
+        held, waited, batch = lock_figures(urls)
         doubles = double_accepts(db_url)
     latencies.sort()
     return {
@@ -309,6 +314,7 @@ def run(config: Run) -> dict[str, Any]:
         "double_accepts": doubles,
         "lock_hold_ms_mean": held,
         "lock_wait_ms_mean": waited,
+        "batch_mean": batch,
         "service_cpu_ms_per_filing": round(1000 * service_cpu / config.n, 2),
         "machine_cpu_ms_per_filing": round(1000 * machine_cpu / config.n, 2),
         "machine_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2),
@@ -355,7 +361,8 @@ def main() -> None:
     for r in results:
         print(
             f"{r['label']}: states {r['states']}; locks held {r['lock_hold_ms_mean']} ms, waited "
-            f"{r['lock_wait_ms_mean']} ms (means); CPU per filing: service {r['service_cpu_ms_per_filing']} ms, "
+            f"{r['lock_wait_ms_mean']} ms (means), {r.get('batch_mean', 1.0)} filings a transaction; "
+            f"CPU per filing: service {r['service_cpu_ms_per_filing']} ms, "
             f"whole machine {r['machine_cpu_ms_per_filing']} ms (clients and PostgreSQL included); "
             f"cores busy {100 * r['machine_busy']:.0f} %"
         )

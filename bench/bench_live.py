@@ -62,19 +62,29 @@ def pair_lat(k: int) -> float:
 
 # --- a feeder process ----------------------------------------------------------------------------
 
+MAX_BATCH = 5000  # reports in one POST /v1/tracks
+
+
+def _parts(aircraft: int) -> int:
+    """Batches a party sends each second, at once: more than 5,000 aircraft take several."""
+    return math.ceil(aircraft / MAX_BATCH)
+
 
 def feed(args: argparse.Namespace) -> None:
     """Post one party's picture every second; print one JSON line per batch."""
-    rng = random.Random(args.seed * 7 + args.party)
-    n = args.aircraft - args.conflicts
+    rng = random.Random(args.seed * 7 + args.party + 100 * args.part)
+    parts = _parts(args.aircraft)
+    share = args.aircraft // parts + (1 if args.part < args.aircraft % parts else 0)
+    conflicts = args.conflicts if args.part == 0 else 0  # the injected pairs ride in a party's first batch
+    n = share - conflicts
     west, east = REGIONS[args.party]
     lat0 = np.array([rng.uniform(*LATS) for _ in range(n)])
     lon0 = np.array([rng.uniform(west, east) for _ in range(n)])
     alt = np.array([rng.uniform(300, 12_000) for _ in range(n)])
     gs = np.array([rng.uniform(60, 250) for _ in range(n)])
     heading = np.array([rng.uniform(0, 360) for _ in range(n)])
-    ids = [f"P{args.party}-{i:05d}" for i in range(n)]
-    starts = injections(args.seconds, args.conflicts)
+    ids = [f"P{args.party}-{args.part}-{i:05d}" for i in range(n)]
+    starts = injections(args.seconds, conflicts)
     sign = 1.0 if args.party == 0 else -1.0  # party 0 flies east from the west, party 1 west from the east
     client = Client(args.url, args.token, key=Path(args.key), timeout=60)
     shown: set[int] = set()
@@ -231,26 +241,39 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
             cpu = cpu_seconds(pid)
             common = ["--url", url, "--start", str(start), "--seconds", str(args.seconds), "--seed", str(args.seed)]
             common += ["--aircraft", str(args.aircraft), "--conflicts", str(args.conflicts)]
+            parts = _parts(args.aircraft)
             feeders = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--feeder",
-                        str(k),
-                        "--token",
-                        parties[k][0],
-                        "--key",
-                        str(keys[k]),
-                        *common,
-                    ],
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
+                [
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--feeder",
+                            str(k),
+                            "--part",
+                            str(part),
+                            "--token",
+                            parties[k][0],
+                            "--key",
+                            str(keys[k]),
+                            *common,
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    for part in range(parts)
+                ]
                 for k in range(2)
             ]
-            print(f"  {db}: 2 parties × {args.aircraft} aircraft at 1 Hz for {args.seconds:.0f} s", file=sys.stderr)
-            batches = [[json.loads(line) for line in feeder.communicate()[0].splitlines()] for feeder in feeders]
+            print(
+                f"  {db}: 2 parties × {args.aircraft} aircraft at 1 Hz ({parts} batch(es) a second each) "
+                f"for {args.seconds:.0f} s",
+                file=sys.stderr,
+            )
+            batches = [
+                [json.loads(line) for feeder in party for line in feeder.communicate()[0].splitlines()]
+                for party in feeders
+            ]
             time.sleep(3.0)  # the last pairs' alerts
             service_cpu = cpu_seconds(pid) - cpu
             figures = metrics(url)
@@ -272,9 +295,10 @@ def summarise(
     service_cpu: float,
 ) -> dict[str, Any]:
     acks = [b["acked"] - b["sent"] for party in batches for b in party if b["ok"]]
-    late = [[b["sent"] - b["scheduled"] for b in party] for party in batches]
-    first = [x for party in late for x in party[:10]]
-    last = [x for party in late for x in party[-10:]]
+    late = [[b["sent"] - b["scheduled"] for b in sorted(party, key=lambda b: b["scheduled"])] for party in batches]
+    tenth = 10 * _parts(args.aircraft)  # the batches of the first and of the last 10 seconds
+    first = [x for party in late for x in party[:tenth]]
+    last = [x for party in late for x in party[-tenth:]]
     shown: dict[int, float] = {}  # pair → when the later of its two first batches was sent
     for party in batches:
         for b in party:
@@ -303,7 +327,7 @@ def summarise(
         ],
         "late_ms_first_10s": round(1000 * statistics.fmean(first), 1) if first else None,
         "late_ms_last_10s": round(1000 * statistics.fmean(last), 1) if last else None,
-        "beats_dropped": sum(round(args.seconds) + 1 - len(party) for party in batches),
+        "beats_dropped": sum((round(args.seconds) + 1) * _parts(args.aircraft) - len(party) for party in batches),
         "conflicts": len(shown),
         "alerts_missing": missing,
         "alert_s_p50": round(percentile(delays, 0.5), 2),
@@ -322,7 +346,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--aircraft", type=int, default=5000, help="per party (≤ 5,000: one batch each second)")
+    parser.add_argument(
+        "--aircraft", type=int, default=5000, help="per party (up to 20,000; over 5,000: several batches a second)"
+    )
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--conflicts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--streams", type=int, default=0, help="more event streams open throughout (e.g. 300)")
@@ -337,8 +364,8 @@ def main() -> None:
         args.party = args.feeder
         feed(args)
         return
-    if not 0 < args.aircraft <= 5000 or args.conflicts >= args.aircraft:
-        parser.error("--aircraft must be 1-5,000 (one batch) and more than --conflicts")
+    if not 0 < args.aircraft <= 20_000 or args.conflicts >= min(args.aircraft, MAX_BATCH):
+        parser.error("--aircraft must be 1-20,000 and more than --conflicts")
     results = [run(db, args) for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db])]
     OUT.mkdir(exist_ok=True)
     (OUT / "live.json").write_text(json.dumps(results, indent=2))

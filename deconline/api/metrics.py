@@ -79,6 +79,12 @@ class Metrics:
             buckets=LOCK_BUCKETS,
             registry=self.registry,
         )
+        self.batch = Histogram(
+            "deconline_decision_batch_size",
+            "filings decided together in one transaction and one commit (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32),
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "deconline_rate_limited",
             "requests refused with 429: a token (or an address without one) over its rate limit",
@@ -89,6 +95,7 @@ class Metrics:
         line.probes.lock_wait = self.lock_wait.observe
         line.probes.lock_hold = self.lock_hold.observe
         line.probes.decision = lambda kind, state: self.decisions.labels(kind, state).inc()
+        line.probes.batch = self.batch.observe
 
     def leads(self, beat: Beat | None) -> bool:
         """Whether this instance's evaluator (its worker, or its own threads) beat last, and lately."""

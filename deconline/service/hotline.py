@@ -322,8 +322,7 @@ def from_service(
         status="sent",
         created_at=now,
     )
-    session.add(message)
-    session.flush()
+    session.add(message)  # written by the next flush: the commit's, for a batch's messages together
     line.append(session, SERVICE, "message.sent", {"message": view(message, [])}, message.recipients)
     return message
 

@@ -189,6 +189,7 @@ class Probes:
     lock_wait: Callable[[float], None] = _ignore  # seconds spent waiting for a decision's locks
     lock_hold: Callable[[float], None] = _ignore  # seconds a decision held them, its commit included
     decision: Callable[[str, str], None] = _ignore  # (what: operation.filed…, outcome: the state after)
+    batch: Callable[[int], None] = _ignore  # decisions taken together in one transaction (group commit)
 
 
 @dataclass
@@ -249,6 +250,7 @@ class Line:
             ticket.error = exc
 
     def _decide_batch(self, tickets: Sequence[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
+        self.probes.batch(len(tickets))
         if len(tickets) == 1:
             self._decide_alone(tickets[0])
             return

@@ -33,6 +33,7 @@ from deconline.service.actors import Actor, own_side
 from deconline.service.geo import geometry_json, iso, volume_from_row
 from deconline.service.line import Line, new_id
 from deconline.service.picture import LIVE_STATES
+from deconline.store.db import at_commit
 from deconline.store.models import ConflictNotice, Hazard, Operation, Party
 
 PENDING_STATES = ("proposed", *LIVE_STATES)  # operations that can still be in a conflict
@@ -256,9 +257,12 @@ def reconcile(
     reason: Callable[[ConflictNotice], str],
     now: float,
     versions: dict[str, int] | None = None,
+    defer: bool = False,
 ) -> Outcome:
     """Keep what still holds, resolve the rest of ``scope`` (with ``reason``, or ``superseded`` when
-    the same pair is told anew), open what is new; in the caller's transaction."""
+    the same pair is told anew), open what is new; in the caller's transaction. ``defer``: write
+    the new notices at the commit, with every other decision's of the transaction (a batch of
+    filings), for a caller that reads no notice after this in the same transaction."""
     versions = versions or {}
     outcome = Outcome()
     fresh: dict[tuple[Any, ...], list[ConflictNotice]] = defaultdict(list)
@@ -291,13 +295,23 @@ def reconcile(
             connection.execute(
                 update(ConflictNotice).where(ConflictNotice.id == notice.id).values(operation_version=version)
             )
-    if opened:
-        columns = [c.key for c in ConflictNotice.__table__.columns]
-        connection.execute(insert(ConflictNotice), [{c: getattr(n, c) for c in columns} for n in opened])
+    rows = [{c: getattr(n, c) for c in _NOTICE_COLUMNS} for n in opened]
+    if rows and defer:
+        at_commit(session, _NEW_NOTICES, rows, _write_notices)
+    elif rows:
+        _write_notices(session, [rows])
     outcome.opened = sorted(opened, key=lambda n: n.id)
     for notice in [*kept, *opened]:
         outcome.open_on.setdefault(notice.operation_id, []).append(notice)
     return outcome
+
+
+_NOTICE_COLUMNS = [c.key for c in ConflictNotice.__table__.columns]
+_NEW_NOTICES = "notices.new"
+
+
+def _write_notices(session: Session, batches: list[list[dict[str, Any]]]) -> None:
+    session.connection().execute(insert(ConflictNotice), [row for rows in batches for row in rows])
 
 
 def view(notice: ConflictNotice) -> dict[str, Any]:

@@ -143,15 +143,18 @@ def _examine(
     return _Examination(op, scope, pairs)
 
 
-def _tell(line: Line, change: StrategicChange, found: _Examination, agreement: Agreement, what: str) -> notices.Outcome:
-    """Resolve what no longer holds (``own_``/``other_`` + ``what``), open what is new."""
+def _tell(
+    line: Line, change: StrategicChange, found: _Examination, agreement: Agreement, what: str, defer: bool = False
+) -> notices.Outcome:
+    """Resolve what no longer holds (``own_``/``other_`` + ``what``), open what is new (``defer``:
+    written at the commit, with the rest of the batch's)."""
     op, session = found.op, change.session
     wanted = notices.wanted(line, session, found.pairs, "operation", agreement.strategic_rules, line.clock())
 
     def reason(notice: ConflictNotice) -> str:
         return f"own_{what}" if notice.operation_id == op.id else f"other_{what}"
 
-    outcome = notices.reconcile(session, found.scope, wanted, reason, line.clock(), {op.id: op.version})
+    outcome = notices.reconcile(session, found.scope, wanted, reason, line.clock(), {op.id: op.version}, defer)
     set_committed_value(op, "notices", outcome.open_notices(op.id))
     return outcome
 
@@ -230,7 +233,7 @@ def filing(
         found = _examine(line, change, actor, op, agreement, new=True)
         op.state = "proposed" if found.blocked else "accepted"
         _insert(session, op)
-        outcome = _tell(line, change, found, agreement, "revised")
+        outcome = _tell(line, change, found, agreement, "revised", defer=True)  # a new operation: no scope
         change.track(op)
         _record(line, session, op, "operation.filed", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.filed", agreement)
