@@ -21,18 +21,26 @@ from deconline.store.models import PartyKey
 
 KEY_CHANGE_WINDOW_S = 300.0  # longer than any request can be on its way (clients time out at 30 s)
 
-_RECENT_KEYS = select(PartyKey.public_key, PartyKey.valid_from, PartyKey.valid_until, PartyKey.record_index).where(
-    PartyKey.party_id == bindparam("party"),
+_RECENT_KEYS = select(
+    PartyKey.party_id, PartyKey.public_key, PartyKey.valid_from, PartyKey.valid_until, PartyKey.record_index
+).where(
+    PartyKey.party_id.in_(bindparam("parties", expanding=True)),
     or_(PartyKey.valid_until.is_(None), PartyKey.valid_until >= bindparam("since")),
 )
 
 
 def check_signed(connection: Connection, entries: Iterable[tuple[str, float, bytes, str]]) -> None:
     """``entries``: (author, time, signed bytes, signature as hex) of each signed entry to be written;
-    raises :class:`Unauthorized` for one whose signature no key valid at its time verifies."""
+    raises :class:`Unauthorized` for one whose signature no key valid at its time verifies. One
+    read for all of them (a batch of filings carries several)."""
+    entries = list(entries)
+    if not entries:
+        return
+    earliest = min(time_s for _, time_s, _, _ in entries) - KEY_CHANGE_WINDOW_S
+    rows = connection.execute(_RECENT_KEYS, {"parties": sorted({e[0] for e in entries}), "since": earliest}).all()
     for author, time_s, signed_bytes, signature_hex in entries:
         since = time_s - KEY_CHANGE_WINDOW_S
-        keys = connection.execute(_RECENT_KEYS, {"party": author, "since": since}).all()
+        keys = [k for k in rows if k.party_id == author and (k.valid_until is None or k.valid_until >= since)]
         if not any(k.record_index is not None and k.valid_from >= since for k in keys):
             continue  # no rotation lately: the key checked on arrival is still the party's
         valid = [k.public_key for k in keys if _covers(k.valid_from, k.valid_until, k.record_index is None, time_s)]

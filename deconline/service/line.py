@@ -154,10 +154,15 @@ class StrategicChange:
     operations: list[Operation] = field(default_factory=list)
     hazards: list[Hazard] = field(default_factory=list)
     before: dict[str, Cells] = field(default_factory=dict)
+    final: dict[str, list[Volume]] = field(default_factory=dict)  # volumes of subjects that change no more
 
-    def track(self, subject: Operation | Hazard) -> None:
-        """Call before changing a subject: where it was is registered again with the change."""
+    def track(self, subject: Operation | Hazard, final: bool = False) -> None:
+        """Call before changing a subject: where it was is registered again with the change.
+        ``final``: the subject will not change any more in this decision (a new operation), so its
+        volumes are read from its rows once, here, for the registrations and the picture."""
         volumes = _volumes_of(subject)
+        if final:
+            self.final[subject.id] = volumes
         if self.cells is not None:
             needed = reach_cells(volumes, self.reach_m)
             if needed is None or not needed <= self.cells.keys():
@@ -170,7 +175,7 @@ class StrategicChange:
         members: dict[str, Cells] = {}
         subjects: list[Operation | Hazard] = [*self.operations, *self.hazards]
         for subject in subjects:
-            now = registered_cells(_volumes_of(subject))
+            now = registered_cells(self.final.get(subject.id) or _volumes_of(subject))
             if self.cells is not None and not now <= self.cells.keys():
                 raise ChangedMeanwhile(subject.id)  # the caller changed it beyond the volumes it declared
             members[subject.id] = self.before.get(subject.id, frozenset()) | now
@@ -264,7 +269,7 @@ class Line:
                     ticket.result = ticket.item[1](change)
                     new_operations, new_hazards = change.operations[operations:], change.hazards[hazards:]
                     added += [op.id for op in new_operations] + [hazard.id for hazard in new_hazards]
-                    self.picture.apply(new_operations, new_hazards)  # the next in the batch decides against it
+                    self.picture.apply(new_operations, new_hazards, change.final)  # the next one decides against it
         except BaseException:
             self.picture.forget(added, locked)  # never committed
             for ticket in tickets:
@@ -326,7 +331,7 @@ class Line:
                 members = change.registrations()
                 seqs = locked if locked is not None else lock_cells(session, set().union(*members.values()))
                 _register(session, members, seqs)
-            picture.apply(change.operations, change.hazards)
+            picture.apply(change.operations, change.hazards, change.final)
             picture.known.update(seqs)
             self.probes.lock_hold(time.perf_counter() - held_at)
 

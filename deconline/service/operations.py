@@ -234,7 +234,7 @@ def filing(
         op.state = "proposed" if found.blocked else "accepted"
         _insert(session, op)
         outcome = _tell(line, change, found, agreement, "revised", defer=True)  # a new operation: no scope
-        change.track(op)
+        change.track(op, final=True)
         _record(line, session, op, "operation.filed", signed)
         notices.publish(line, session, outcome, party_id, party_id, "operation.filed", agreement)
         return op

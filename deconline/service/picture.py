@@ -147,11 +147,20 @@ class StrategicPicture:
             self.keys_of[subject_id] = [key for key, _, _ in entries]
             self.facts[subject_id] = facts
 
-    def apply(self, operations: Iterable[Operation], hazards: Iterable[Hazard]) -> None:
-        """Make the picture hold these subjects as they are now (after this process changed them)."""
+    def apply(
+        self, operations: Iterable[Operation], hazards: Iterable[Hazard], read: dict[str, list[Volume]] | None = None
+    ) -> None:
+        """Make the picture hold these subjects as they are now (after this process changed them);
+        ``read``: volumes already read from some operations' rows, in order."""
+        read = read or {}
         with self.mutex:
             for op in operations:
-                volumes = [(v.ordinal, volume_from_row(v)) for v in op.volumes]
+                known = read.get(op.id)
+                volumes = (
+                    list(enumerate(known))
+                    if known is not None
+                    else [(v.ordinal, volume_from_row(v)) for v in op.volumes]
+                )
                 self._set_operation(op.id, op.party_id, op.version, op.state in LIVE_STATES, volumes)
             for hz in hazards:
                 self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))
