@@ -207,7 +207,14 @@ def worker(
     if log_format not in ("text", "json"):
         fail("--log-format must be text or json", 2)
     logging.config.dictConfig(log_config("json" if log_format == "json" else "text", "warning" if quiet else "info"))
-    if settings.db_url.startswith("sqlite") and settings.db_url.split("///", 1)[-1] in ("", ":memory:", "sqlite://"):
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(settings.db_url)
+    except ArgumentError:
+        parsed = None  # open_line says what is wrong with it
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         fail("a worker needs a database it can share: a file (sqlite:///FILE) or PostgreSQL", 2)
     line = open_line(evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
     worker_process.run(line, instance or new_instance_id(), parent)
