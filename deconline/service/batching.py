@@ -10,12 +10,14 @@ counter row, its commit) is shared by everything in the batch, in arrival order.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
+log = logging.getLogger("deconline.batching")
 
 MAX_BATCH = 32
 
@@ -68,7 +70,8 @@ class Batcher(Generic[Item]):
             batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
         try:
             self._run(batch)
-        except BaseException as exc:  # run() itself failed: every item in the batch is told so
+        except BaseException as exc:  # run() itself failed: every item it did not answer is told so
+            log.exception("a batch of %d failed", len(batch))
             for ticket in batch:
                 if ticket.result is None and ticket.error is None:
                     ticket.error = exc

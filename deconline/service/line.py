@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -261,8 +261,10 @@ class Line:
             return
         added: list[str] = []
         locked: Cells = frozenset()
+        committed: list[bool] = []
         try:
             with self.strategic_change([v for t in tickets for v in t.item[0]]) as change:
+                event.listen(change.session, "after_commit", lambda _: committed.append(True))
                 locked = frozenset(change.cells or ())
                 for ticket in tickets:
                     operations, hazards = len(change.operations), len(change.hazards)
@@ -271,6 +273,9 @@ class Line:
                     added += [op.id for op in new_operations] + [hazard.id for hazard in new_hazards]
                     self.picture.apply(new_operations, new_hazards, change.final)  # the next one decides against it
         except BaseException:
+            if committed:  # what failed came after the commit: the decisions stand, taking them again would repeat them
+                self.picture.forget((), locked)  # read from the database at the next decision
+                raise
             self.picture.forget(added, locked)  # never committed
             for ticket in tickets:
                 ticket.result = None

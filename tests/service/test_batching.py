@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,3 +159,22 @@ def test_concurrent_filings_are_batched_and_never_both_accepted(db_url: str) -> 
     batcher = world.line._together
     assert batcher is not None and batcher.items == 2 * rounds
     print(f"{batcher.items} filings in {batcher.batches} batches")
+
+
+def test_a_failure_after_the_commit_never_takes_the_batch_again(world: World) -> None:
+    drafts = [
+        (Actor("party", who, _group(who)), operations.Draft(_volumes(world, 12.0, 50.0, 3.0, 1.0)))
+        for who in ("alpha", "charlie")
+    ]
+    tickets: list[Ticket[Any]] = [Ticket((d.volumes, operations.filing(world.line, a, d))) for a, d in drafts]
+
+    def broken(_: float) -> None:
+        raise RuntimeError("a probe broke after the commit")
+
+    world.line.probes.lock_hold = broken
+    with pytest.raises(RuntimeError):  # raised to the batcher (which logs it), never taken again
+        world.line._decide_batch(tickets)
+    ids = [t.result.id for t in tickets]
+    with world.line.db.read() as session:
+        stored = session.query(Operation).filter(Operation.party_id.in_(["alpha", "charlie"])).count()
+    assert stored == 2 and [t.result.state for t in tickets] == ["accepted", "proposed"], ids
