@@ -26,9 +26,9 @@ RESTART_AFTER_S = 0.5
 ORPHAN_CHECK_S = 0.5
 
 
-def run(line: Line, instance: str, parent: int | None = None, stop: threading.Event | None = None) -> None:
+def run(line: Line, instance: str, parent: int | None = None) -> None:
     """Run the duties until SIGTERM or SIGINT, or until ``parent`` (the serving process) is gone."""
-    stop = stop or threading.Event()
+    stop = threading.Event()
 
     def stopping(signum: int, _: FrameType | None) -> None:
         stop.set()
@@ -54,7 +54,6 @@ class Supervised:
     def __init__(self, command: Sequence[str]) -> None:
         self.command = list(command)
         self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="worker supervisor", daemon=True)
 
@@ -76,7 +75,6 @@ class Supervised:
             log.warning("the worker exited (status %s); starting it again", process.returncode)
             if self._stop.wait(RESTART_AFTER_S):
                 return
-            self.restarts += 1
             self._spawn()
 
     def stop(self, timeout_s: float = 10.0) -> None:

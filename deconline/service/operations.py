@@ -54,10 +54,15 @@ def _strategic_transaction(line: Line, volumes: Sequence[Volume] | None) -> Iter
     """The lock on the area of ``volumes`` (None: everywhere) and an up-to-date picture of it; no
     operation changes while no agreement is in force."""
     with line.strategic_change(volumes) as change:
-        if change.agreement is None:
-            require_in_force(change.session)  # raises, with the message that says what to do
-        assert change.agreement is not None
-        yield change, change.agreement
+        yield change, _agreement_of(change)
+
+
+def _agreement_of(change: StrategicChange) -> Agreement:
+    """The rules the change was taken under; no operation changes while no agreement is in force."""
+    if change.agreement is None:
+        require_in_force(change.session)  # raises, with the message that says what to do
+    assert change.agreement is not None
+    return change.agreement
 
 
 def _volumes_now(line: Line, op_id: str) -> list[Volume]:
@@ -212,10 +217,7 @@ def filing(
     _check_draft(draft)
 
     def decide(change: StrategicChange) -> Operation:
-        if change.agreement is None:
-            require_in_force(change.session)  # raises, with the message that says what to do
-        agreement = change.agreement
-        assert agreement is not None
+        agreement = _agreement_of(change)
         session = change.session
         now = line.clock()
         op = Operation(
@@ -264,7 +266,7 @@ def _insert(session: Session, op: Operation) -> None:
         connection.execute(
             _INSERT_PG,
             {
-                **{key: getattr(op, key) for key in _OPERATION_COLUMNS},
+                **_columns(op),
                 "ordinals": [v.ordinal for v in volumes],
                 "footprints": [json.dumps(v.footprint) for v in volumes],
                 "radii": [v.radius_m for v in volumes],
@@ -275,25 +277,12 @@ def _insert(session: Session, op: Operation) -> None:
             },
         )
         return
-
-    def columns(row: Operation | OperationVolume) -> dict[str, object]:
-        return {c.key: getattr(row, c.key) for c in row.__table__.columns}
-
-    connection.execute(insert(Operation), [columns(op)])
-    connection.execute(insert(OperationVolume), [columns(v) for v in op.volumes])
+    connection.execute(insert(Operation), [_columns(op)])
+    connection.execute(insert(OperationVolume), [_columns(v) for v in op.volumes])
 
 
-_OPERATION_COLUMNS = (
-    "id",
-    "party_id",
-    "name",
-    "state",
-    "version",
-    "agreement_version",
-    "created_at",
-    "updated_at",
-    "ends_at",
-)
+def _columns(row: Operation | OperationVolume) -> dict[str, object]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 def revise(line: Line, actor: Actor, op_id: str, version: int, draft: Draft, signed: Signed | None = None) -> Operation:

@@ -155,12 +155,8 @@ class StrategicPicture:
         read = read or {}
         with self.mutex:
             for op in operations:
-                known = read.get(op.id)
-                volumes = (
-                    list(enumerate(known))
-                    if known is not None
-                    else [(v.ordinal, volume_from_row(v)) for v in op.volumes]
-                )
+                known = read.get(op.id) or [volume_from_row(v) for v in op.volumes]
+                volumes = [(v.ordinal, volume) for v, volume in zip(op.volumes, known, strict=True)]
                 self._set_operation(op.id, op.party_id, op.version, op.state in LIVE_STATES, volumes)
             for hz in hazards:
                 self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))

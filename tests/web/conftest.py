@@ -213,3 +213,12 @@ def sign_in(watched: Watched, token: str, key: Path | None) -> None:
     if key is not None:
         page.locator("#signin-key").set_input_files(str(key))
     page.get_by_role("button", name="Sign in").click()
+
+
+def open_record(browser: Any, site: Site, who: str) -> Watched:
+    """The console signed in as ``who``, on the Record tab once its checkpoint has verified."""
+    watched = open_console(browser, site.url)
+    sign_in(watched, site.tokens[who], site.keys[who])
+    watched.page.get_by_role("tab", name="Record").click()
+    watched.page.get_by_text("checkpoint signature verified with the service key").wait_for(timeout=15_000)
+    return watched

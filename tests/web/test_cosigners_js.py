@@ -11,7 +11,7 @@ from typing import Any
 from deconline.record.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from deconline.record.cosignature import cosign, cosigner
 from deconline.record.signing import generate_key
-from tests.web.conftest import Site, needs_browser, open_console, sign_in
+from tests.web.conftest import Site, needs_browser, open_console, open_record
 
 pytestmark = needs_browser
 ORIGIN = "line.example/record"
@@ -155,11 +155,8 @@ def test_the_record_panel_counts_cosigners_against_the_quorum(browser: Any, site
 
 
 def test_the_record_panel_of_a_line_without_witnesses_is_unchanged(browser: Any, site: Site) -> None:
-    watched = open_console(browser, site.url)
-    sign_in(watched, site.tokens["delta"], site.keys["delta"])
+    watched = open_record(browser, site, "delta")
     page = watched.page
-    page.get_by_role("tab", name="Record").click()
-    page.get_by_text("checkpoint signature verified with the service key").wait_for(timeout=15_000)
     page.locator("#panel-record [data-index]").last.wait_for()  # listed after the witness row would be
     terms = page.locator("#panel-record dl.checkpoint dt").all_text_contents()
     assert terms == ["log", "entries", "root", "published"]

@@ -11,7 +11,7 @@ from typing import Any
 from deconline.record.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from deconline.record.merkle import MerkleTree, leaf_hash
 from deconline.record.signing import generate_key
-from tests.web.conftest import Site, needs_browser, open_console, sign_in
+from tests.web.conftest import Site, needs_browser, open_console, open_record
 
 pytestmark = needs_browser
 b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
@@ -83,11 +83,8 @@ def test_checkpoint_signatures_agree_with_python(browser: Any, site: Site) -> No
 
 
 def test_a_party_checks_its_own_entry_in_the_browser(browser: Any, site: Site) -> None:
-    watched = open_console(browser, site.url)
-    sign_in(watched, site.tokens["delta"], site.keys["delta"])
+    watched = open_record(browser, site, "delta")
     page = watched.page
-    page.get_by_role("tab", name="Record").click()
-    page.get_by_text("checkpoint signature verified with the service key").wait_for(timeout=15_000)
     entry = page.locator("#panel-record [data-index]").last  # delta signed the agreement before the server started
     assert "agreement.signed" in (entry.text_content() or "")
     entry.get_by_role("button", name="Verify inclusion").click()
