@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
+from deconline.api.track_reports import MAX_REPORTS, read_batch
 from deconline.core.agreement import PARTY_ID_PATTERN
 from deconline.core.notices import RESOLUTIONS
 from deconline.core.text import MultilineText, PlainText
+from deconline.service.tactical import Report
 
 
 class Strict(BaseModel):
@@ -291,13 +304,38 @@ class TrackIn(Strict):
 
 
 class TrackBatch(Strict):
-    tracks: list[TrackIn] = Field(min_length=1, max_length=5000)
+    """Read by msgspec where it agrees with this model (``api.track_reports``): such a batch carries
+    its reports, not ``TrackIn`` models (``tracks`` is empty); :meth:`reports` gives them either way."""
+
+    tracks: list[TrackIn] = Field(min_length=1, max_length=MAX_REPORTS)
     unaffiliated: bool = Field(
         False,
         strict=True,
         description="the reports are of aircraft of no party (e.g. civil traffic from an ADS-B receiver); "
         "only a surveillance provider named in the agreement in force may send them (403 otherwise)",
     )
+    _read: list[Report] | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_fast(cls, value: Any, handler: ModelWrapValidatorHandler[TrackBatch]) -> TrackBatch:
+        read = read_batch(value)
+        if read is None:
+            return handler(value)  # the model decides, and its errors are the answer
+        batch = cls.model_construct(tracks=[], unaffiliated=read[1])
+        batch._read = read[0]
+        return batch
+
+    def reports(self) -> list[Report]:
+        if self._read is not None:
+            return self._read
+        return [
+            Report(
+                t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp(),
+                t.selected_altitude_m, t.callsign, t.nac_p, t.velocity_age_s or None,
+            )
+            for t in self.tracks
+        ]  # fmt: skip
 
 
 class TrackAccepted(BaseModel):

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
+from itertools import repeat
+from operator import setitem
 from typing import Any
 
 import orjson
@@ -72,6 +75,10 @@ def _as_python_writes_it(value: Any) -> Any:
             for key, item in value.items()
         }  # fmt: skip
     if kind is list or kind is tuple:
+        if len(value) >= _TABLE_MIN and type(value[0]) is dict:
+            table = _as_table(value)
+            if table is not None:
+                return table
         return [
             item if type(item) is str or (type(item) is float and _PLAIN_LOW <= abs(item) < _PLAIN_HIGH
             and not item.is_integer()) else _as_python_writes_it(item)
@@ -80,6 +87,62 @@ def _as_python_writes_it(value: Any) -> Any:
     if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
         return value
     raise _Unusual
+
+
+_TABLE_MIN = 32  # rows from which a list of like objects is checked a column at a time
+
+
+def _as_table(rows: list[Any] | tuple[Any, ...]) -> list[Any] | None:
+    """A list of objects with one set of keys (a batch of reports, the rows it stores), made ready
+    for ``orjson`` a column at a time: a column of plain floats is cleared by a few passes in C
+    (``sum``, ``min``, ``max`` and ``float.is_integer`` over it), and only a column that needs it
+    is converted, into copies of the rows. None when the rows are not alike (the walk does them)."""
+    keys = list(rows[0])
+    if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(keys)}:
+        return None
+    if not all(type(key) is str and key.isascii() for key in keys):
+        raise _Unusual
+    table = list(rows)
+    copied = False
+    for key in keys:
+        try:
+            column = [row[key] for row in rows]
+        except KeyError:  # as many keys, not the same ones
+            return None
+        kinds = set(map(type, column))
+        if kinds <= _AS_IS or (kinds == {float} and _plain(column)) or (kinds == {int} and _safe(column)):
+            continue
+        if kinds == {float} and _integral(column):
+            written: list[Any] = list(map(int, column))  # altitudes and speeds: often whole
+        else:
+            written = list(map(_as_python_writes_it, column))
+        if not copied:
+            table, copied = list(map(dict.copy, rows)), True
+        deque(map(setitem, table, repeat(key), written), maxlen=0)
+    return table
+
+
+def _safe(column: list[int]) -> bool:
+    """Every integer within the range a JSON number keeps exactly."""
+    return min(column) >= -_INT_LIMIT and max(column) <= _INT_LIMIT
+
+
+def _integral(column: list[float]) -> bool:
+    """Every float finite, whole and written by ``int`` as JCS writes it."""
+    return all(map(float.is_integer, column)) and max(map(abs, column)) < _PLAIN_HIGH  # NaN, inf: not integers
+
+
+_AS_IS = {str, bool, type(None)}  # written by orjson as JCS writes them (a lone surrogate makes it refuse)
+
+
+def _plain(column: list[float]) -> bool:
+    """Every float finite, not integral and within the range that repr writes without an exponent."""
+    if not math.isfinite(sum(column)):  # NaN and infinities (or an overflow: then the walk decides)
+        return False
+    if any(map(float.is_integer, column)):
+        return False
+    magnitudes = list(map(abs, column))
+    return min(magnitudes) >= _PLAIN_LOW and max(magnitudes) < _PLAIN_HIGH
 
 
 def _text(value: Any) -> str:

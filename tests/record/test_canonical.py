@@ -95,3 +95,60 @@ def test_float_and_int_subclasses_as_the_reference() -> None:
     assert canonical_json(value) == reference_canonical_json(value) == b'{"big":1e+300,"f":1.5,"level":3,"tiny":1e-9}'
     with pytest.raises(ValueError):
         canonical_json({"x": np.float32(0.5)})  # not a float: the reference refuses it too
+
+
+column_values = st.sampled_from([floats, ints, text, st.none() | st.booleans(), scalars, values])
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.text(max_size=4), min_size=1, max_size=5, unique=True).flatmap(
+        lambda keys: st.tuples(st.just(keys), st.lists(column_values, min_size=len(keys), max_size=len(keys)))
+    ),
+    st.integers(min_value=32, max_value=80),
+    st.data(),
+)
+def test_a_table_checked_by_columns_as_the_reference(shape: tuple[list[str], list[Any]], n: int, data: Any) -> None:
+    """Long lists of like objects take the column path: any keys, any values in the columns."""
+    keys, kinds = shape
+    rows = [{key: data.draw(kind) for key, kind in zip(keys, kinds, strict=True)} for _ in range(n)]
+    assert canonical_json(rows) == reference_canonical_json(rows)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [math.nan, math.inf, 2**53, "\ud800", 1e16, 2.5e-5, -0.0, 7.0],
+)
+def test_one_odd_value_in_a_table_as_the_reference(odd: Any) -> None:
+    rows: list[dict[str, Any]] = [{"a": 0.5 + i, "b": f"r{i}"} for i in range(40)]
+    rows[17]["a"] = odd
+    try:
+        expected = reference_canonical_json(rows)
+    except ValueError:
+        with pytest.raises(ValueError):
+            canonical_json(rows)
+        return
+    assert canonical_json(rows) == expected
+    assert rows[17]["a"] is odd  # the caller's rows are never changed
+
+
+@pytest.mark.parametrize("odd", [2**53, -(2**53), 2**53 - 1, 0, True])
+def test_one_odd_integer_in_a_column_of_integers_as_the_reference(odd: Any) -> None:
+    rows: list[dict[str, Any]] = [{"n": i, "s": "x"} for i in range(40)]
+    rows[3]["n"] = odd
+    try:
+        expected = reference_canonical_json(rows)
+    except ValueError:
+        with pytest.raises(ValueError):
+            canonical_json(rows)
+        return
+    assert canonical_json(rows) == expected
+
+
+def test_unlike_rows_are_walked_as_the_reference() -> None:
+    rows: list[Any] = [{"a": 1.0, "b": 2.5} for _ in range(40)]
+    rows[5] = {"a": 1.0, "c": 2.0}  # as many keys, other names
+    rows[9] = {"a": 3.0}
+    rows.append([1.0, "x"])
+    rows.append({"é": 1.0, "b": 2.0})  # a non-ASCII key
+    assert canonical_json(rows) == reference_canonical_json(rows)

@@ -10,7 +10,6 @@ from deconline.api.deps import ActorDep, LineDep, SubmissionDep
 from deconline.api.routing import JsonRoute
 from deconline.api.schemas import TrackAccepted, TrackBatch
 from deconline.service import guidance, tactical
-from deconline.service.tactical import Report
 
 router = APIRouter(prefix="/v1", tags=["tactical"], route_class=JsonRoute)
 
@@ -24,14 +23,7 @@ def post_tracks(body: TrackBatch, line: LineDep, actor: ActorDep, signed: Submis
     """
     actor.require_party()
     statement = signed.require()
-    reports = [
-        Report(
-            t.id, t.lat, t.lon, t.alt_m, t.gs_mps, t.track_deg % 360.0, t.vrate_mps, t.time.timestamp(),
-            t.selected_altitude_m, t.callsign, t.nac_p, t.velocity_age_s or None,
-        )
-        for t in body.tracks
-    ]  # fmt: skip
-    return TrackAccepted(stored=tactical.ingest(line, actor, reports, body.unaffiliated, statement))
+    return TrackAccepted(stored=tactical.ingest(line, actor, body.reports(), body.unaffiliated, statement))
 
 
 @router.get("/tracks")
