@@ -2,10 +2,14 @@
 
 Every event a party receives is a row of ``party_events`` written in the transaction of the
 change that caused it (``emit``); once that transaction commits, the event is pushed to the
-party's open streams in this process. A stream that reconnects with ``Last-Event-ID`` reads what
-it missed from the table, and a subscriber too slow to keep up is caught up from the table too,
-so no restart or slow reader can make a party miss an event. Events older than the retention are
-pruned; a stream asking for an event that is gone is told to ``resync``.
+party's open streams in this process. A party's events are numbered 1, 2, 3, ... in the order
+their transactions commit: just before its commit a transaction takes the lock of the party's
+``event_counters`` row (held to the commit) and numbers its events from it. A stream shows
+``party:n``; a stream that reconnects with that ``Last-Event-ID`` reads what it missed from the
+table, and one that is pushed ``n + 2`` before ``n + 1`` reads ``n + 1`` (committed first) from
+the table too, so no restart, slow reader or commit order can make a party miss an event, and a
+number says nothing about any other party. Events older than the retention are pruned; a stream
+asking for an event that is gone is told to ``resync``.
 """
 
 from __future__ import annotations
@@ -19,21 +23,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
 
 from deconline.store.db import at_commit
-from deconline.store.models import PartyEvent, Setting
+from deconline.store.models import EventCounter, PartyEvent
 
 Event = dict[str, Any]
 QUEUE_LIMIT = 1000
 REPLAY_BATCH = 500
-PRUNED_SETTING = "events_pruned_upto"
 _PENDING = "deconline_pending_events"
+
+
+def stream_id(party: str, seq: int) -> str:
+    """What a stream shows as an event's id: the party's own number (``alpha:17``)."""
+    return f"{party}:{seq}"
+
+
+def read_stream_id(text: str) -> tuple[str, int] | None:
+    """``(party, seq)`` of a ``Last-Event-ID``; None for anything else (an old global id included)."""
+    party, colon, number = text.strip().rpartition(":")
+    if not colon or not party or not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None
+    return party, int(number)
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One open stream: pushed ``(id, data)`` pairs, and whether any were dropped for lack of room."""
+    """One open stream: pushed ``(seq, data)`` pairs, and whether any were dropped for lack of room."""
 
     party: str
     loop: asyncio.AbstractEventLoop
@@ -58,7 +75,7 @@ class EventHub:
             targets = [s for subs in self._subscribers.values() for s in subs]
         for subscription in targets:
             subscription.lagged = True
-            subscription.loop.call_soon_threadsafe(_offer, subscription, 0, "")  # wakes it; id 0 is never sent
+            subscription.loop.call_soon_threadsafe(_offer, subscription, 0, "")  # wakes it; 0 is never sent
 
     def subscribe(self, party: str) -> Subscription:
         """A subscription for the calling event loop, live until unsubscribed."""
@@ -75,22 +92,19 @@ class EventHub:
         with self._lock:
             return sum(len(s) for s in self._subscribers.values())
 
-    def push(self, party: str, event_id: int, data: str) -> None:
+    def push(self, party: str, seq: int, data: str) -> None:
         """Thread-safe, never blocks: a full queue marks its stream lagged (it re-reads the table)."""
         with self._lock:
             targets = list(self._subscribers.get(party, ()))
         for subscription in targets:
-            subscription.loop.call_soon_threadsafe(_offer, subscription, event_id, data)
+            subscription.loop.call_soon_threadsafe(_offer, subscription, seq, data)
 
 
-def _offer(subscription: Subscription, event_id: int, data: str) -> None:
+def _offer(subscription: Subscription, seq: int, data: str) -> None:
     if subscription.queue.full():
         subscription.lagged = True
     else:
-        subscription.queue.put_nowait((event_id, data))
-
-
-_INSERT_EVENTS = insert(PartyEvent).returning(PartyEvent.id, sort_by_parameter_order=True)
+        subscription.queue.put_nowait((seq, data))
 
 
 def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event) -> None:
@@ -114,9 +128,28 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
-    """Insert waiting events (Core, one statement); (party, id, data) of each."""
-    ids = session.connection().execute(_INSERT_EVENTS, rows).scalars().all()
-    return [(row["party_id"], int(event_id), row["data"]) for row, event_id in zip(rows, ids, strict=True)]
+    """Number the waiting events and insert them (Core, one statement); (party, seq, data) of each.
+
+    The parties' counters are taken in one order (no two transactions wait on each other), each
+    bumped by its count of events in one statement whose row lock lasts to the commit."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["party_id"]] = counts.get(row["party_id"], 0) + 1
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    connection = session.connection()
+    following: dict[str, int] = {}
+    for party in sorted(counts):
+        new = upsert(EventCounter).values(party_id=party, last=counts[party])
+        bump = new.on_conflict_do_update(
+            index_elements=[EventCounter.party_id], set_={"last": EventCounter.last + new.excluded.last}
+        ).returning(EventCounter.last)
+        following[party] = int(connection.execute(bump).scalar_one()) - counts[party]
+    numbered = []
+    for row in rows:
+        following[row["party_id"]] += 1
+        numbered.append({**row, "seq": following[row["party_id"]]})
+    connection.execute(insert(PartyEvent), numbered)
+    return [(row["party_id"], row["seq"], row["data"]) for row in numbered]
 
 
 CHANNEL = "deconline_events"
@@ -129,8 +162,8 @@ def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -
     if not pending or session.get_bind().dialect.name != "postgresql":
         return
     payloads, current = [], [origin]
-    for party, event_id, _ in pending:
-        item = f"{party}:{event_id}"
+    for party, seq, _ in pending:
+        item = stream_id(party, seq)
         if sum(len(x) + 1 for x in current) + len(item) > NOTIFY_LIMIT:
             payloads.append(" ".join(current))
             current = [origin]
@@ -141,47 +174,63 @@ def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -
         connection.execute(select(func.pg_notify(CHANNEL, payload)))
 
 
-def by_ids(session: Session, ids: list[int]) -> list[tuple[int, str, str]]:
-    columns = select(PartyEvent.id, PartyEvent.party_id, PartyEvent.data)
-    rows = session.execute(columns.where(PartyEvent.id.in_(ids)).order_by(PartyEvent.id))
-    return [(int(i), str(p), str(d)) for i, p, d in rows]
+def by_numbers(session: Session, numbered: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
+    """(party, seq, data) of the events named, by party and in number order."""
+    found: list[tuple[str, int, str]] = []
+    parties = sorted({party for party, _ in numbered})
+    for party in parties:
+        seqs = [seq for p, seq in numbered if p == party]
+        rows = session.execute(
+            select(PartyEvent.seq, PartyEvent.data)
+            .where(PartyEvent.party_id == party, PartyEvent.seq.in_(seqs))
+            .order_by(PartyEvent.seq)
+        )
+        found += [(party, int(seq), str(data)) for seq, data in rows]
+    return found
 
 
-def after(session: Session, parties: set[str], after_id: int, limit: int = REPLAY_BATCH) -> list[tuple[int, str, str]]:
+def after_row(
+    session: Session, parties: set[str], after_id: int, limit: int = REPLAY_BATCH
+) -> list[tuple[int, str, int, str]]:
+    """(row id, party, seq, data) of the parties' events in rows after ``after_id`` (the SQLite
+    relay's poll: with one writer, row order is commit order)."""
     rows = session.execute(
-        select(PartyEvent.id, PartyEvent.party_id, PartyEvent.data)
+        select(PartyEvent.id, PartyEvent.party_id, PartyEvent.seq, PartyEvent.data)
         .where(PartyEvent.id > after_id, PartyEvent.party_id.in_(sorted(parties)))
         .order_by(PartyEvent.id)
         .limit(limit)
     )
-    return [(int(i), str(p), str(d)) for i, p, d in rows]
+    return [(int(i), str(p), int(n), str(d)) for i, p, n, d in rows]
 
 
-def latest(session: Session) -> int:
+def latest_row(session: Session) -> int:
     return int(session.scalar(select(func.max(PartyEvent.id))) or 0)
 
 
-def latest_id(session: Session, party: str) -> int:
-    return int(session.scalar(select(func.max(PartyEvent.id)).where(PartyEvent.party_id == party)) or 0)
+def latest_seq(session: Session, party: str) -> int:
+    """The number of the party's last committed event (0 before its first)."""
+    return int(session.scalar(select(EventCounter.last).where(EventCounter.party_id == party)) or 0)
 
 
-def pruned_upto(session: Session) -> int:
-    value = session.get(Setting, PRUNED_SETTING)
-    return int(value.value) if value else 0
+def first_kept_after(session: Session, party: str, after: int) -> int | None:
+    """The lowest number after ``after`` still kept (older events may have been pruned)."""
+    found = session.scalar(select(func.min(PartyEvent.seq)).where(PartyEvent.party_id == party, PartyEvent.seq > after))
+    return None if found is None else int(found)
 
 
 def since(session: Session, party: str, after: int, limit: int = REPLAY_BATCH) -> list[tuple[int, str]]:
+    """(seq, data) of the party's events numbered after ``after``, in order."""
     rows = session.execute(
-        select(PartyEvent.id, PartyEvent.data)
-        .where(PartyEvent.party_id == party, PartyEvent.id > after)
-        .order_by(PartyEvent.id)
+        select(PartyEvent.seq, PartyEvent.data)
+        .where(PartyEvent.party_id == party, PartyEvent.seq > after)
+        .order_by(PartyEvent.seq)
         .limit(limit)
     )
-    return [(int(i), str(d)) for i, d in rows]
+    return [(int(n), str(d)) for n, d in rows]
 
 
 def replay(read: Any, party: str, after: int) -> Iterator[tuple[int, str]]:
-    """Every persisted event of ``party`` after ``after``, in batches (``read`` opens a read session)."""
+    """Every persisted event of ``party`` numbered after ``after``, in batches (``read`` opens a read session)."""
     while True:
         with read() as session:
             batch = since(session, party, after)
@@ -192,15 +241,13 @@ def replay(read: Any, party: str, after: int) -> Iterator[tuple[int, str]]:
 
 
 def prune(session: Session, older_than: float) -> int:
-    """Delete events created before ``older_than``; remember the highest id gone (for resync)."""
-    gone = session.scalar(select(func.max(PartyEvent.id)).where(PartyEvent.created_at < older_than))
-    if gone is None:
-        return 0
-    result: CursorResult[Any] = session.execute(delete(PartyEvent).where(PartyEvent.id <= gone))  # type: ignore[assignment]
-    deleted = result.rowcount or 0
-    setting = session.get(Setting, PRUNED_SETTING)
-    if setting is None:
-        session.add(Setting(key=PRUNED_SETTING, value=str(gone)))
-    else:
-        setting.value = str(max(int(setting.value), int(gone)))
-    return int(deleted)
+    """Delete each party's events up to its last one created before ``older_than``: what is kept
+    is always a run of numbers with no hole (a stream that asks for one gone is told to resync)."""
+    older = aliased(PartyEvent)
+    last_old = (
+        select(func.max(older.seq))
+        .where(older.party_id == PartyEvent.party_id, older.created_at < older_than)
+        .scalar_subquery()
+    )
+    result: CursorResult[Any] = session.execute(delete(PartyEvent).where(PartyEvent.seq <= last_old))  # type: ignore[assignment]
+    return int(result.rowcount or 0)

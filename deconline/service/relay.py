@@ -4,7 +4,7 @@ Every event is a row first (``deconline.service.events``). On PostgreSQL the tra
 adds events also sends a ``NOTIFY`` naming them; each process ``LISTEN``s on a connection of its
 own and pushes the ones for parties with a stream open here. Should that connection break, the
 streams re-read the table once it is back, so nothing is lost in the gap. On SQLite (one writer,
-so ids are in commit order) the table is polled instead, only while a stream is open.
+so the rows' ids are in commit order) the table is polled instead, only while a stream is open.
 """
 
 from __future__ import annotations
@@ -67,13 +67,13 @@ class EventRelay:
         if origin == self.hub.origin:
             return  # this process pushed them itself, after its commit
         wanted = self.hub.parties()
-        ids = [int(event_id) for party, event_id in (item.rsplit(":", 1) for item in items) if party in wanted]
-        if not ids:
+        numbered = [read for item in items if (read := events.read_stream_id(item)) is not None and read[0] in wanted]
+        if not numbered:
             return
         with self.db.read() as session:
-            rows = events.by_ids(session, ids)
-        for event_id, party, data in rows:
-            self.hub.push(party, event_id, data)
+            rows = events.by_numbers(session, numbered)
+        for party, seq, data in rows:
+            self.hub.push(party, seq, data)
 
     # --- SQLite: polling ----------------------------------------------------------------------
 
@@ -88,12 +88,12 @@ class EventRelay:
     def _poll_once(self, last: int | None) -> int:
         with self.db.read() as session:
             if last is None:
-                return events.latest(session)
+                return events.latest_row(session)
             wanted = self.hub.parties()
             if not wanted:
-                return events.latest(session)
-            rows = events.after(session, wanted, last)
-        for event_id, party, data in rows:
-            self.hub.push(party, event_id, data)  # streams drop what they already have
-            last = max(last, event_id)
+                return events.latest_row(session)
+            rows = events.after_row(session, wanted, last)
+        for row_id, party, seq, data in rows:
+            self.hub.push(party, seq, data)  # streams drop what they already have
+            last = max(last, row_id)
         return last

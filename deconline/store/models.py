@@ -348,16 +348,30 @@ class Acknowledgement(Base):
 
 class PartyEvent(Base):
     """Every live event a party receives, persisted before it is pushed, so a stream that
-    reconnects with ``Last-Event-ID`` gets exactly what it missed."""
+    reconnects with ``Last-Event-ID`` gets exactly what it missed.
+
+    ``seq`` numbers a party's events 1, 2, 3, ... in the order their transactions committed
+    (``EventCounter``); it is what streams show. ``id`` orders all parties' rows for the service
+    alone (on SQLite, one writer, it is commit order too) and is never shown."""
 
     __tablename__ = "party_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     party_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(32))
     data: Mapped[str] = mapped_column(Text)  # the event as compact JSON, exactly as pushed
     created_at: Mapped[float] = mapped_column(Float, index=True)
 
-    __table_args__ = (Index("ix_party_events_party_id_id", "party_id", "id"),)
+    __table_args__ = (Index("ux_party_events_party_id_seq", "party_id", "seq", unique=True),)
+
+
+class EventCounter(Base):
+    """The last number given to a party's events. A transaction takes the row's lock when it
+    numbers its events, just before it commits, and holds it until then: numbers follow commits."""
+
+    __tablename__ = "event_counters"
+    party_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class StrategicCell(Base):

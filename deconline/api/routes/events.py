@@ -1,10 +1,11 @@
-"""The live event stream (server-sent events): persisted events, replayed from ``Last-Event-ID``."""
+"""The live event stream (server-sent events): a party's events in commit order, numbered without
+gaps, replayed from ``Last-Event-ID``; a stream pushed a number before the one it waits for reads
+that one from the table first, so it never skips an event."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -19,34 +20,44 @@ from deconline.service.line import Line
 
 router = APIRouter(prefix="/v1", tags=["tactical"], route_class=JsonRoute)
 HEARTBEAT_S = 15.0
-RECENT_IDS = 4096
 
 
-def _frame(event_id: int, data: str) -> str:
+def _frame(party: str, seq: int, data: str) -> str:
     kind = json.loads(data).get("type", "message")
+    return f"id: {events_service.stream_id(party, seq)}\nevent: {kind}\ndata: {data}\n\n"
+
+
+def _control(kind: str, party: str, seq: int, payload: dict[str, object]) -> str:
+    event_id = events_service.stream_id(party, seq)
+    data = json.dumps({"type": kind, "last_event_id": event_id, **payload}, separators=(",", ":"))
     return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
 
 
-def _control(kind: str, event_id: int, payload: dict[str, object]) -> str:
-    data = json.dumps({"type": kind, **payload}, separators=(",", ":"))
-    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
+def _resync(party: str, seq: int, reason: str) -> str:
+    return _control("resync", party, seq, {"reason": f"{reason}: reload the state"})
 
 
-def _starting_point(line: Line, party: str, last_event_id: int | None) -> tuple[int, str | None]:
-    """Where the stream starts, and a ``ready`` or ``resync`` frame to open it with."""
+def _starting_point(line: Line, party: str, asked: str | None) -> tuple[int, str | None]:
+    """The number the stream starts after, and a ``ready`` or ``resync`` frame to open it with."""
     with line.db.read() as session:
-        latest = events_service.latest_id(session, party)
-        pruned = events_service.pruned_upto(session)
-    if last_event_id is None:
-        return latest, _control("ready", latest, {"last_event_id": latest})
-    if last_event_id < pruned or last_event_id > max(latest, pruned):
-        reason = (
-            "the events after your Last-Event-ID are no longer kept"
-            if last_event_id < pruned
-            else "your Last-Event-ID is unknown to this service"
-        )
-        return latest, _control("resync", latest, {"last_event_id": latest, "reason": f"{reason}: reload the state"})
-    return last_event_id, None
+        latest = events_service.latest_seq(session, party)
+        if asked is None:
+            return latest, _control("ready", party, latest, {})
+        read = events_service.read_stream_id(asked)
+        if read is None:
+            old = asked.isascii() and asked.isdigit()
+            reason = (
+                f"your Last-Event-ID is of the line's former numbering (a party's events are now numbered "
+                f"'{party}:1', '{party}:2', ...)"
+                if old
+                else "your Last-Event-ID is not an event id of this line"
+            )
+            return latest, _resync(party, latest, reason)
+        if read[0] != party or read[1] > latest:
+            return latest, _resync(party, latest, "your Last-Event-ID is unknown to this stream")
+        if read[1] < latest and events_service.first_kept_after(session, party, read[1]) != read[1] + 1:
+            return latest, _resync(party, latest, "the events after your Last-Event-ID are no longer kept")
+    return read[1], None
 
 
 def _missed(line: Line, party: str, after: int) -> list[tuple[int, str]]:
@@ -63,77 +74,63 @@ async def events(
         str | None,
         Header(
             alias="Last-Event-ID",
-            description="the id of the last event you received: the stream starts with every event after it",
+            description="the id ('party:n') of the last event you received: the stream starts with every one after it",
         ),
     ] = None,
 ) -> StreamingResponse:
     """Server-sent events (`text/event-stream`) for your party: `alert`, `message`, `acknowledgement`,
-    `overdue`, `escalation`. Every event has an increasing `id`; reconnect with `Last-Event-ID` to get
-    what you missed (persisted before it was pushed). The stream opens with `ready` (the latest id),
-    or `resync` when the events you asked for are no longer kept: reload your state then."""
+    `overdue`, `escalation`. Your events are numbered 1, 2, 3, ... in the order they were committed, and
+    each has the id `party:n`; reconnect with `Last-Event-ID` to get what you missed (persisted before it
+    was pushed). The stream opens with `ready` (the latest id), or `resync` when the events you asked for
+    are no longer kept or the id is not one of yours: reload your state then."""
     party = actor.require_party()
-    after: int | None = None
-    if last_event_id is not None and last_event_id.strip():
-        try:
-            after = int(last_event_id.strip())
-        except ValueError:
-            after = -1  # answered with a resync below
-        if after < 0:
-            after = 10**18
+    asked = last_event_id.strip() if last_event_id is not None and last_event_id.strip() else None
     subscription = line.events.subscribe(party)  # before reading, so nothing falls between the two
     try:
-        start, opening = await run_in_threadpool(_starting_point, line, party, after)
+        start, opening = await run_in_threadpool(_starting_point, line, party, asked)
     except BaseException:
         line.events.unsubscribe(subscription)
         raise
 
     async def stream() -> AsyncIterator[str]:
         sent = 0
-        last = start
-        recent: deque[int] = deque(maxlen=RECENT_IDS)
-        seen: set[int] = set()
+        last = start  # every event numbered up to this one was sent (or was there before the stream)
 
-        def fresh(event_id: int) -> bool:
-            """Not sent yet: after the starting point, and not already replayed or pushed."""
-            if event_id <= start or event_id in seen:
-                return False
-            if len(recent) == recent.maxlen:
-                seen.discard(recent[0])
-            recent.append(event_id)
-            seen.add(event_id)
-            return True
+        def more() -> bool:
+            return limit is None or sent < limit
 
         try:
             yield ": connected\n\n"
             if opening is not None:
                 yield opening
-            catch_up = after is not None and opening is None
-            while limit is None or sent < limit:
+            catch_up = asked is not None and opening is None
+            while more():
                 if catch_up or subscription.lagged:
-                    subscription.lagged = False
+                    subscription.lagged = catch_up = False
                     while not subscription.queue.empty():
                         subscription.queue.get_nowait()
-                    replayed = await run_in_threadpool(_missed, line, party, last)
-                    for event_id, data in replayed:
-                        if limit is not None and sent >= limit:
+                    for seq, data in await run_in_threadpool(_missed, line, party, last):
+                        if not more():
                             return
-                        if fresh(event_id):
-                            last = max(last, event_id)
-                            yield _frame(event_id, data)
-                            sent += 1
-                    catch_up = False
+                        if seq > last + 1:  # pruned while this stream lagged
+                            yield _resync(party, seq - 1, "the events after your last one are no longer kept")
+                        last = seq
+                        yield _frame(party, seq, data)
+                        sent += 1
                     continue
                 try:
-                    event_id, data = await asyncio.wait_for(subscription.queue.get(), timeout=HEARTBEAT_S)
+                    seq, data = await asyncio.wait_for(subscription.queue.get(), timeout=HEARTBEAT_S)
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
                     yield ": heartbeat\n\n"
                     continue
-                if fresh(event_id):
-                    last = max(last, event_id)
-                    yield _frame(event_id, data)
+                if seq == last + 1:
+                    last = seq
+                    yield _frame(party, seq, data)
                     sent += 1
+                elif seq > last:  # an earlier number committed first: it is in the table
+                    catch_up = True
         finally:
             line.events.unsubscribe(subscription)
 

@@ -113,7 +113,7 @@ export class EventStream {
       else if (field === 'data') data.push(value);
       else if (field === 'id') id = value;
     }
-    if (id !== null && /^\d+$/.test(id)) this.lastEventId = Number(id);
+    if (id) this.lastEventId = id; // 'party:n', the party's own numbering
     if (!data.length) return;
     let parsed;
     try {
