@@ -178,6 +178,16 @@ def adopt(world: World, version: int = 2, **changes: Any) -> None:
     assert world.get("alpha", "/v1/agreements/current").json()["version"] == version
 
 
+def world_on(db_url: str, tokens: dict[str, str], keys: dict[str, Ed25519PrivateKey]) -> World:
+    """A World for a database that already holds one (a copy of another's, with its tokens and keys)."""
+    clock = Clock()
+    line = Line(Database(db_url), clock=clock, evaluate_every_s=0)
+    world = World(line, clock, TestClient(create_app(line), raise_server_exceptions=False))
+    world.tokens.update(tokens)
+    world.keys.update(keys)
+    return world
+
+
 def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
     clock = Clock()
     line = Line(Database(db_url), clock=clock, evaluate_every_s=0)

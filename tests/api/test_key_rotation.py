@@ -185,9 +185,9 @@ def _alembic(db: Database) -> Config:
     return config
 
 
-def test_migration_backfills_one_key_per_party(db_url: str) -> None:
+def test_migration_backfills_one_key_per_party(empty_db_url: str) -> None:
     """0011 on a line made before it: each party's key, valid since its registration."""
-    db = Database(db_url)
+    db = Database(empty_db_url)
     config = _alembic(db)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection

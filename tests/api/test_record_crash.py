@@ -28,6 +28,7 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {world.tokens['alpha']}"}
     acknowledged: list[int] = []
     notes: list[str] = []
+    enough = threading.Event()  # the kill waits for this, not for a fixed time: CI machines are slower
 
     def stream(url: str) -> None:
         for i in range(100_000):
@@ -55,11 +56,14 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
                     return
                 if checkpoint.status_code == 200:
                     notes.append(checkpoint.text)
+            if len(acknowledged) > 20 and notes:
+                enough.set()
 
     with server(db_url, *FAST_CHECKPOINTS) as url:
         writer = threading.Thread(target=stream, args=(url,))
         writer.start()
-        time.sleep(2.5)
+        assert enough.wait(60), f"{len(acknowledged)} batches acknowledged, {len(notes)} checkpoints in 60 s"
+        time.sleep(0.5)  # the kill then lands in the middle of the stream
     # Leaving the block killed the server with SIGKILL in the middle of the stream.
     writer.join()
     assert len(acknowledged) > 20 and notes

@@ -64,12 +64,12 @@ def test_a_connection_the_server_closed_is_replaced(
         assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
 
 
-def test_track_intent_migration_on_a_line_made_before_it(db_url: str) -> None:
+def test_track_intent_migration_on_a_line_made_before_it(empty_db_url: str) -> None:
     """0012 on a database at 0011 with tracks in it: the rows keep their kinematics and say nothing
     of intent, identity or quality; new reports store them; down and up again on both databases."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    before = Database(db_url)
+    before = Database(empty_db_url)
     with before.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0011")
@@ -84,7 +84,7 @@ def test_track_intent_migration_on_a_line_made_before_it(db_url: str) -> None:
             text(f"INSERT INTO unaffiliated_tracks (track_id, provider_id, {columns}) VALUES ('U1', 'delta', {values})")
         )
     before.dispose()
-    world = make_world(db_url)  # migrates to the head
+    world = make_world(empty_db_url)  # migrates to the head
     with world.line.db.read() as session:
         d1 = session.get(TrackState, ("delta", "D1"))
         u1 = session.get(UnaffiliatedTrack, "U1")
@@ -105,7 +105,7 @@ def test_track_intent_migration_on_a_line_made_before_it(db_url: str) -> None:
             2.5,
         )
     world.line.db.dispose()
-    again = Database(db_url)
+    again = Database(empty_db_url)
     with again.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0011")
