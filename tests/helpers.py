@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import signal
@@ -236,10 +237,18 @@ def server(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]
 def server_process(
     db_url: str, *options: str, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """:func:`server`, with its process (to kill it with ``os.killpg(proc.pid, SIGKILL)``)."""
+    """:func:`server`, with its process (to kill it with ``os.killpg(proc.pid, SIGKILL)``); one
+    started with ``--worker none`` is taken once it answers (its evaluator runs elsewhere, if anywhere).
+
+    Its duties run in a thread (``--worker thread``) unless ``options`` say where: a worker process
+    costs a second interpreter's start-up, and only tests/test_worker.py is about that process."""
     port = _free_port()
     quiet = [] if log else ["--quiet"]
-    command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), *quiet, *options]
+    where = [] if "--worker" in options else ["--worker", "thread"]
+    command = [
+        *(sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port)),
+        *(quiet + where + list(options)),
+    ]
     stderr = log.open("wb") if log else None
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
@@ -254,7 +263,8 @@ def server_process(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.1)
-        _ready(url, proc)
+        if ("--worker", "none") not in itertools.pairwise(options):
+            _ready(url, proc)
         yield url, proc
     finally:
         if proc.poll() is None:

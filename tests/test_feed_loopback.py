@@ -104,6 +104,7 @@ class Service:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "deconline", "--db", self.db_url, "serve", "--port", str(self.port), "--quiet"]
+        command += ["--worker", "thread"]  # one interpreter to start, not two (see tests.helpers.server_process)
         self.proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
         until(lambda: httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200, 30, "the service started")
 

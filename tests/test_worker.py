@@ -78,7 +78,7 @@ def _converge(world: Any, url: str, suffix: str) -> None:
 def test_serve_runs_its_duties_in_a_worker_process_and_starts_it_again_after_kill_9(db_url: str) -> None:
     world = make_world(db_url)
     world.line.db.dispose()
-    with server_process(db_url) as (url, proc):
+    with server_process(db_url, "--worker", "process") as (url, proc):
         worker = _worker_of(proc.pid)
         assert _ready(url)["leader"] is True and _ready(url)["checks"]["evaluator"] == "ok (here)"
         _converge(world, url, "1")
@@ -96,7 +96,7 @@ def test_serve_runs_its_duties_in_a_worker_process_and_starts_it_again_after_kil
 def test_the_worker_stops_when_its_server_is_killed(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path}/line.db"
     make_world(db_url).line.db.dispose()
-    with server_process(db_url) as (_, proc):
+    with server_process(db_url, "--worker", "process") as (_, proc):
         worker = _worker_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)  # the server only, not its process group
         proc.wait()

@@ -136,8 +136,8 @@ def test_streams_get_every_event_once_in_commit_order(db_url: str) -> None:
             thread.start()
         commits: list[Commit] = []
         failures: list[str] = []
-        writing = [threading.Thread(target=_write_in_process, args=(world, f"w{i}", 60, commits)) for i in range(3)] + [
-            threading.Thread(target=_post_messages, args=(world, urls, 40, failures))
+        writing = [threading.Thread(target=_write_in_process, args=(world, f"w{i}", 40, commits)) for i in range(3)] + [
+            threading.Thread(target=_post_messages, args=(world, urls, 30, failures))
         ]
         for thread in writing:
             thread.start()

@@ -118,7 +118,7 @@ def model_answer(value: Any) -> Any:
     return ("read", batch.reports(), batch.unaffiliated)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(batches)
 def test_msgspec_reads_only_what_the_model_reads_as_the_model(value: dict[str, Any]) -> None:
     fast = read_batch(value)

@@ -100,7 +100,7 @@ def test_float_and_int_subclasses_as_the_reference() -> None:
 column_values = st.sampled_from([floats, ints, text, st.none() | st.booleans(), scalars, values])
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     st.lists(st.text(max_size=4), min_size=1, max_size=5, unique=True).flatmap(
         lambda keys: st.tuples(st.just(keys), st.lists(column_values, min_size=len(keys), max_size=len(keys)))
