@@ -1,11 +1,14 @@
 """The console in Chromium under a live picture: per-update handling + render, first load, size.
 
-    .venv/bin/python bench/bench_console.py [--seconds 30] [--sizes 50,5000]
+    .venv/bin/python bench/bench_console.py [--seconds 30] [--sizes 50,5000] [--nonconforming]
 
 A real ``deconline serve`` on a demo database (SQLite); a feeder process posts signed batches
 of N tracks of the signed-in party every second while the page polls and renders them. The page
 records, for every update, the time from the /v1/tracks response to the end of the next
-animation frame (``window.deconline.perf.trackUpdates``). Writes bench/out/console.json.
+animation frame (``window.deconline.perf.trackUpdates``). With ``--nonconforming`` the party
+first files and activates an operation far from its aircraft, so every one of them is outside
+it: the run also counts the party's nonconformance alerts and the alert events it was sent.
+Writes bench/out/console.json (console_nonconforming.json).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from bench_filing import instance
 
+from deconline.client import Client
 from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
 from deconline.record.signing import read_private_key
 
@@ -70,6 +75,40 @@ def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
             time.sleep(max(0.0, 1.0 - (time.time() - started)))
 
 
+def hold_to_an_operation(url: str, token: str, key_file: Path) -> None:
+    """An active operation of the party's, far from the grid its aircraft fly: all are outside it."""
+    now = datetime.now(UTC)
+    square = [[30.0, 40.0], [30.2, 40.0], [30.2, 40.2], [30.0, 40.2], [30.0, 40.0]]
+    volume = {
+        "footprint": {"type": "Polygon", "coordinates": [square]},
+        "lower_m": 0.0,
+        "upper_m": 1000.0,
+        "start": (now - timedelta(minutes=5)).isoformat(),
+        "end": (now + timedelta(hours=3)).isoformat(),
+    }
+    with Client(url, token, key=key_file) as client:
+        op = client.file_operation([volume], name="bench: far away")
+        client.set_state(op.id, op.version, "active")
+
+
+def alert_events(url: str, token: str, seconds: float) -> dict[str, Any]:
+    """The party's stream for ``seconds``, from its first event: how many alert events it was sent, of which kinds."""
+    kinds: dict[str, int] = {}
+    deadline = time.time() + seconds
+    headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": f"{PARTY}:0"}
+    try:
+        with httpx.stream("GET", f"{url}/v1/events", headers=headers, timeout=httpx.Timeout(30, read=2)) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:") and '"type":"alert"' in line:
+                    kind = json.loads(line[5:])["alert"]["kind"]
+                    kinds[kind] = kinds.get(kind, 0) + 1
+                if time.time() > deadline:
+                    break
+    except httpx.ReadTimeout:
+        pass
+    return kinds
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -96,6 +135,9 @@ def run_size(browser: Any, url: str, tokens: dict[str, str], keys: Path, n: int,
     first_render_ms = page.evaluate("() => window.deconline.perf.firstRender")
     page.wait_for_function(f"() => window.deconline.ctx.map.trackCount() >= {n}", timeout=60_000)
     page.evaluate("() => { window.deconline.perf.trackUpdates.length = 0; window.__longtasks.length = 0; }")
+    counted: dict[str, Any] = {}
+    listener = threading.Thread(target=lambda: counted.update(alert_events(url, tokens[PARTY], seconds)))
+    listener.start()
     clicks = []
     deadline = time.time() + seconds
     tabs = ["Hotline", "Alerts"]
@@ -111,10 +153,16 @@ def run_size(browser: Any, url: str, tokens: dict[str, str], keys: Path, n: int,
     updates = page.evaluate("() => window.deconline.perf.trackUpdates")
     longtasks = page.evaluate("() => window.__longtasks")
     shown = page.evaluate("() => window.deconline.ctx.map.trackCount()")
+    listener.join()
+    open_alerts = httpx.get(f"{url}/v1/alerts", headers={"Authorization": f"Bearer {tokens[PARTY]}"}).json()
+    nonconformance = [a for a in open_alerts if a["kind"] == "nonconformance"]
     context.close()
     feeder.terminate()
     feeder.join()
     return {
+        "nonconformance_alerts_open": len(nonconformance),
+        "aircraft_in_them": sum(len(a.get("aircraft", [a["own_track"]])) for a in nonconformance),
+        "alert_events_since_start": counted,
         "aircraft": n,
         "aircraft_shown": shown,
         "updates": len(updates),
@@ -136,6 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--sizes", default="50,5000")
+    parser.add_argument("--nonconforming", action="store_true", help="every aircraft outside an active operation")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -151,6 +200,8 @@ def main() -> None:
         )
         tokens = json.loads((keys / "tokens.json").read_text())
         with instance(db_url) as (url, _):  # the demo's feeders post once a second: no limit is met
+            if args.nonconforming:
+                hold_to_an_operation(url, tokens[PARTY], keys / f"{PARTY}.key")
             results = []
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -164,7 +215,9 @@ def main() -> None:
                 browser.close()
     report = {"vendored_bytes": vendor, "console_own_bytes": own, "runs": results}
     OUT.mkdir(exist_ok=True)
-    (OUT / "console.json").write_text(json.dumps(report, indent=1))
+    (OUT / ("console_nonconforming.json" if args.nonconforming else "console.json")).write_text(
+        json.dumps(report, indent=1)
+    )
     print(f"vendored assets {vendor / 1e6:.2f} MB, console's own files {own / 1e3:.0f} kB")
     print("| aircraft | updates | update+render median | p90 | max | tab click→frame median / max | longest task |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -173,6 +226,11 @@ def main() -> None:
             f"| {r['aircraft']:,} | {r['updates']} | {r['update_ms_median']} ms | {r['update_ms_p90']} ms | "
             f"{r['update_ms_max']} ms | {r['tab_click_to_frame_ms_median']} / {r['tab_click_to_frame_ms_max']} ms | "
             f"{r['longest_task_ms']} ms |"
+        )
+    for r in results:
+        print(
+            f"{r['aircraft']:,} aircraft: {r['nonconformance_alerts_open']} nonconformance alert(s) open listing "
+            f"{r['aircraft_in_them']:,} aircraft; alert events since the line started: {r['alert_events_since_start']}"
         )
     for r in results:
         print(

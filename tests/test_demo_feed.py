@@ -86,7 +86,8 @@ def _scenario(tmp_path: Path, step_s: float = 2.0) -> tuple[Line, dict[tuple[str
                 tactical.ingest(line, Actor("party", party, group), reports)
         clock.now += 0.5
         for alert in tactical.evaluate(line, clock.now):
-            key = (alert.kind, alert.a_track, alert.b_track)
+            own = ",".join(alert.aircraft) if alert.aircraft is not None else alert.a_track  # a nonconformance's
+            key = (alert.kind, own, alert.b_track)
             history.setdefault(key, []).append((tau, "cleared" if alert.state == "cleared" else alert.level))
         tau += step_s
     return line, history

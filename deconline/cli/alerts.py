@@ -78,7 +78,7 @@ def alerts(
         return
     rows = [
         (
-            a["id"], a["kind"], a["level"], a["state"], a["own_track"],
+            a["id"], a["kind"], a["level"], a["state"], _own(a),
             f"{a['intruder']['party']} {a['intruder']['track']}" if "intruder" in a else a.get("hazard_id", ""),
             "now" if a["los"] else f"{a['t_los']:.0f} s",
         )
@@ -87,6 +87,19 @@ def alerts(
     print_table(("id", "kind", "level", "state", "own", "other", "loss"), rows)
     if not guidance:
         return
+    _print_guidance(found)
+
+
+def _own(alert: dict[str, Any]) -> str:
+    """One's own aircraft in an alert: a nonconformance lists them all (the first few, and how many)."""
+    if "aircraft" not in alert:
+        return str(alert["own_track"])
+    aircraft = alert["aircraft"]
+    more = f" +{len(aircraft) - 3}" if len(aircraft) > 3 else ""
+    return ", ".join(aircraft[:3]) + more
+
+
+def _print_guidance(found: list[dict[str, Any]]) -> None:
     for a in found:
         if a.get("guidance") is None and "resolution" not in a:
             continue

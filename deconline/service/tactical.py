@@ -312,13 +312,14 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         everyone = [*states, *live_unaffiliated(session, {s.track_id for s in states}, since)]
         tracks = track_columns(everyone)  # the parties' aircraft first: their columns are a prefix
         found, t_in = _detect(everyone, tracks, now, rules, alerting.thresholds())
-        found.update(_areas(session, states, rows(tracks, slice(len(states))), now, rules))
+        areas, outside = _areas(session, states, rows(tracks, slice(len(states))), now, rules)
+        found.update(areas)
         active = {
             (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
             for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
         }
         shown = _confirm(line, active, alerting, found, t_in, now)
-        changed = _apply(session, active, shown, now)
+        changed = _apply(session, active, shown, outside, now)
         by_key = {(s.party_id, s.track_id): s for s in everyone} if changed else {}
         for alert in changed:
             if alert.state != "cleared":
@@ -364,8 +365,10 @@ def _guide(
 
 def _place(alert: Alert, by_key: dict[tuple[str, str], LiveState], now: float) -> None:
     """Where each side's aircraft is predicted at the closest approach, for its owner's review map
-    (a hazard or nonconformance alert has an aircraft on the ``a`` side only)."""
-    for side, key in (("a", (alert.a_party, alert.a_track)), ("b", (alert.b_party, alert.b_track))):
+    (a hazard alert has an aircraft on the ``a`` side only; a nonconformance is placed at the first
+    aircraft it lists)."""
+    own = alert.aircraft[0] if alert.aircraft else alert.a_track
+    for side, key in (("a", (alert.a_party, own)), ("b", (alert.b_party, alert.b_track))):
         state = by_key.get(key)
         if state is None:
             continue
@@ -414,11 +417,12 @@ def track_columns(states: Sequence[LiveState]) -> Tracks:
 
 def _areas(
     session: Session, states: list[LiveState], tracks: Tracks, now: float, rules: TacticalRules
-) -> dict[Key, Found]:
-    """Predicted hazard entries and nonconforming tracks of the parties' aircraft (``tracks``: their
-    columns), keyed like separation alerts."""
+) -> tuple[dict[Key, Found], dict[str, list[str]]]:
+    """Predicted hazard entries of the parties' aircraft (``tracks``: their columns), keyed like
+    separation alerts, and one nonconformance per party with aircraft outside all its operations
+    (keyed by the party alone), with those aircraft."""
     if not states:
-        return {}
+        return {}, {}
     s = extrapolate(tracks, now, rules.max_track_age_s)
     live = [states[int(k)] for k in s.index]
     found: dict[Key, Found] = {}
@@ -440,10 +444,14 @@ def _areas(
         owned.setdefault(op.party_id, []).extend(volume_from_row(v) for v in op.volumes)
     # Only parties that fly under filed operations are held to them; a feed of others' traffic is not.
     flying = [k for k, state in enumerate(live) if state.party_id in owned]
+    outside: dict[str, list[str]] = {}
     for k in outside_all(rows(s, np.array(flying, dtype=np.int64)), [owned[live[k].party_id] for k in flying], now):
         state = live[flying[k]]
-        found[("nonconformance", state.party_id, state.track_id, "", "")] = (0.0, 0.0, 0.0, 0.0, True)
-    return found
+        outside.setdefault(state.party_id, []).append(state.track_id)
+    for party, aircraft in outside.items():
+        aircraft.sort()
+        found[("nonconformance", party, "", "", "")] = (0.0, 0.0, 0.0, 0.0, True)
+    return found, outside
 
 
 def _detect(
@@ -527,10 +535,14 @@ def _at_most(memory: Memory, top: int) -> Memory:
     return replace(memory, recent=tuple(min(r, top) for r in memory.recent), level=min(memory.level, top))
 
 
-def _apply(session: Session, active: dict[Key, Alert], shown: Shown, now: float) -> list[Alert]:
-    """Raise, update and clear; ``active`` (the open alerts) is used up: what is left of it is cleared."""
+def _apply(
+    session: Session, active: dict[Key, Alert], shown: Shown, outside: dict[str, list[str]], now: float
+) -> list[Alert]:
+    """Raise, update and clear; ``active`` (the open alerts) is used up: what is left of it is
+    cleared. A nonconformance is updated when its aircraft change."""
     changed = []
     for key, (level, geometry) in shown.items():
+        aircraft = outside.get(key[1]) if key[0] == "nonconformance" else None
         alert = active.pop(key, None)
         if alert is None:
             kind, a_party, a_track, b_party, b_track = key
@@ -545,13 +557,14 @@ def _apply(session: Session, active: dict[Key, Alert], shown: Shown, now: float)
                 level=level,
                 raised_at=now,
                 cleared_at=None,
+                aircraft=aircraft,
             )
             session.add(alert)
             changed.append(alert)
-        elif alert.level != level:
+        elif alert.level != level or alert.aircraft != aircraft:
             alert.state = "updated"
             changed.append(alert)
-        alert.level = level
+        alert.level, alert.aircraft = level, aircraft
         if geometry is not None:
             alert.t_los, alert.t_cpa, alert.d_cpa_m, alert.dz_cpa_m, alert.los = geometry
         elif alert.t_los is None:  # cannot happen (a raise needs a prediction now), but never store nothing
@@ -567,7 +580,7 @@ def _apply(session: Session, active: dict[Key, Alert], shown: Shown, now: float)
 
 
 def _alert_event(alert: Alert) -> dict[str, Any]:
-    return {
+    entry = {
         "alert": alert.id,
         "alert_kind": alert.kind,
         "level": alert.level,
@@ -576,6 +589,9 @@ def _alert_event(alert: Alert) -> dict[str, Any]:
         "t_los": alert.t_los,
         "los": alert.los,
     }
+    if alert.aircraft is not None:
+        entry["aircraft"] = alert.aircraft
+    return entry
 
 
 def _state_view(state: State) -> dict[str, Any]:
@@ -611,6 +627,8 @@ def alert_view(
         view["intruder"] = intruder
     elif alert.kind == "hazard":
         view["hazard_id"] = alert.b_track
+    elif alert.aircraft is not None:  # a nonconformance of this party's: its aircraft outside, if any left
+        view["aircraft"] = alert.aircraft if alert.state != "cleared" else []
     view.update(
         {
             "t_los": round(alert.t_los, 2),

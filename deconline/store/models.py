@@ -238,8 +238,9 @@ class UnaffiliatedTrack(Kinematics, Base):
 class Alert(Base):
     """A predicted loss of separation between two tracks of different parties, or of a party's and
     an unaffiliated one (``b_party`` = ``unaffiliated``) (``separation``), a predicted entry of a
-    track into a hazard (``b_track`` = the hazard id) or an owned track outside every active
-    operation of its owner (``nonconformance``), with its lifecycle."""
+    track into a hazard (``b_track`` = the hazard id), or a party's aircraft outside every active
+    operation of theirs (``nonconformance``: one alert per party, ``aircraft`` lists them and
+    ``a_track`` is empty), with its lifecycle."""
 
     __tablename__ = "alerts"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -268,6 +269,8 @@ class Alert(Base):
     # evaluation; shown to that side only, never to the other.
     a_guidance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     b_guidance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A nonconformance alert's aircraft (their track ids, sorted), as of the last evaluation.
+    aircraft: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class RecordEntry(Base):

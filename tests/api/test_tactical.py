@@ -185,6 +185,48 @@ def test_hazard_entry_and_nonconformance_alerts(world: World) -> None:
     assert world.get("charlie", "/v1/alerts").json() == []
 
 
+def _alert_events(world: World, party: str) -> list[dict[str, Any]]:
+    from deconline.service import events
+
+    with world.line.db.read() as session:
+        return [json.loads(data)["alert"] for _, data in events.since(session, party, 0, 10_000)]
+
+
+def test_a_partys_nonconforming_aircraft_share_one_alert_updated_as_they_come_and_go(world: World) -> None:
+    from tests.helpers import box
+
+    op = world.file("alpha", box(10.0, 50.0, 5, lower=8000, upper=10_000, start_h=-1, end_h=2))
+    world.post("alpha", f"/v1/operations/{op['id']}/state", {"version": op["version"], "state": "active"})
+    outside = [report(world, f"A{i}", -50_000 - 1000 * i, 9000, 0) for i in range(2, 40)]
+    send(world, "alpha", report(world, "A1", 0, 9000, 90), *outside)
+    tactical.evaluate(world.line)
+    [alert] = world.get("alpha", "/v1/alerts").json()
+    assert (alert["kind"], alert["state"], alert["own_track"]) == ("nonconformance", "raised", "")
+    assert alert["aircraft"] == sorted(r["id"] for r in outside)
+    assert len(_alert_events(world, "alpha")) == 1  # one event for 38 aircraft
+
+    tactical.evaluate(world.line)  # nothing changed: nothing told
+    assert len(_alert_events(world, "alpha")) == 1
+    world.clock.now += 1
+    send(world, "alpha", report(world, "A2", 0, 9000, 0), report(world, "A99", -60_000, 9000, 0))  # one back, one out
+    tactical.evaluate(world.line)
+    [again] = world.get("alpha", "/v1/alerts").json()
+    assert (again["id"], again["state"]) == (alert["id"], "updated")
+    assert again["aircraft"] == sorted({r["id"] for r in outside} - {"A2"} | {"A99"})
+    told = _alert_events(world, "alpha")
+    assert len(told) == 2 and told[-1]["aircraft"] == again["aircraft"]
+
+    world.clock.now += 1
+    send(world, "alpha", *[report(world, r["id"], 0, 9000, 0) for r in outside], report(world, "A99", 0, 9000, 0))
+    tactical.evaluate(world.line)
+    assert world.get("alpha", "/v1/alerts").json() == []
+    cleared = _alert_events(world, "alpha")[-1]
+    assert (cleared["id"], cleared["state"], cleared["aircraft"]) == (alert["id"], "cleared", [])
+    for other in ("bravo", "charlie"):  # nobody else hears of alpha's aircraft
+        assert _alert_events(world, other) == []
+        assert all(a["kind"] != "nonconformance" for a in world.get(other, "/v1/alerts?state=all").json())
+
+
 def test_a_batch_with_one_bad_report_is_refused_whole_naming_it(world: World) -> None:
     batch = [report(world, f"A{i}", i * 100.0, 9000, 90) for i in range(100)]
     for index, field, value, words in ((57, "lat", 91, "less than or equal"), (42, "time", None, "future")):

@@ -43,8 +43,17 @@ export function mount(root, ctx) {
     }
   }
 
+  /** A nonconformance lists its party's aircraft outside their operations: the first few by name. */
+  function outsideWho(a) {
+    if (!a.aircraft) return `${a.own_track} outside its operations`;
+    const shown = a.aircraft.slice(0, 5).join(', ');
+    const more = a.aircraft.length > 5 ? ` and ${a.aircraft.length - 5} more` : '';
+    return `${a.aircraft.length} aircraft outside their operations: ${shown}${more}`;
+  }
+
   function position(alert) {
-    const own = [...tracks.values()].find((t) => t.id === alert.own_track);
+    const first = alert.aircraft?.[0] ?? alert.own_track;
+    const own = [...tracks.values()].find((t) => t.id === first);
     if (own) return own;
     return alert.intruder?.state ?? null;
   }
@@ -107,7 +116,7 @@ export function mount(root, ctx) {
           ? `${a.own_track} ↔ ${a.intruder.party} ${a.intruder.track}`
           : a.kind === 'hazard'
             ? `${a.own_track} → hazard ${a.hazard_id}`
-            : `${a.own_track} outside its operations`;
+            : outsideWho(a);
       const until = a.los ? 'now' : `in ${clock(Math.max(0, a.t_los - elapsed))}`;
       const item = el(
         'li',
@@ -141,7 +150,7 @@ export function mount(root, ctx) {
     });
     const old = cleared
       .filter((c) => Date.now() - c.at < 60_000)
-      .map((c) => el('li', { class: 'alert alert-cleared', 'data-alert-id': c.alert.id }, el('span', { text: `✓ cleared: ${c.alert.kind} ${c.alert.own_track}` })));
+      .map((c) => el('li', { class: 'alert alert-cleared', 'data-alert-id': c.alert.id }, el('span', { text: `✓ cleared: ${c.alert.kind} ${c.alert.aircraft ? 'all aircraft back in their operations' : c.alert.own_track}` })));
     list.replaceChildren(...rows, ...old);
     if (!rows.length && !old.length) list.append(el('li', { class: 'empty', text: 'No active alerts.' }));
   }

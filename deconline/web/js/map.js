@@ -31,6 +31,7 @@ const ALT_BUCKET_M = 250;
 const TRAIL_POINTS = 10;
 const TRAILS_UP_TO = 1000; // above this many aircraft, trails would cost more than they tell
 const VECTOR_S = 60;
+const RINGS_PER_ALERT = 200; // a nonconformance of thousands: the list says how many, the map rings the first
 
 export function altitudeColour(alt) {
   const a = Math.max(ALT_STOPS[0][0], Math.min(alt, ALT_STOPS[ALT_STOPS.length - 1][0]));
@@ -511,8 +512,11 @@ export class MapView {
     const features = [];
     for (const alert of this.alerts ?? []) {
       const label = `${alert.level.replaceAll('_', ' ').toUpperCase()}${alert.kind === 'separation' && !alert.los ? ` ${Math.round(alert.t_los)} s` : ''}`;
-      const mine = [...this.ownSide].map((p) => this.tracks.get(`${p}/${alert.own_track}`)).find(Boolean);
-      if (mine) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label, alert: alert.id }));
+      // A nonconformance lists its party's aircraft outside: a ring on each of the first RINGS_PER_ALERT.
+      for (const own of alert.aircraft?.slice(0, RINGS_PER_ALERT) ?? [alert.own_track]) {
+        const mine = [...this.ownSide].map((p) => this.tracks.get(`${p}/${own}`)).find(Boolean);
+        if (mine) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label, alert: alert.id }));
+      }
       const intruder = alert.intruder;
       if (intruder) {
         const known = this.tracks.get(`${intruder.party}/${intruder.track}`) ?? intruder.state;
