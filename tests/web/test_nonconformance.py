@@ -14,7 +14,8 @@ INSIDE, OUTSIDE = (25.0, 60.0), (27.0, 61.0)
 
 
 def _reports(ids: list[str], where: tuple[float, float]) -> dict[str, Any]:
-    common = {"alt_m": 3000.0, "gs_mps": 60.0, "track_deg": 0.0, "vrate_mps": 0.0, "time": datetime.now(UTC).isoformat()}
+    now = datetime.now(UTC).isoformat()
+    common = {"alt_m": 3000.0, "gs_mps": 60.0, "track_deg": 0.0, "vrate_mps": 0.0, "time": now}
     return {"tracks": [{"id": i, "lon": where[0] + k * 0.01, "lat": where[1], **common} for k, i in enumerate(ids)]}
 
 
