@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_console.py
 	$(BIN)/python bench/bench_feed.py
 	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_hotline.py
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

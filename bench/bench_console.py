@@ -76,9 +76,9 @@ def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
 
 
 def hold_to_an_operation(url: str, token: str, key_file: Path) -> None:
-    """An active operation of the party's, far from the grid its aircraft fly: all are outside it."""
+    """An active operation of the party's, just south of the grid its aircraft fly (the map keeps its view): all are outside it."""
     now = datetime.now(UTC)
-    square = [[30.0, 40.0], [30.2, 40.0], [30.2, 40.2], [30.0, 40.2], [30.0, 40.0]]
+    square = [[12.0, 53.5], [12.2, 53.5], [12.2, 53.7], [12.0, 53.7], [12.0, 53.5]]
     volume = {
         "footprint": {"type": "Polygon", "coordinates": [square]},
         "lower_m": 0.0,

@@ -98,7 +98,9 @@ class Templates:
             self._made[(kind, content)] = template
         return self._made[(kind, content)]
 
+    @contextmanager
     def copy(self, kind: str, content: str, tmp_path: Path) -> Iterator[tuple[str, Template]]:
+        """A copy of the template for one test, removed afterwards (SQLite: with ``tmp_path``)."""
         template = self.get(kind, content)
         if kind == "sqlite":
             source = Path(make_url(template.url).database or "")
@@ -120,7 +122,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates) -> Iterator[str]:
     """The same test on both databases, migrated and empty (``empty_db_url`` for one not yet migrated)."""
-    for url, _ in templates.copy(request.param, "empty", tmp_path):
+    with templates.copy(request.param, "empty", tmp_path) as (url, _):
         yield url
 
 
@@ -134,18 +136,17 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def world_db_url(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates) -> Iterator[str]:
-    """The database of ``world`` (a copy of one World made per test process)."""
-    for url, template in templates.copy(request.param, "world", tmp_path):
-        request.node.world_template = template
-        yield url
+def world_copy(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates) -> Iterator[tuple[str, Template]]:
+    """The database of ``world`` (a copy of one World made per test process), and its template."""
+    with templates.copy(request.param, "world", tmp_path) as copied:
+        yield copied
 
 
 @pytest.fixture
-def world(request: pytest.FixtureRequest, world_db_url: str) -> Iterator[World]:
+def world(world_copy: tuple[str, Template]) -> Iterator[World]:
     """A line with parties and an agreement in force, on each database (see tests.helpers)."""
-    template: Template = request.node.world_template
-    w = world_on(world_db_url, template.tokens, template.keys)
+    url, template = world_copy
+    w = world_on(url, template.tokens, template.keys)
     yield w
     w.line.db.dispose()
 

@@ -18,7 +18,7 @@ from tests.api.test_unaffiliated import adopt, post_unaffiliated
 from tests.helpers import World
 
 EARTH = 6_371_000.0
-SQLITE_ONLY = pytest.mark.parametrize("world_db_url", ["sqlite"], indirect=True)  # the flows run on both
+SQLITE_ONLY = pytest.mark.parametrize("world_copy", ["sqlite"], indirect=True)  # the flows run on both
 SENSES = {("left", "right"), ("right", "left"), ("up", "down"), ("down", "up")}
 
 

@@ -262,6 +262,7 @@ export class MapView {
     this.painter = new TrackPainter();
     this.trackList = [];
     this.rings = new ol.source.Vector();
+    this.ringStyles = new Map(); // level|label -> style (ringStyle)
     this.drawing = new ol.source.Vector();
     this.trackLayer = new ol.layer.Layer({ render: (frameState) => this.painter.render(frameState) });
 
@@ -419,7 +420,19 @@ export class MapView {
     });
   }
 
+  /** One style per level and label, kept: a nonconformance rings hundreds of aircraft alike. */
   ringStyle(feature) {
+    const key = `${feature.get('level')}|${feature.get('label')}`;
+    let style = this.ringStyles.get(key);
+    if (!style) {
+      if (this.ringStyles.size > 100) this.ringStyles.clear(); // labels carry seconds: they change
+      style = this.newRingStyle(feature);
+      this.ringStyles.set(key, style);
+    }
+    return style;
+  }
+
+  newRingStyle(feature) {
     const look = LEVEL_LOOK[feature.get('level')] ?? LEVEL_LOOK.advisory;
     const stroke = new ol.style.Stroke({ color: look.colour, width: look.width, lineDash: look.dash ?? undefined });
     const fill = look.shape === 'square' ? new ol.style.Fill({ color: `${look.colour}55` }) : undefined;
@@ -427,10 +440,11 @@ export class MapView {
       look.shape === 'circle'
         ? new ol.style.Circle({ radius: 16, stroke })
         : new ol.style.RegularShape({ points: look.shape === 'triangle' ? 3 : 4, radius: 20, angle: look.shape === 'square' ? Math.PI / 4 : 0, stroke, fill });
+    const label = feature.get('label');
     return new ol.style.Style({
       image,
-      text: new ol.style.Text({
-        text: `${look.mark} ${feature.get('label')}`,
+      text: !label ? undefined : new ol.style.Text({
+        text: `${look.mark} ${label}`,
         offsetY: -28,
         font: 'bold 12px system-ui, sans-serif',
         fill: new ol.style.Fill({ color: look.colour }),
@@ -512,10 +526,14 @@ export class MapView {
     const features = [];
     for (const alert of this.alerts ?? []) {
       const label = `${alert.level.replaceAll('_', ' ').toUpperCase()}${alert.kind === 'separation' && !alert.los ? ` ${Math.round(alert.t_los)} s` : ''}`;
-      // A nonconformance lists its party's aircraft outside: a ring on each of the first RINGS_PER_ALERT.
+      // A nonconformance lists its party's aircraft outside: a ring on each of the first RINGS_PER_ALERT,
+      // the label on the first only.
+      let first = true;
       for (const own of alert.aircraft?.slice(0, RINGS_PER_ALERT) ?? [alert.own_track]) {
         const mine = [...this.ownSide].map((p) => this.tracks.get(`${p}/${own}`)).find(Boolean);
-        if (mine) features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label, alert: alert.id }));
+        if (!mine) continue;
+        features.push(new ol.Feature({ geometry: new ol.geom.Point(toMap([mine.lon, mine.lat])), level: alert.level, label: first ? label : '', alert: alert.id }));
+        first = false;
       }
       const intruder = alert.intruder;
       if (intruder) {
