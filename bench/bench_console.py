@@ -18,7 +18,6 @@ import json
 import math
 import multiprocessing
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_filing import instance
+from bench_filing import demo_line, instance
 
 from deconline.client import Client
 from deconline.record.envelope import PAYLOAD_TYPE, SIGNATURE_HEADER, seal
@@ -76,7 +75,8 @@ def feed(url: str, token: str, key_file: str, n: int, stop_at: float) -> None:
 
 
 def hold_to_an_operation(url: str, token: str, key_file: Path) -> None:
-    """An active operation of the party's, just south of the grid its aircraft fly (the map keeps its view): all are outside it."""
+    """An active operation of the party's, just south of the grid its aircraft fly (the map keeps
+    its view): all of them are outside it."""
     now = datetime.now(UTC)
     square = [[12.0, 53.5], [12.2, 53.5], [12.2, 53.7], [12.0, 53.7], [12.0, 53.5]]
     volume = {
@@ -193,12 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/bench.db"
         keys = Path(tmp) / "keys"
-        subprocess.run(
-            [sys.executable, "-m", "deconline", "--db", db_url, "demo", "--keys-dir", str(keys)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        tokens = json.loads((keys / "tokens.json").read_text())
+        tokens = demo_line(db_url, keys)
         with instance(db_url) as (url, _):  # the demo's feeders post once a second: no limit is met
             if args.nonconforming:
                 hold_to_an_operation(url, tokens[PARTY], keys / f"{PARTY}.key")

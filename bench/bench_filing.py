@@ -172,6 +172,14 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def demo_line(db_url: str, keys: Path) -> dict[str, str]:
+    """Load the demo scenario (``deconline demo``) onto ``db_url``; its parties' tokens (keys in ``keys``)."""
+    command = [sys.executable, "-m", "deconline", "--db", db_url, "demo", "--keys-dir", str(keys)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    tokens: dict[str, str] = json.loads((keys / "tokens.json").read_text())
+    return tokens
+
+
 @contextmanager
 def instance(db_url: str) -> Iterator[tuple[str, int]]:
     """``deconline serve`` in its own process (no per-token limit: the service's throughput is measured)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_filing import database, instance
+from bench_filing import database, demo_line, instance
 
 from deconline.client import Client
 
@@ -74,12 +73,7 @@ def listen(url: str, token: str, seen: dict[str, float], ready: threading.Event,
 def one_round(kind: str, messages: int, directory: str | None) -> dict[str, Any]:
     with code(directory), database(kind) as db_url, tempfile.TemporaryDirectory() as tmp:
         keys = Path(tmp) / "keys"
-        subprocess.run(
-            [sys.executable, "-m", "deconline", "--db", db_url, "demo", "--keys-dir", str(keys)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        tokens = json.loads((keys / "tokens.json").read_text())
+        tokens = demo_line(db_url, keys)
         with instance(db_url) as (first, _), instance(db_url) as (second, _):
             seen: dict[str, float] = {}
             ready, stop = threading.Event(), threading.Event()
