@@ -95,23 +95,29 @@ def outside_all(s: Extrapolated, owned: list[list[Volume]], now: float) -> list[
     """Indices of tracks that are inside none of their owner's volumes at ``now``.
 
     ``owned[k]`` lists the active volumes of track k's owner (empty: it has none, so it is outside).
+    Tracks sharing one list (one owner's) are tested against each volume together: one shapely or
+    PROJ call per volume, not per track and volume.
     """
-    outside = []
+    n = len(owned)
+    points = shapely.points(np.degrees(s.lon[:n]), np.degrees(s.lat[:n]))
+    inside = np.zeros(n, dtype=bool)
+    groups: dict[int, tuple[list[Volume], list[int]]] = {}
     for k, volumes in enumerate(owned):
-        point = Point(math.degrees(float(s.lon[k])), math.degrees(float(s.lat[k])))
-        alt = float(s.alt_m[k])
-        inside = False
+        groups.setdefault(id(volumes), (volumes, []))[1].append(k)
+    for volumes, members in groups.values():
+        tracks = np.array(members, dtype=np.int64)
         for volume in volumes:
-            if not (volume.start_s <= now <= volume.end_s and volume.lower_m <= alt <= volume.upper_m):
+            if not volume.start_s <= now <= volume.end_s:
+                continue
+            alt = s.alt_m[tracks]
+            candidates = tracks[~inside[tracks] & (volume.lower_m <= alt) & (alt <= volume.upper_m)]
+            if not len(candidates):
                 continue
             if volume.is_circle:
                 projection = local_projection(volume.footprint.x, volume.footprint.y)
                 centre = project(volume.footprint, projection)
-                inside = project(point, projection).distance(centre) <= volume.radius_m
+                within = shapely.distance(project(points[candidates], projection), centre) <= volume.radius_m
             else:
-                inside = bool(volume.footprint.covers(point))
-            if inside:
-                break
-        if not inside:
-            outside.append(k)
-    return outside
+                within = shapely.covers(volume.footprint, points[candidates])
+            inside[candidates[within]] = True
+    return [int(k) for k in np.flatnonzero(~inside)]

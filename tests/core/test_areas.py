@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -106,3 +107,82 @@ def test_conformance() -> None:
     s = extrapolate(tracks, T0, 20)
     assert outside_all(s, [[box], [box, disc], [box], [box, disc]], T0) == [2, 3]
     assert outside_all(s, [[], [], [], []], T0) == [0, 1, 2, 3]
+
+
+def reference_outside_all(s: Any, owned: list[list[Volume]], now: float) -> list[int]:
+    """One track and one volume at a time: the obvious loop the engine must agree with."""
+    outside = []
+    for k, volumes in enumerate(owned):
+        point = Point(math.degrees(float(s.lon[k])), math.degrees(float(s.lat[k])))
+        alt = float(s.alt_m[k])
+        inside = False
+        for volume in volumes:
+            if not (volume.start_s <= now <= volume.end_s and volume.lower_m <= alt <= volume.upper_m):
+                continue
+            if volume.is_circle:
+                projection = local_projection(volume.footprint.x, volume.footprint.y)
+                centre = project(volume.footprint, projection)
+                inside = project(point, projection).distance(centre) <= volume.radius_m
+            else:
+                inside = bool(volume.footprint.covers(point))
+            if inside:
+                break
+        if not inside:
+            outside.append(k)
+    return outside
+
+
+offsets = st.floats(-0.3, 0.3, allow_nan=False)
+volumes = st.one_of(
+    st.builds(
+        lambda x, y, w, h, low, depth, start, length: Volume(
+            Polygon([(10 + x, 50 + y), (10 + x + w, 50 + y), (10 + x + w, 50 + y + h), (10 + x, 50 + y + h)]),
+            0.0,
+            low,
+            low + depth,
+            T0 + start,
+            T0 + start + length,
+        ),
+        offsets,
+        offsets,
+        st.floats(0.01, 0.4),
+        st.floats(0.01, 0.4),
+        st.floats(0, 2000),
+        st.floats(0, 2000),
+        st.floats(-100, 50),
+        st.floats(0, 200),
+    ),
+    st.builds(
+        lambda x, y, r, low, depth, start, length: Volume(
+            Point(10 + x, 50 + y), r, low, low + depth, T0 + start, T0 + start + length
+        ),
+        offsets,
+        offsets,
+        st.floats(500, 30_000),
+        st.floats(0, 2000),
+        st.floats(0, 2000),
+        st.floats(-100, 50),
+        st.floats(0, 200),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(offsets, offsets, st.floats(0, 4000), st.integers(0, 2)), min_size=1, max_size=30),
+    st.lists(st.lists(volumes, max_size=4), min_size=3, max_size=3),
+    st.booleans(),
+)
+def test_conformance_equals_the_reference(
+    positions: list[tuple[float, float, float, int]], parties: list[list[Volume]], shared: bool
+) -> None:
+    n = len(positions)
+    tracks = Tracks(
+        np.array([50 + y for _, y, _, _ in positions]), np.array([10 + x for x, _, _, _ in positions]),
+        np.array([alt for _, _, alt, _ in positions]),
+        np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, T0), np.array([p for *_, p in positions], dtype=np.int64),
+    )  # fmt: skip
+    s = extrapolate(tracks, T0, 20)
+    # One list per owner, as the service passes them, or a list of its own for every track.
+    owned = [parties[p] if shared else list(parties[p]) for *_, p in positions]
+    assert outside_all(s, owned, T0) == reference_outside_all(s, owned, T0)
