@@ -190,10 +190,9 @@ def world_on(db_url: str, tokens: dict[str, str], keys: dict[str, Ed25519Private
 
 
 def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = None) -> World:
-    clock = Clock()
-    line = Line(Database(db_url), clock=clock, evaluate_every_s=0)
+    world = world_on(db_url, {}, {})
+    line = world.line
     admin = parties.initialise(line) or parties.issue_token(line, "admin")  # or initialised by a server before
-    world = World(line, clock, TestClient(create_app(line), raise_server_exceptions=False))
     world.tokens["admin"] = admin
     for party_id, group in (("alpha", "allies"), ("bravo", "allies"), ("charlie", None)):
         key = generate_key()

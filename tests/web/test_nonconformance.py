@@ -3,7 +3,9 @@ ring on each, updated as they come back, against a real ``deconline serve`` in C
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.web.conftest import Site, needs_browser, square
@@ -39,6 +41,11 @@ def test_aircraft_outside_their_operation_are_one_alert_listing_them(browser: An
     assert "12 aircraft outside their operations: B01, B02, B03, B04, B05 and 7 more" in (alert.text_content() or "")
     assert bravo.page.locator("#panel-alerts [data-alert-id]").count() == 1
     bravo.page.wait_for_function("() => window.deconline.ctx.map.rings.getFeatures().length === 12", timeout=3000)
+    screenshots = os.environ.get("DECONLINE_SCREENSHOT_DIR")
+    if screenshots:
+        bravo.page.evaluate("() => window.deconline.ctx.map.centreOn(27.06, 61.0, 9)")
+        bravo.page.wait_for_timeout(1200)
+        bravo.page.screenshot(path=str(Path(screenshots) / "nonconformance.png"))
 
     post(site, "bravo", "/v1/tracks", _reports(aircraft[:10], INSIDE))  # ten come back: two left outside
     bravo.page.get_by_text("2 aircraft outside their operations: B11, B12").wait_for(timeout=5000)
