@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
 def load_public_key(b64: str) -> Ed25519PublicKey:
+    """Kept once loaded: every signed write checks its party's key, and a key never changes."""
     try:
         raw = base64.b64decode(b64, validate=True)
         return Ed25519PublicKey.from_public_bytes(raw)

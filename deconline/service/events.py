@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, delete, func, insert, select, text
 from sqlalchemy.orm import Session, aliased
 
 from deconline.store.db import at_commit
@@ -127,28 +126,64 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
     at_commit(session, _PENDING, row, write, push)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
-    """Number the waiting events and insert them (Core, one statement); (party, seq, data) of each.
+# The events of a transaction, numbered and inserted. PostgreSQL: one statement, the parties'
+# counters bumped in ascending order of party (so no two transactions wait on each other) and
+# each event numbered from its party's new last; SQLite (one writer): the counters, then the rows.
+_NUMBER_AND_INSERT_PG = text(
+    "WITH counts AS (SELECT party_id, n FROM unnest(CAST(:parties AS varchar[]), CAST(:counts AS bigint[])) "
+    "AS c(party_id, n)), "
+    "bumped AS (INSERT INTO event_counters (party_id, last) SELECT party_id, n FROM counts ORDER BY party_id "
+    "ON CONFLICT (party_id) DO UPDATE SET last = event_counters.last + excluded.last RETURNING party_id, last) "
+    "INSERT INTO party_events (party_id, seq, type, data, created_at) "
+    "SELECT e.party_id, b.last - c.n + e.k, e.type, e.data, e.created_at "
+    "FROM unnest(CAST(:event_parties AS varchar[]), CAST(:ks AS bigint[]), CAST(:types AS varchar[]), "
+    "CAST(:datas AS text[]), CAST(:created AS double precision[])) WITH ORDINALITY "
+    "AS e(party_id, k, type, data, created_at, ordinal) "
+    "JOIN bumped b ON b.party_id = e.party_id JOIN counts c ON c.party_id = e.party_id ORDER BY e.ordinal "
+    "RETURNING party_id, seq"
+)
+_BUMP_SQLITE = text(
+    "INSERT INTO event_counters (party_id, last) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+    "FROM json_each(:counts) WHERE true "
+    "ON CONFLICT (party_id) DO UPDATE SET last = event_counters.last + excluded.last RETURNING party_id, last"
+)
+_INSERT_SQLITE = insert(PartyEvent)
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
-    The parties' counters are taken in one order (no two transactions wait on each other), each
-    bumped by its count of events in one statement whose row lock lasts to the commit."""
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    """Number the waiting events and insert them; (party, seq, data) of each.
+
+    Each party's counter is bumped by its count of events in one statement whose row lock lasts
+    to the commit; the k-th event of a party in this transaction gets the counter's old value + k."""
     counts: dict[str, int] = {}
+    ks = []
     for row in rows:
         counts[row["party_id"]] = counts.get(row["party_id"], 0) + 1
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        ks.append(counts[row["party_id"]])
+    parties = sorted(counts)
     connection = session.connection()
-    following: dict[str, int] = {}
-    for party in sorted(counts):
-        new = upsert(EventCounter).values(party_id=party, last=counts[party])
-        bump = new.on_conflict_do_update(
-            index_elements=[EventCounter.party_id], set_={"last": EventCounter.last + new.excluded.last}
-        ).returning(EventCounter.last)
-        following[party] = int(connection.execute(bump).scalar_one()) - counts[party]
-    numbered = []
-    for row in rows:
-        following[row["party_id"]] += 1
-        numbered.append({**row, "seq": following[row["party_id"]]})
-    connection.execute(insert(PartyEvent), numbered)
+    if connection.dialect.name == "postgresql":
+        inserted = connection.execute(
+            _NUMBER_AND_INSERT_PG,
+            {
+                "parties": parties,
+                "counts": [counts[p] for p in parties],
+                "event_parties": [row["party_id"] for row in rows],
+                "ks": ks,
+                "types": [row["type"] for row in rows],
+                "datas": [row["data"] for row in rows],
+                "created": [row["created_at"] for row in rows],
+            },
+        )
+        first: dict[str, int] = {}
+        for party, seq in inserted:
+            first[party] = min(int(seq), first.get(party, int(seq)))
+        return [(row["party_id"], first[row["party_id"]] + k - 1, row["data"]) for row, k in zip(rows, ks, strict=True)]
+    bumped = connection.execute(_BUMP_SQLITE, {"counts": json.dumps([[p, counts[p]] for p in parties])})
+    first = {str(party): int(last) - counts[str(party)] + 1 for party, last in bumped}
+    numbered = [{**row, "seq": first[row["party_id"]] + k - 1} for row, k in zip(rows, ks, strict=True)]
+    connection.execute(_INSERT_SQLITE, numbered)
     return [(row["party_id"], row["seq"], row["data"]) for row in numbered]
 
 
@@ -171,7 +206,7 @@ def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -
     payloads.append(" ".join(current))
     connection = session.connection()
     for payload in payloads:
-        connection.execute(select(func.pg_notify(CHANNEL, payload)))
+        connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
 
 
 def by_numbers(session: Session, numbered: list[tuple[str, int]]) -> list[tuple[str, int, str]]:

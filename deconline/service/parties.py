@@ -137,8 +137,8 @@ _WHO = (
 def authenticate(line: Line, token: str | None) -> Actor:
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    with line.db.read() as session:
-        row = session.connection().execute(_WHO, {"token_hash": hash_token(token)}).first()
+    with line.db.read_rows() as connection:
+        row = connection.execute(_WHO, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthorized("unknown token")
     role, party_id, group, public_key, expires_at, revoked_at = row

@@ -149,12 +149,20 @@ class Database:
         self._writer = FairLock()
         reads = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reads = sessionmaker(bind=reads, expire_on_commit=False)
+        self._read_engine = reads
         self._writes = sessionmaker(bind=self.engine.execution_options(deconline_write=True), expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reads() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_rows(self) -> Iterator[Connection]:
+        """A plain connection for a read of a few rows: without an ORM session, for what runs on
+        every request (the token check)."""
+        with self._read_engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def write(self) -> Iterator[Session]:
