@@ -11,8 +11,9 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import JSON, Column, Float, Integer, String, Table, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,6 +26,7 @@ from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.rules import in_force, require_in_force
 from deconline.service.statements import Signed
+from deconline.store.db import at_commit
 from deconline.store.models import ConflictNotice, Operation, OperationVolume
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")
@@ -244,41 +246,51 @@ def filing(
     return decide
 
 
-_INSERT_PG = text(
-    "WITH op AS (INSERT INTO operations (id, party_id, name, state, version, agreement_version, created_at, "
-    "updated_at, ends_at) VALUES (:id, :party_id, :name, :state, :version, :agreement_version, :created_at, "
-    ":updated_at, :ends_at)) INSERT INTO operation_volumes (operation_id, ordinal, footprint, radius_m, lower_m, "
-    "upper_m, start_s, end_s) SELECT :id, v.* FROM unnest(CAST(:ordinals AS integer[]), CAST(:footprints AS json[]), "
-    "CAST(:radii AS float8[]), CAST(:lowers AS float8[]), CAST(:uppers AS float8[]), CAST(:starts AS float8[]), "
-    "CAST(:ends AS float8[])) AS v"
-)
+# New operations and their volumes, all of a transaction's in one statement (PostgreSQL): each
+# column an array, the statement made from the tables' columns so that it follows the models.
+_OPERATIONS, _VOLUMES = cast(Table, Operation.__table__), cast(Table, OperationVolume.__table__)
+
+
+def _array_type(column: Column[Any]) -> str:
+    for kind, name in ((JSON, "json[]"), (String, "varchar[]"), (Integer, "integer[]"), (Float, "float8[]")):
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(f"no array type for {column}")
+
+
+def _unnest(table: Table) -> str:
+    arrays = ", ".join(f"CAST(:{table.name}_{c.key} AS {_array_type(c)})" for c in table.columns)
+    return f"INSERT INTO {table.name} ({', '.join(c.key for c in table.columns)}) SELECT * FROM unnest({arrays})"
+
+
+_INSERT_PG = text(f"WITH ops AS ({_unnest(_OPERATIONS)}) {_unnest(_VOLUMES)}")
+_NEW_OPERATIONS = "deconline_new_operations"
 
 
 def _insert(session: Session, op: Operation) -> None:
-    """Write a new operation with plain Core statements (one on PostgreSQL, the operation and its
-    volumes together): filing is the hot path, and the unit of work costs more than the statements.
-    ``op`` stays a detached object that the caller shows."""
-    connection = session.connection()
+    """Queue a new operation to be written at the commit, with the others of its transaction (a
+    batch of filings writes them in one statement, not one round trip each while it holds its
+    cells). Nothing reads it back before: the decisions after it in the batch find it in the
+    strategic picture. ``op`` stays a detached object that the caller shows."""
     for volume in op.volumes:
         volume.operation_id = op.id
+    at_commit(session, _NEW_OPERATIONS, op, _write_operations)
+
+
+def _write_operations(session: Session, ops: list[Operation]) -> None:
+    """Plain Core statements: filing is the hot path, and the unit of work costs more than the work."""
+    connection = session.connection()
     if connection.dialect.name == "postgresql":
-        volumes = op.volumes
-        connection.execute(
-            _INSERT_PG,
-            {
-                **_columns(op),
-                "ordinals": [v.ordinal for v in volumes],
-                "footprints": [json.dumps(v.footprint) for v in volumes],
-                "radii": [v.radius_m for v in volumes],
-                "lowers": [v.lower_m for v in volumes],
-                "uppers": [v.upper_m for v in volumes],
-                "starts": [v.start_s for v in volumes],
-                "ends": [v.end_s for v in volumes],
-            },
-        )
+        params: dict[str, list[object]] = {}
+        for table, rows in ((_OPERATIONS, ops), (_VOLUMES, [v for op in ops for v in op.volumes])):
+            for column in table.columns:
+                values = [getattr(row, column.key) for row in rows]
+                as_json = isinstance(column.type, JSON)
+                params[f"{table.name}_{column.key}"] = [json.dumps(v) for v in values] if as_json else values
+        connection.execute(_INSERT_PG, params)
         return
-    connection.execute(insert(Operation), [_columns(op)])
-    connection.execute(insert(OperationVolume), [_columns(v) for v in op.volumes])
+    connection.execute(insert(Operation), [_columns(op) for op in ops])
+    connection.execute(insert(OperationVolume), [_columns(v) for op in ops for v in op.volumes])
 
 
 def _columns(row: Operation | OperationVolume) -> dict[str, object]:
