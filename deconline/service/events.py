@@ -115,9 +115,7 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
     row = {"party_id": party, "type": str(payload["type"]), "data": data, "created_at": now}
 
     def write(committing: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
-        written = _insert(committing, rows)
-        notify(committing, hub.origin, written)
-        return written
+        return _insert(committing, rows, hub.origin)
 
     def push(written: list[tuple[str, int, str]]) -> None:
         for item in written:
@@ -126,21 +124,32 @@ def emit(hub: EventHub, session: Session, now: float, party: str, payload: Event
     at_commit(session, _PENDING, row, write, push)
 
 
+CHANNEL = "deconline_events"
+NOTIFY_LIMIT = 7000  # bytes of one payload (PostgreSQL's limit is 8000)
+
+
 # The events of a transaction, numbered and inserted. PostgreSQL: one statement, the parties'
-# counters bumped in ascending order of party (so no two transactions wait on each other) and
-# each event numbered from its party's new last; SQLite (one writer): the counters, then the rows.
-_NUMBER_AND_INSERT_PG = text(
+# counters bumped in ascending order of party (so no two transactions wait on each other), each
+# event numbered from its party's new last, and the other processes notified (``notify``'s
+# payload, made by the server from the numbers it gave); SQLite (one writer): the counters, then
+# the rows.
+_NUMBER_AND_INSERT_PG = (
     "WITH counts AS (SELECT party_id, n FROM unnest(CAST(:parties AS varchar[]), CAST(:counts AS bigint[])) "
     "AS c(party_id, n)), "
     "bumped AS (INSERT INTO event_counters (party_id, last) SELECT party_id, n FROM counts ORDER BY party_id "
-    "ON CONFLICT (party_id) DO UPDATE SET last = event_counters.last + excluded.last RETURNING party_id, last) "
-    "INSERT INTO party_events (party_id, seq, type, data, created_at) "
+    "ON CONFLICT (party_id) DO UPDATE SET last = event_counters.last + excluded.last RETURNING party_id, last), "
+    "inserted AS (INSERT INTO party_events (party_id, seq, type, data, created_at) "
     "SELECT e.party_id, b.last - c.n + e.k, e.type, e.data, e.created_at "
     "FROM unnest(CAST(:event_parties AS varchar[]), CAST(:ks AS bigint[]), CAST(:types AS varchar[]), "
     "CAST(:datas AS text[]), CAST(:created AS double precision[])) WITH ORDINALITY "
     "AS e(party_id, k, type, data, created_at, ordinal) "
     "JOIN bumped b ON b.party_id = e.party_id JOIN counts c ON c.party_id = e.party_id ORDER BY e.ordinal "
-    "RETURNING party_id, seq"
+    "RETURNING party_id, seq) "
+)
+_INSERT_PG = text(_NUMBER_AND_INSERT_PG + "SELECT party_id, seq FROM inserted")
+_INSERT_AND_NOTIFY_PG = text(
+    _NUMBER_AND_INSERT_PG + "SELECT i.party_id, i.seq FROM inserted i CROSS JOIN (SELECT pg_notify(:channel, "
+    ":origin || ' ' || string_agg(party_id || ':' || seq, ' ' ORDER BY party_id, seq)) FROM inserted) AS told"
 )
 _BUMP_SQLITE = text(
     "INSERT INTO event_counters (party_id, last) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
@@ -151,8 +160,9 @@ _INSERT_SQLITE = insert(PartyEvent)
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
-    """Number the waiting events and insert them; (party, seq, data) of each.
+def _insert(session: Session, rows: list[dict[str, Any]], origin: str) -> list[tuple[str, int, str]]:
+    """Number the waiting events, insert them and tell the other processes (``notify``); (party,
+    seq, data) of each.
 
     Each party's counter is bumped by its count of events in one statement whose row lock lasts
     to the commit; the k-th event of a party in this transaction gets the counter's old value + k."""
@@ -164,9 +174,13 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int
     parties = sorted(counts)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # the longest payload these numbers can make (a number of at most 19 digits)
+        told_at_once = len(origin) + sum(len(row["party_id"].encode()) + 21 for row in rows) <= NOTIFY_LIMIT
         inserted = connection.execute(
-            _NUMBER_AND_INSERT_PG,
+            _INSERT_AND_NOTIFY_PG if told_at_once else _INSERT_PG,
             {
+                "channel": CHANNEL,
+                "origin": origin,
                 "parties": parties,
                 "counts": [counts[p] for p in parties],
                 "event_parties": [row["party_id"] for row in rows],
@@ -179,7 +193,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int
         first: dict[str, int] = {}
         for party, seq in inserted:
             first[party] = min(int(seq), first.get(party, int(seq)))
-        return [(row["party_id"], first[row["party_id"]] + k - 1, row["data"]) for row, k in zip(rows, ks, strict=True)]
+        written = [
+            (row["party_id"], first[row["party_id"]] + k - 1, row["data"]) for row, k in zip(rows, ks, strict=True)
+        ]
+        if not told_at_once:
+            notify(session, origin, written)
+        return written
     bumped = connection.execute(_BUMP_SQLITE, {"counts": json.dumps([[p, counts[p]] for p in parties])})
     first = {str(party): int(last) - counts[str(party)] + 1 for party, last in bumped}
     numbered = [{**row, "seq": first[row["party_id"]] + k - 1} for row, k in zip(rows, ks, strict=True)]
@@ -187,13 +206,10 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int
     return [(row["party_id"], row["seq"], row["data"]) for row in numbered]
 
 
-CHANNEL = "deconline_events"
-NOTIFY_LIMIT = 7000  # bytes of one payload (PostgreSQL's limit is 8000)
-
-
 def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -> None:
     """On PostgreSQL, tell the other processes which events this transaction adds; delivered by
-    the server at the commit, and only if it commits. ``origin`` lets this process skip its own."""
+    the server at the commit, and only if it commits. ``origin`` lets this process skip its own.
+    (Events too many for one payload; fewer are told by the statement that inserts them.)"""
     if not pending or session.get_bind().dialect.name != "postgresql":
         return
     payloads, current = [], [origin]
