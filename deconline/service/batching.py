@@ -5,14 +5,16 @@ takes everything waiting (its own item first) and runs the batch; what arrives m
 When the batch is done the leader wakes every caller in it and hands the lead to the first one
 still waiting, so nobody works longer than for one batch beyond its own. Under no load a batch is
 one item and costs what it did alone; under load the fixed cost of a transaction (its locks, its
-counter row, its commit) is shared by everything in the batch, in arrival order.
+counter row, its commit) is shared by everything in the batch, in arrival order. A batch may
+also take, while it runs, what arrived after it began (``more``): one that waited for a lock
+another process held can then take what queued behind it meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -41,13 +43,14 @@ class Ticket(Generic[Item]):
 
 class Batcher(Generic[Item]):
     """``run(tickets)`` must set each ticket's ``result`` or ``error``; it is called by one thread
-    at a time, with the tickets in arrival order."""
+    at a time, with the tickets in arrival order (a list that ``more`` may lengthen)."""
 
-    def __init__(self, run: Callable[[Sequence[Ticket[Item]]], None], max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, run: Callable[[list[Ticket[Item]]], None], max_batch: int = MAX_BATCH) -> None:
         self._run = run
         self._max = max_batch
         self._lock = threading.Lock()
         self._waiting: list[Ticket[Item]] = []
+        self._current: list[Ticket[Item]] = []
         self._working = False
         self.batches = 0  # how many batches, and how many items, for the curious (tests, benchmarks)
         self.items = 0
@@ -65,9 +68,22 @@ class Batcher(Generic[Item]):
             self._lead()
         return ticket.answer()
 
+    def more(self, fits: Callable[[Item], bool]) -> list[Ticket[Item]]:
+        """For ``run``, in the batch it runs: the items that arrived since the batch began, in
+        arrival order and only as long as each ``fits`` (never one ahead of another); they join the
+        batch, up to its size. The caller decides them after the others."""
+        with self._lock:
+            taken: list[Ticket[Item]] = []
+            while self._waiting and len(self._current) < self._max and fits(self._waiting[0].item):
+                ticket = self._waiting.pop(0)
+                taken.append(ticket)
+                self._current.append(ticket)
+        return taken
+
     def _lead(self) -> None:
         with self._lock:
             batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
+            self._current = batch
         try:
             self._run(batch)
         except BaseException as exc:  # run() itself failed: every item it did not answer is told so

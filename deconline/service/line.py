@@ -254,11 +254,7 @@ class Line:
         except BaseException as exc:  # the caller's error, raised in the caller's thread
             ticket.error = exc
 
-    def _decide_batch(self, tickets: Sequence[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
-        self.probes.batch(len(tickets))
-        if len(tickets) == 1:
-            self._decide_alone(tickets[0])
-            return
+    def _decide_batch(self, tickets: list[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
         added: list[str] = []
         locked: Cells = frozenset()
         committed: list[bool] = []
@@ -266,7 +262,10 @@ class Line:
             with self.strategic_change([v for t in tickets for v in t.item[0]]) as change:
                 event.listen(change.session, "after_commit", lambda _: committed.append(True))
                 locked = frozenset(change.cells or ())
-                for ticket in tickets:
+                done = 0
+                while done < len(tickets) or self._more(change, locked):  # ``more`` lengthens ``tickets``
+                    ticket = tickets[done]
+                    done += 1
                     operations, hazards = len(change.operations), len(change.hazards)
                     ticket.result = ticket.item[1](change)
                     new_operations, new_hazards = change.operations[operations:], change.hazards[hazards:]
@@ -280,6 +279,20 @@ class Line:
             for ticket in tickets:
                 ticket.result = None
                 self._decide_alone(ticket)
+        finally:
+            self.probes.batch(len(tickets))
+
+    def _more(self, change: StrategicChange, locked: Cells) -> bool:
+        """Take into the batch the filings that queued while it waited for its locks or was
+        decided, as long as each needs no cell beyond those held (in arrival order)."""
+        if self._together is None or not locked:
+            return False
+
+        def fits(item: tuple[Sequence[Volume], Work]) -> bool:
+            needed = reach_cells(item[0], change.reach_m)
+            return needed is not None and needed <= locked
+
+        return bool(self._together.more(fits))
 
     @contextmanager
     def strategic_change(self, volumes: Sequence[Volume] | None) -> Iterator[StrategicChange]:

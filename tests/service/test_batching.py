@@ -178,3 +178,58 @@ def test_a_failure_after_the_commit_never_takes_the_batch_again(world: World) ->
     with world.line.db.read() as session:
         stored = session.query(Operation).filter(Operation.party_id.in_(["alpha", "charlie"])).count()
     assert stored == 2 and [t.result.state for t in tickets] == ["accepted", "proposed"], ids
+
+
+def test_a_running_batch_takes_what_arrived_since_in_order_while_it_fits() -> None:
+    taken: list[list[int]] = []
+    running, queued = threading.Event(), threading.Event()
+
+    def run(tickets: list[Ticket[int]]) -> None:
+        if tickets[0].item == 0:
+            running.set()
+            assert queued.wait(5)
+            taken.append([t.item for t in batcher.more(lambda item: item < 100)])
+        for ticket in tickets:
+            ticket.result = ticket.item
+
+    batcher: Batcher[int] = Batcher(run, max_batch=4)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(batcher.submit, 0)
+        assert running.wait(5)
+        later = []
+        for k in (1, 2, 100, 3, 4):  # 100 does not fit: 3 and 4 must not pass it
+            later.append(pool.submit(batcher.submit, k))
+            while len(batcher._waiting) < len(later):
+                time.sleep(0.001)
+        queued.set()
+        assert first.result(5) == 0 and [f.result(5) for f in later] == [1, 2, 100, 3, 4]
+    assert taken == [[1, 2]]
+    assert batcher.items == 6 and batcher.batches == 2  # [0, 1, 2], then [100, 3, 4]
+
+
+@pytest.mark.parametrize("world_copy", ["sqlite"], indirect=True)
+def test_filings_that_queue_while_a_decision_holds_their_cells_join_it(world: World) -> None:
+    line, started, queued = world.line, threading.Event(), threading.Event()
+    sizes: list[int] = []
+    line.probes.batch = sizes.append
+    here = [(who, _volumes(world, 10.0, 50.0, 3.0, 1.0)) for who in ("alpha", "charlie", "bravo")]
+    far = _volumes(world, 20.0, 45.0, 3.0, 1.0)  # other cells: decided on its own, after
+
+    def first(change: Any) -> Any:
+        started.set()
+        assert queued.wait(5)
+        return operations.filing(line, Actor("party", "alpha", "allies"), operations.Draft(here[0][1]))(change)
+
+    with ThreadPoolExecutor(4) as pool:
+        leader = pool.submit(line.decide_together, here[0][1], first)
+        assert started.wait(5)
+        others = []
+        for who, volumes in [*here[1:], ("charlie", far)]:
+            actor = Actor("party", who, _group(who))
+            others.append(pool.submit(operations.file, line, actor, operations.Draft(volumes)))
+            while len(line._together._waiting) < len(others):  # type: ignore[union-attr]
+                time.sleep(0.001)
+        queued.set()
+        ids = [leader.result(10).id] + [f.result(10).id for f in others]
+    assert sizes == [3, 1]  # the two in the held cells joined the first; the far one came after
+    assert _outcome(world, ids) == [("accepted", 1), ("proposed", 1), ("accepted", 0), ("accepted", 0)]
