@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import BigInteger, Integer, delete, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -78,9 +78,11 @@ _IN_FORCE_DOCUMENT = (
 )
 # The lock on everything strategic: on PostgreSQL an advisory lock (the lock manager's memory,
 # no row written), shared by decisions that lock cells, exclusive for the rest; on SQLite,
-# where writers queue on BEGIN IMMEDIATE, none is needed. The rules in force are read with it.
+# where writers queue on BEGIN IMMEDIATE, none is needed. The rules in force are read after it,
+# by a later statement: a statement reads what was committed when it began, and new rules may
+# have been committed while it waited for the lock.
 EVERYTHING_KEY = 0x64636C7374726174  # "dclstrat"
-_SHARE_ALL_PG = select(func.pg_advisory_xact_lock_shared(EVERYTHING_KEY), _IN_FORCE_DOCUMENT)
+_SHARE_ALL_PG = select(func.pg_advisory_xact_lock_shared(EVERYTHING_KEY))
 _LOCK_ALL_PG = select(func.pg_advisory_xact_lock(EVERYTHING_KEY))
 _IN_FORCE_ONLY = select(_IN_FORCE_DOCUMENT)
 # One statement whatever the number of cells, compiled once: the cells as an array (PostgreSQL,
@@ -95,6 +97,10 @@ _LOCK_CELLS = {
         "ON CONFLICT (cell) DO UPDATE SET seq = strategic_cells.seq + 1 RETURNING cell, seq"
     ),
 }
+# On PostgreSQL, once the lock on everything is shared, the cells and the rules in force in one
+# statement (no new rules can be committed while the lock is shared).
+_LOCKED_PG = _LOCK_CELLS["postgresql"].columns(cell=Integer, seq=BigInteger).cte("locked")
+_LOCK_CELLS_WITH_RULES_PG = select(_LOCKED_PG.c.cell, _LOCKED_PG.c.seq, _IN_FORCE_DOCUMENT)
 _REGISTER = {
     "postgresql": text(
         "INSERT INTO strategic_cell_members (cell, subject_id, seq) SELECT * FROM unnest(CAST(:cells AS integer[]), "
@@ -123,6 +129,15 @@ def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
     else:
         rows = session.connection().execute(_LOCK_CELLS["sqlite"], {"cells": json.dumps(ordered)})
     return {int(cell): int(seq) for cell, seq in rows}
+
+
+def _lock_cells_and_read_rules(session: Session, cells: Cells) -> tuple[str | None, dict[int, int]]:
+    """PostgreSQL, the lock on everything shared: lock the cells and read the rules in force."""
+    ordered = sorted(cells)
+    if not ordered:
+        return session.connection().execute(_IN_FORCE_ONLY).scalar(), {}
+    rows = session.connection().execute(_LOCK_CELLS_WITH_RULES_PG, {"cells": ordered}).all()
+    return rows[0][2], {int(cell): int(seq) for cell, seq, _ in rows}
 
 
 def _register(session: Session, members: dict[str, Cells], seqs: dict[int, int]) -> None:
@@ -325,19 +340,21 @@ class Line:
         with gate, picture.cells.holding(cells or ()):
             with self.db.write() as session:
                 connection = session.connection()
+                locked: dict[int, int] | None = None
                 if self.db.is_sqlite:
                     document = connection.execute(_IN_FORCE_ONLY).scalar()
+                    locked = lock_cells(session, cells) if cells is not None else None  # one writer: any order
                 elif cells is None:
                     connection.execute(_LOCK_ALL_PG)
                     document = connection.execute(_IN_FORCE_ONLY).scalar()
                 else:  # new rules wait for decisions in flight, and they for the new rules
-                    document = connection.execute(_SHARE_ALL_PG).one()[1]
+                    connection.execute(_SHARE_ALL_PG)
+                    document, locked = _lock_cells_and_read_rules(session, cells)
                 agreement = parse_document(document) if document is not None else None
                 reach = agreement.strategic_rules.h_m if agreement is not None else 0.0
                 if reach > reach_used:
                     raise _WiderReach(reach)
                 self._reach_m = reach
-                locked = lock_cells(session, cells) if cells is not None else None
                 held_at = time.perf_counter()
                 self.probes.lock_wait(held_at - asked)
                 if locked is None:

@@ -185,8 +185,8 @@ class StrategicPicture:
         stale = {cell: self.known.get(cell) for cell, seq in upto.items() if seq > 0 and self.known.get(cell) != seq}
         if stale:  # (a cell at 0 has never changed: nothing to read)
             pairs = sorted((cell, -1 if known is None else known) for cell, known in stale.items())
-            operations, hazards, values = _changed_since(session, pairs)
-            self._reload(session.execute(operations, values), session.execute(hazards, values))
+            rows = _changed_since(session, pairs)
+            self._reload([r for r in rows if r.kind == "operation"], [r for r in rows if r.kind == "hazard"])
         self.known.update(upto)
 
     def _reload(self, op_rows: Iterable[Any], hazard_rows: Iterable[Any]) -> None:
@@ -205,37 +205,34 @@ class StrategicPicture:
                 self._set_hazard(hz.id, hz.party_id, hz.version, hz.state == "active", volume_from_row(hz))
 
 
-_OPERATION_COLUMNS = (
-    "o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, v.lower_m, v.upper_m, v.start_s, v.end_s"
-)
-_HAZARD_COLUMNS = "id, party_id, version, state, footprint, radius_m, lower_m, upper_m, start_s, end_s"
 # The subjects registered in the given cells with a number above the given one: the cells and
-# numbers as arrays on PostgreSQL, as a JSON list of pairs on SQLite; each statement compiled once.
+# numbers as arrays on PostgreSQL, as a JSON list of pairs on SQLite; the operations (a row per
+# volume, in order) and the hazards in one statement, compiled once.
 _CHANGED = {
     "postgresql": "SELECT m.subject_id FROM strategic_cell_members m JOIN unnest(CAST(:cells AS integer[]), "
     "CAST(:seqs AS bigint[])) AS k(cell, seq) ON m.cell = k.cell AND m.seq > k.seq",
     "sqlite": "SELECT m.subject_id FROM strategic_cell_members m JOIN (SELECT json_extract(value, '$[0]') AS cell, "
     "json_extract(value, '$[1]') AS seq FROM json_each(:pairs)) AS k ON m.cell = k.cell AND m.seq > k.seq",
 }
-_TYPES = {"footprint": JSON()}
 _CHANGED_STATEMENTS = {
-    dialect: (
-        text(
-            f"SELECT {_OPERATION_COLUMNS} FROM operations o LEFT JOIN operation_volumes v ON v.operation_id = o.id "
-            f"WHERE o.id IN ({changed}) ORDER BY o.id, v.ordinal"
-        ).columns(**_TYPES),
-        text(f"SELECT {_HAZARD_COLUMNS} FROM hazards WHERE id IN ({changed})").columns(**_TYPES),
-    )
+    dialect: text(
+        f"WITH changed AS ({changed}) "
+        f"SELECT 'operation' AS kind, o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, "
+        "v.lower_m, v.upper_m, v.start_s, v.end_s FROM operations o "
+        "LEFT JOIN operation_volumes v ON v.operation_id = o.id WHERE o.id IN (SELECT subject_id FROM changed) "
+        "UNION ALL SELECT 'hazard', id, party_id, version, state, NULL, footprint, radius_m, lower_m, upper_m, "
+        "start_s, end_s FROM hazards WHERE id IN (SELECT subject_id FROM changed) ORDER BY 1, 2, 6"
+    ).columns(footprint=JSON())
     for dialect, changed in _CHANGED.items()
 }
 
 
-def _changed_since(session: Session, pairs: list[tuple[int, int]]) -> tuple[Any, Any, dict[str, Any]]:
+def _changed_since(session: Session, pairs: list[tuple[int, int]]) -> list[Any]:
+    """The rows of every subject registered in the cells after the given numbers (see ``_reload``)."""
     if session.get_bind().dialect.name == "postgresql":
-        operations, hazards = _CHANGED_STATEMENTS["postgresql"]
-        return operations, hazards, {"cells": [c for c, _ in pairs], "seqs": [s for _, s in pairs]}
-    operations, hazards = _CHANGED_STATEMENTS["sqlite"]
-    return operations, hazards, {"pairs": json.dumps(pairs)}
+        values: dict[str, Any] = {"cells": [c for c, _ in pairs], "seqs": [s for _, s in pairs]}
+        return list(session.execute(_CHANGED_STATEMENTS["postgresql"], values))
+    return list(session.execute(_CHANGED_STATEMENTS["sqlite"], {"pairs": json.dumps(pairs)}))
 
 
 def all_cells(session: Session) -> dict[int, int]:
