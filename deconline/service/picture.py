@@ -217,7 +217,7 @@ _CHANGED = {
 _CHANGED_STATEMENTS = {
     dialect: text(
         f"WITH changed AS ({changed}) "
-        f"SELECT 'operation' AS kind, o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, "
+        "SELECT 'operation' AS kind, o.id, o.party_id, o.version, o.state, v.ordinal, v.footprint, v.radius_m, "
         "v.lower_m, v.upper_m, v.start_s, v.end_s FROM operations o "
         "LEFT JOIN operation_volumes v ON v.operation_id = o.id WHERE o.id IN (SELECT subject_id FROM changed) "
         "UNION ALL SELECT 'hazard', id, party_id, version, state, NULL, footprint, radius_m, lower_m, upper_m, "
