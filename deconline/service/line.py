@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Integer, delete, event, func, select, text
+from sqlalchemy import BigInteger, Integer, Table, delete, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -43,6 +43,7 @@ from deconline.store.models import (
     Setting,
     StrategicCellMember,
 )
+from deconline.store.together import insert_at_commit
 
 Clock = Callable[[], float]
 Decided = TypeVar("Decided")
@@ -101,18 +102,6 @@ _LOCK_CELLS = {
 # statement (no new rules can be committed while the lock is shared).
 _LOCKED_PG = _LOCK_CELLS["postgresql"].columns(cell=Integer, seq=BigInteger).cte("locked")
 _LOCK_CELLS_WITH_RULES_PG = select(_LOCKED_PG.c.cell, _LOCKED_PG.c.seq, _IN_FORCE_DOCUMENT)
-_REGISTER = {
-    "postgresql": text(
-        "INSERT INTO strategic_cell_members (cell, subject_id, seq) SELECT * FROM unnest(CAST(:cells AS integer[]), "
-        "CAST(:subjects AS varchar[]), CAST(:seqs AS bigint[])) "
-        "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
-    ),
-    "sqlite": text(
-        "INSERT INTO strategic_cell_members (cell, subject_id, seq) SELECT json_extract(value, '$[0]'), "
-        "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(:rows) WHERE true "
-        "ON CONFLICT (cell, subject_id) DO UPDATE SET seq = excluded.seq"
-    ),
-}
 
 
 def _postgresql(session: Session) -> bool:
@@ -140,15 +129,17 @@ def _lock_cells_and_read_rules(session: Session, cells: Cells) -> tuple[str | No
     return rows[0][2], {int(cell): int(seq) for cell, seq, _ in rows}
 
 
+_MEMBERS = cast(Table, StrategicCellMember.__table__)
+
+
 def _register(session: Session, members: dict[str, Cells], seqs: dict[int, int]) -> None:
-    rows = [(cell, subject_id, seqs[cell]) for subject_id, cells in sorted(members.items()) for cell in sorted(cells)]
-    if not rows:
-        return
-    if _postgresql(session):
-        cells, subjects, numbers = (list(column) for column in zip(*rows, strict=True))
-        session.connection().execute(_REGISTER["postgresql"], {"cells": cells, "subjects": subjects, "seqs": numbers})
-    else:
-        session.connection().execute(_REGISTER["sqlite"], {"rows": json.dumps(rows)})
+    """Registered at the commit, with the change's other new rows (``store.together``)."""
+    rows = [
+        {"cell": cell, "subject_id": subject_id, "seq": seqs[cell]}
+        for subject_id, cells in sorted(members.items())
+        for cell in sorted(cells)
+    ]
+    insert_at_commit(session, _MEMBERS, rows, update=("seq",))
 
 
 def _volumes_of(subject: Operation | Hazard) -> list[Volume]:

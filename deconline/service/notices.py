@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Table, insert, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -33,8 +33,8 @@ from deconline.service.actors import Actor, own_side
 from deconline.service.geo import geometry_json, iso, volume_from_row
 from deconline.service.line import Line, new_id
 from deconline.service.picture import LIVE_STATES
-from deconline.store.db import at_commit
 from deconline.store.models import ConflictNotice, Hazard, Operation, Party
+from deconline.store.together import insert_at_commit
 
 PENDING_STATES = ("proposed", *LIVE_STATES)  # operations that can still be in a conflict
 
@@ -297,7 +297,7 @@ def reconcile(
             )
     rows = [{c: getattr(n, c) for c in _NOTICE_COLUMNS} for n in opened]
     if rows and defer:
-        at_commit(session, _NEW_NOTICES, rows, _write_notices)
+        insert_at_commit(session, _NOTICES, rows)
     elif rows:
         _write_notices(session, [rows])
     outcome.opened = sorted(opened, key=lambda n: n.id)
@@ -307,7 +307,7 @@ def reconcile(
 
 
 _NOTICE_COLUMNS = [c.key for c in ConflictNotice.__table__.columns]
-_NEW_NOTICES = "notices.new"
+_NOTICES = cast(Table, ConflictNotice.__table__)
 
 
 def _write_notices(session: Session, batches: list[list[dict[str, Any]]]) -> None:

@@ -7,13 +7,12 @@ with each other can never both end ``accepted``, whichever processes they arrive
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import JSON, Column, Float, Integer, String, Table, insert, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,8 +25,8 @@ from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.rules import in_force, require_in_force
 from deconline.service.statements import Signed
-from deconline.store.db import at_commit
 from deconline.store.models import ConflictNotice, Operation, OperationVolume
+from deconline.store.together import insert_at_commit
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -246,51 +245,18 @@ def filing(
     return decide
 
 
-# New operations and their volumes, all of a transaction's in one statement (PostgreSQL): each
-# column an array, the statement made from the tables' columns so that it follows the models.
-_OPERATIONS, _VOLUMES = cast(Table, Operation.__table__), cast(Table, OperationVolume.__table__)
-
-
-def _array_type(column: Column[Any]) -> str:
-    for kind, name in ((JSON, "json[]"), (String, "varchar[]"), (Integer, "integer[]"), (Float, "float8[]")):
-        if isinstance(column.type, kind):
-            return name
-    raise TypeError(f"no array type for {column}")
-
-
-def _unnest(table: Table) -> str:
-    arrays = ", ".join(f"CAST(:{table.name}_{c.key} AS {_array_type(c)})" for c in table.columns)
-    return f"INSERT INTO {table.name} ({', '.join(c.key for c in table.columns)}) SELECT * FROM unnest({arrays})"
-
-
-_INSERT_PG = text(f"WITH ops AS ({_unnest(_OPERATIONS)}) {_unnest(_VOLUMES)}")
-_NEW_OPERATIONS = "deconline_new_operations"
-
-
 def _insert(session: Session, op: Operation) -> None:
-    """Queue a new operation to be written at the commit, with the others of its transaction (a
-    batch of filings writes them in one statement, not one round trip each while it holds its
-    cells). Nothing reads it back before: the decisions after it in the batch find it in the
-    strategic picture. ``op`` stays a detached object that the caller shows."""
+    """Queue a new operation to be written at the commit, with the batch's other new rows in one
+    statement (``store.together``), not a round trip of its own while the batch holds its cells.
+    Nothing reads it back before: the decisions after it in the batch find it in the strategic
+    picture. ``op`` stays a detached object that the caller shows."""
     for volume in op.volumes:
         volume.operation_id = op.id
-    at_commit(session, _NEW_OPERATIONS, op, _write_operations)
+    insert_at_commit(session, _OPERATIONS, [_columns(op)])
+    insert_at_commit(session, _VOLUMES, [_columns(v) for v in op.volumes])
 
 
-def _write_operations(session: Session, ops: list[Operation]) -> None:
-    """Plain Core statements: filing is the hot path, and the unit of work costs more than the work."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        params: dict[str, list[object]] = {}
-        for table, rows in ((_OPERATIONS, ops), (_VOLUMES, [v for op in ops for v in op.volumes])):
-            for column in table.columns:
-                values = [getattr(row, column.key) for row in rows]
-                as_json = isinstance(column.type, JSON)
-                params[f"{table.name}_{column.key}"] = [json.dumps(v) for v in values] if as_json else values
-        connection.execute(_INSERT_PG, params)
-        return
-    connection.execute(insert(Operation), [_columns(op) for op in ops])
-    connection.execute(insert(OperationVolume), [_columns(v) for op in ops for v in op.volumes])
+_OPERATIONS, _VOLUMES = cast(Table, Operation.__table__), cast(Table, OperationVolume.__table__)
 
 
 def _columns(row: Operation | OperationVolume) -> dict[str, object]:
