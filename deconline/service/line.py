@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,8 +48,6 @@ from deconline.store.together import insert_at_commit
 Clock = Callable[[], float]
 Decided = TypeVar("Decided")
 Work = Callable[["StrategicChange"], Any]
-Filing = tuple[Sequence[Volume], Work]  # a decision's volumes, and the decision
-REGION_DEG = 2.0  # decisions this close are taken in batches; farther apart, side by side
 TACTICAL_COUNTER = "tactical"
 
 
@@ -243,29 +240,19 @@ class Line:
     _secret: bytes | None = None
 
     _reach_m: float | None = None  # the horizontal minimum last seen in force
-    _batchers: dict[tuple[int, int], Batcher[Filing]] = field(default_factory=dict)
-    _batchers_lock: threading.Lock = field(default_factory=threading.Lock)
+    _together: Batcher[tuple[Sequence[Volume], Work]] | None = None
 
     def decide_together(self, volumes: Sequence[Volume], work: Callable[[StrategicChange], Decided]) -> Decided:
         """A decision that adds new subjects in ``volumes``, taken in one transaction and one commit
-        with the decisions in the same region that arrived while the one before was being taken
-        (group commit, ``batching``). Each is decided in arrival order against everything before
-        it, the earlier ones of its batch included. Should any fail, the batch is rolled back and
-        each taken again on its own, so one's error is never another's. Regions apart are decided
-        side by side (a batch holds only its cells)."""
-        return self.batcher_for(volumes).submit((volumes, work))  # type: ignore[no-any-return]
+        with the decisions that arrived while the one before was being taken (group commit,
+        ``batching``). Each is decided in arrival order against everything before it, the earlier
+        ones of its batch included. Should any fail, the batch is rolled back and each taken again
+        on its own, so one's error is never another's."""
+        if self._together is None:
+            self._together = Batcher(self._decide_batch)
+        return self._together.submit((volumes, work))  # type: ignore[no-any-return]
 
-    def batcher_for(self, volumes: Sequence[Volume]) -> Batcher[Filing]:
-        """The batcher of the region of ``volumes`` (their first one's centre, on a 2° grid)."""
-        west, south, east, north = volumes[0].footprint.bounds
-        region = (math.floor((south + north) / 2 / REGION_DEG), math.floor((west + east) / 2 / REGION_DEG))
-        with self._batchers_lock:
-            batcher = self._batchers.get(region)
-            if batcher is None:
-                batcher = self._batchers[region] = Batcher(lambda tickets: self._decide_batch(tickets, batcher))
-        return batcher
-
-    def _decide_alone(self, ticket: Ticket[Filing]) -> None:
+    def _decide_alone(self, ticket: Ticket[tuple[Sequence[Volume], Work]]) -> None:
         volumes, work = ticket.item
         try:
             with self.strategic_change(volumes) as change:
@@ -273,7 +260,7 @@ class Line:
         except BaseException as exc:  # the caller's error, raised in the caller's thread
             ticket.error = exc
 
-    def _decide_batch(self, tickets: list[Ticket[Filing]], batcher: Batcher[Filing] | None = None) -> None:
+    def _decide_batch(self, tickets: list[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
         added: list[str] = []
         locked: Cells = frozenset()
         committed: list[bool] = []
@@ -282,7 +269,7 @@ class Line:
                 event.listen(change.session, "after_commit", lambda _: committed.append(True))
                 locked = frozenset(change.cells or ())
                 done = 0
-                while done < len(tickets) or self._more(batcher, change, locked):  # lengthens ``tickets``
+                while done < len(tickets) or self._more(change, locked):  # ``more`` lengthens ``tickets``
                     ticket = tickets[done]
                     done += 1
                     operations, hazards = len(change.operations), len(change.hazards)
@@ -301,18 +288,17 @@ class Line:
         finally:
             self.probes.batch(len(tickets))
 
-    @staticmethod
-    def _more(batcher: Batcher[Filing] | None, change: StrategicChange, locked: Cells) -> bool:
+    def _more(self, change: StrategicChange, locked: Cells) -> bool:
         """Take into the batch the filings that queued while it waited for its locks or was
         decided, as long as each needs no cell beyond those held (in arrival order)."""
-        if batcher is None or not locked:
+        if self._together is None or not locked:
             return False
 
-        def fits(item: Filing) -> bool:
+        def fits(item: tuple[Sequence[Volume], Work]) -> bool:
             needed = reach_cells(item[0], change.reach_m)
             return needed is not None and needed <= locked
 
-        return bool(batcher.more(fits))
+        return bool(self._together.more(fits))
 
     @contextmanager
     def strategic_change(self, volumes: Sequence[Volume] | None) -> Iterator[StrategicChange]:

@@ -156,9 +156,9 @@ def test_concurrent_filings_are_batched_and_never_both_accepted(db_url: str) -> 
         states = list(pool.map(file, range(2 * rounds)))
     for k in range(rounds):  # each pair in its own place: one accepted, one proposed
         assert sorted(states[2 * k : 2 * k + 2]) == ["accepted", "proposed"], (k, states[2 * k : 2 * k + 2])
-    batchers = world.line._batchers.values()
-    assert sum(b.items for b in batchers) == 2 * rounds
-    print(f"{sum(b.items for b in batchers)} filings in {sum(b.batches for b in batchers)} batches")
+    batcher = world.line._together
+    assert batcher is not None and batcher.items == 2 * rounds
+    print(f"{batcher.items} filings in {batcher.batches} batches")
 
 
 def test_a_failure_after_the_commit_never_takes_the_batch_again(world: World) -> None:
@@ -213,7 +213,7 @@ def test_filings_that_queue_while_a_decision_holds_their_cells_join_it(world: Wo
     sizes: list[int] = []
     line.probes.batch = sizes.append
     here = [(who, _volumes(world, 10.0, 50.0, 3.0, 1.0)) for who in ("alpha", "charlie", "bravo")]
-    far = _volumes(world, 10.8, 50.0, 3.0, 1.0)  # other cells of the same region: decided on its own, after
+    far = _volumes(world, 20.0, 45.0, 3.0, 1.0)  # other cells: decided on its own, after
 
     def first(change: Any) -> Any:
         started.set()
@@ -227,31 +227,9 @@ def test_filings_that_queue_while_a_decision_holds_their_cells_join_it(world: Wo
         for who, volumes in [*here[1:], ("charlie", far)]:
             actor = Actor("party", who, _group(who))
             others.append(pool.submit(operations.file, line, actor, operations.Draft(volumes)))
-            while len(line.batcher_for(here[0][1])._waiting) < len(others):
+            while len(line._together._waiting) < len(others):  # type: ignore[union-attr]
                 time.sleep(0.001)
         queued.set()
         ids = [leader.result(10).id] + [f.result(10).id for f in others]
     assert sizes == [3, 1]  # the two in the held cells joined the first; the far one came after
     assert _outcome(world, ids) == [("accepted", 1), ("proposed", 1), ("accepted", 0), ("accepted", 0)]
-
-
-@pytest.mark.parametrize("world_copy", ["postgresql"], indirect=True)
-def test_filings_in_regions_apart_are_decided_side_by_side(world: World) -> None:
-    line, started, release = world.line, threading.Event(), threading.Event()
-    here, there = _volumes(world, 10.0, 50.0, 3.0, 1.0), _volumes(world, 16.0, 45.0, 3.0, 1.0)
-
-    def held(change: Any) -> Any:
-        started.set()
-        assert release.wait(10)
-        return operations.filing(line, Actor("party", "alpha", "allies"), operations.Draft(here))(change)
-
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(line.decide_together, here, held)
-        assert started.wait(5)
-        elsewhere = pool.submit(operations.file, line, Actor("party", "charlie", None), operations.Draft(there))
-        try:  # decided while the first still holds its cells (PostgreSQL: no single writer)
-            assert elsewhere.result(5).state == "accepted"
-        finally:
-            release.set()
-        assert first.result(10).state == "accepted"
-    assert line.batcher_for(here) is not line.batcher_for(there)
