@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Integer, Table, delete, event, func, select, text
+from sqlalchemy import BigInteger, Connection, Executable, Integer, Table, delete, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -118,6 +118,15 @@ def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
     else:
         rows = session.connection().execute(_LOCK_CELLS["sqlite"], {"cells": json.dumps(ordered)})
     return {int(cell): int(seq) for cell, seq in rows}
+
+
+def _with_begin(connection: Connection, statement: Executable) -> None:
+    """PostgreSQL: the transaction's BEGIN and ``statement`` (its result unread) sent together, one
+    round trip where psycopg would make two."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.pipeline():
+        connection.execute(statement)
 
 
 def _lock_cells_and_read_rules(session: Session, cells: Cells) -> tuple[str | None, dict[int, int]]:
@@ -339,7 +348,7 @@ class Line:
                     connection.execute(_LOCK_ALL_PG)
                     document = connection.execute(_IN_FORCE_ONLY).scalar()
                 else:  # new rules wait for decisions in flight, and they for the new rules
-                    connection.execute(_SHARE_ALL_PG)
+                    _with_begin(connection, _SHARE_ALL_PG)
                     document, locked = _lock_cells_and_read_rules(session, cells)
                 agreement = parse_document(document) if document is not None else None
                 reach = agreement.strategic_rules.h_m if agreement is not None else 0.0
