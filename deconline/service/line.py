@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import BigInteger, Connection, Executable, Integer, Table, delete, event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -125,8 +126,14 @@ def _with_begin(connection: Connection, statement: Executable) -> None:
     round trip where psycopg would make two."""
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.pipeline():
-        connection.execute(statement)
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            connection.execute(statement)
+    except dbapi_error as exc:  # raised by the pipeline's sync, outside SQLAlchemy: wrapped as it would
+        if driver.broken:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(str(statement), None, exc, dbapi_error, driver.broken) from exc
 
 
 def _lock_cells_and_read_rules(session: Session, cells: Cells) -> tuple[str | None, dict[int, int]]:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from deconline.api.convert import to_volumes
 from deconline.api.schemas import VolumeIn
@@ -19,6 +21,8 @@ from deconline.core.volumes import Volume
 from deconline.service import operations
 from deconline.service.actors import Actor
 from deconline.service.batching import Batcher, Ticket
+from deconline.service.line import _with_begin
+from deconline.store.db import Database
 from deconline.store.models import ConflictNotice, Operation
 from tests.helpers import World, box, make_world
 
@@ -233,3 +237,15 @@ def test_filings_that_queue_while_a_decision_holds_their_cells_join_it(world: Wo
         ids = [leader.result(10).id] + [f.result(10).id for f in others]
     assert sizes == [3, 1]  # the two in the held cells joined the first; the far one came after
     assert _outcome(world, ids) == [("accepted", 1), ("proposed", 1), ("accepted", 0), ("accepted", 0)]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_error_in_the_pipelined_begin_is_sqlalchemys_as_any_other(db_url: str) -> None:
+    """The BEGIN and the lock on everything go out together (a psycopg pipeline, outside SQLAlchemy's
+    execute): a failure there must still be SQLAlchemy's error, which the API answers without a 500."""
+    db = Database(db_url)
+    with pytest.raises(DataError), db.write() as session:
+        _with_begin(session.connection(), text("SELECT 1 / 0"))
+    with db.write() as session:  # the pool hands out a working connection after it
+        _with_begin(session.connection(), text("SELECT 1"))
+    db.dispose()
