@@ -146,9 +146,10 @@ _NUMBER_AND_INSERT_PG = (
     "JOIN bumped b ON b.party_id = e.party_id JOIN counts c ON c.party_id = e.party_id ORDER BY e.ordinal "
     "RETURNING party_id, seq) "
 )
-_INSERT_PG = text(_NUMBER_AND_INSERT_PG + "SELECT party_id, seq FROM inserted")
+# Both answer each party's new last number, as SQLite's bump does (``inserted`` runs either way).
+_INSERT_PG = text(_NUMBER_AND_INSERT_PG + "SELECT party_id, last FROM bumped")
 _INSERT_AND_NOTIFY_PG = text(
-    _NUMBER_AND_INSERT_PG + "SELECT i.party_id, i.seq FROM inserted i CROSS JOIN (SELECT pg_notify(:channel, "
+    _NUMBER_AND_INSERT_PG + "SELECT b.party_id, b.last FROM bumped b CROSS JOIN (SELECT pg_notify(:channel, "
     ":origin || ' ' || string_agg(party_id || ':' || seq, ' ' ORDER BY party_id, seq)) FROM inserted) AS told"
 )
 _BUMP_SQLITE = text(
@@ -173,10 +174,11 @@ def _insert(session: Session, rows: list[dict[str, Any]], origin: str) -> list[t
         ks.append(counts[row["party_id"]])
     parties = sorted(counts)
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # the longest payload these numbers can make (a number of at most 19 digits)
-        told_at_once = len(origin) + sum(len(row["party_id"].encode()) + 21 for row in rows) <= NOTIFY_LIMIT
-        inserted = connection.execute(
+    postgresql = connection.dialect.name == "postgresql"
+    # the longest payload these numbers can make (a number of at most 19 digits)
+    told_at_once = postgresql and len(origin) + sum(len(row["party_id"].encode()) + 21 for row in rows) <= NOTIFY_LIMIT
+    if postgresql:
+        bumped = connection.execute(
             _INSERT_AND_NOTIFY_PG if told_at_once else _INSERT_PG,
             {
                 "channel": CHANNEL,
@@ -190,20 +192,16 @@ def _insert(session: Session, rows: list[dict[str, Any]], origin: str) -> list[t
                 "created": [row["created_at"] for row in rows],
             },
         )
-        first: dict[str, int] = {}
-        for party, seq in inserted:
-            first[party] = min(int(seq), first.get(party, int(seq)))
-        written = [
-            (row["party_id"], first[row["party_id"]] + k - 1, row["data"]) for row, k in zip(rows, ks, strict=True)
-        ]
-        if not told_at_once:
-            notify(session, origin, written)
-        return written
-    bumped = connection.execute(_BUMP_SQLITE, {"counts": json.dumps([[p, counts[p]] for p in parties])})
+    else:
+        bumped = connection.execute(_BUMP_SQLITE, {"counts": json.dumps([[p, counts[p]] for p in parties])})
     first = {str(party): int(last) - counts[str(party)] + 1 for party, last in bumped}
-    numbered = [{**row, "seq": first[row["party_id"]] + k - 1} for row, k in zip(rows, ks, strict=True)]
-    connection.execute(_INSERT_SQLITE, numbered)
-    return [(row["party_id"], row["seq"], row["data"]) for row in numbered]
+    written = [(row["party_id"], first[row["party_id"]] + k - 1, row["data"]) for row, k in zip(rows, ks, strict=True)]
+    if not postgresql:
+        numbered = [{**row, "seq": seq} for row, (_, seq, _) in zip(rows, written, strict=True)]
+        connection.execute(_INSERT_SQLITE, numbered)
+    elif not told_at_once:
+        notify(session, origin, written)
+    return written
 
 
 def notify(session: Session, origin: str, pending: list[tuple[str, int, str]]) -> None:

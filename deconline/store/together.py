@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, TextClause, insert, text
+from sqlalchemy import JSON, Executable, Table, TextClause, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -67,13 +67,14 @@ def _write(session: Session, queued: list[Rows]) -> None:
         connection.execute(_statement(tuple(groups), connection.dialect), params)
         return
     for part in groups.values():
-        statement = sqlite.insert(part.table)
+        statement: Executable = insert(part.table)
         if part.update:
+            upsert = sqlite.insert(part.table)
             keys = [c.name for c in part.table.primary_key.columns]
-            statement = statement.on_conflict_do_update(
-                index_elements=keys, set_={c: statement.excluded[c] for c in part.update}
+            statement = upsert.on_conflict_do_update(
+                index_elements=keys, set_={c: upsert.excluded[c] for c in part.update}
             )
-        connection.execute(statement if part.update else insert(part.table), part.rows)
+        connection.execute(statement, part.rows)
 
 
 @lru_cache(maxsize=64)
