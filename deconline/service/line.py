@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Connection, Executable, Integer, Table, delete, event, func, select, text
+from sqlalchemy import BigInteger, Connection, Executable, Integer, Table, delete, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
@@ -177,6 +177,7 @@ class StrategicChange:
     hazards: list[Hazard] = field(default_factory=list)
     before: dict[str, Cells] = field(default_factory=dict)
     final: dict[str, list[Volume]] = field(default_factory=dict)  # volumes of subjects that change no more
+    committed: bool = False  # set once its transaction has committed
 
     def track(self, subject: Operation | Hazard, final: bool = False) -> None:
         """Call before changing a subject: where it was is registered again with the change.
@@ -279,10 +280,9 @@ class Line:
     def _decide_batch(self, tickets: list[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
         added: list[str] = []
         locked: Cells = frozenset()
-        committed: list[bool] = []
+        change: StrategicChange | None = None
         try:
             with self.strategic_change([v for t in tickets for v in t.item[0]]) as change:
-                event.listen(change.session, "after_commit", lambda _: committed.append(True))
                 locked = frozenset(change.cells or ())
                 done = 0
                 while done < len(tickets) or self._more(change, locked):  # ``more`` lengthens ``tickets``
@@ -294,7 +294,8 @@ class Line:
                     added += [op.id for op in new_operations] + [hazard.id for hazard in new_hazards]
                     self.picture.apply(new_operations, new_hazards, change.final)  # the next one decides against it
         except BaseException:
-            if committed:  # what failed came after the commit: the decisions stand, taking them again would repeat them
+            if change is not None and change.committed:
+                # what failed came after the commit: the decisions stand, taking them again would repeat them
                 self.picture.forget((), locked)  # read from the database at the next decision
                 raise
             self.picture.forget(added, locked)  # never committed
@@ -373,6 +374,7 @@ class Line:
                 members = change.registrations()
                 seqs = locked if locked is not None else lock_cells(session, set().union(*members.values()))
                 _register(session, members, seqs)
+            change.committed = True
             picture.apply(change.operations, change.hazards, change.final)
             picture.known.update(seqs)
             self.probes.lock_hold(time.perf_counter() - held_at)

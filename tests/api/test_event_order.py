@@ -22,6 +22,7 @@ from tests.helpers import World, make_world, server_process
 
 PARTIES = ("alpha", "bravo", "charlie")
 BUSY = ("alpha", "alpha", "alpha", "bravo", "bravo", "charlie")  # charlie is the quiet one
+MIN_CONNECTIONS = 4  # a reader hangs up and comes back at least this often, however fast the writers end
 
 
 @dataclass
@@ -77,9 +78,10 @@ def _read(reader: Reader, urls: list[str], token: str, enough: dict[str, int], s
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if stop.is_set() and len(reader.received) >= enough.get(reader.party, 1 << 60):
+        done = stop.is_set() and len(reader.received) >= enough.get(reader.party, 1 << 60)
+        if done and reader.connections >= MIN_CONNECTIONS:
             return
-        hang_up = time.monotonic() + rng.uniform(0.02, 0.6)
+        hang_up = time.monotonic() + rng.uniform(0.02, 0.3)
         reader.connections += 1
         frame: dict[str, str] = {}
         try:
@@ -87,7 +89,7 @@ def _read(reader: Reader, urls: list[str], token: str, enough: dict[str, int], s
                 "GET",
                 f"{rng.choice(urls)}/v1/events",
                 headers={**headers, "Last-Event-ID": reader.last_id},
-                timeout=httpx.Timeout(30, read=rng.uniform(0.05, 0.5)),
+                timeout=httpx.Timeout(30, read=rng.uniform(0.05, 0.3)),
             ) as response:
                 assert response.status_code == 200, response.read()
                 for line in response.iter_lines():
@@ -155,7 +157,7 @@ def test_streams_get_every_event_once_in_commit_order(db_url: str) -> None:
         assert [seq for seq, _ in rows] == list(range(1, len(rows) + 1)), f"{party}'s numbers have a gap"
     assert len(stored["charlie"]) < len(stored["alpha"]) / 2  # one busy, one quiet party: each 1..n
     for reader in readers:
-        assert reader.connections > 3, "the stream was meant to reconnect many times"
+        assert reader.connections >= MIN_CONNECTIONS, "the stream was meant to reconnect many times"
         assert [event for _, event, _ in reader.received if event in ("resync", "ready")] == []
         expected = [(events.stream_id(reader.party, seq), data) for seq, data in stored[reader.party]]
         assert [(i, data) for i, _, data in reader.received] == expected
