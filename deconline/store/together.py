@@ -3,9 +3,11 @@
 A decision that holds its cells waits for each round trip to the database (and then for the
 interpreter), so the rows a transaction only adds — new operations and their volumes, new
 notices, cell registrations — are queued (``insert_at_commit``) and written together: on
-PostgreSQL one statement, each table's rows a data-modifying ``WITH`` over arrays (foreign keys
-are checked at the statement's end, so the order of the parts does not matter); on SQLite, one
-``executemany`` a table, in the order first queued.
+PostgreSQL one statement, each table's rows a data-modifying ``WITH`` over one JSON document
+(``json_populate_recordset``: the table's own column types; one ``json.dumps`` in C, where an
+array a column cost psycopg a Python pass over every value); foreign keys are checked at the
+statement's end, so the order of the parts does not matter. On SQLite, one ``executemany`` a
+table, in the order first queued.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Executable, Table, TextClause, insert, text
+from sqlalchemy import Executable, Table, TextClause, insert, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from deconline.store.db import at_commit
@@ -56,15 +57,8 @@ def _write(session: Session, queued: list[Rows]) -> None:
             groups[item.shape] = Rows(item.table, list(item.rows), item.update)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        parts = list(groups.values())
-        params: dict[str, Any] = {}
-        for i, part in enumerate(parts):
-            for column in part.shape[1]:
-                values = [row[column] for row in part.rows]
-                if isinstance(part.table.c[column].type, JSON):
-                    values = [None if v is None else json.dumps(v) for v in values]
-                params[f"w{i}_{column}"] = values
-        connection.execute(_statement(tuple(groups), connection.dialect), params)
+        params = {f"w{i}": _document(part.rows) for i, part in enumerate(groups.values())}
+        connection.execute(_statement(tuple(groups)), params)
         return
     for part in groups.values():
         statement: Executable = insert(part.table)
@@ -77,14 +71,20 @@ def _write(session: Session, queued: list[Rows]) -> None:
         connection.execute(statement, part.rows)
 
 
+def _document(rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON array of objects (a JSON column's value nested as it is). A value
+    JSON cannot carry exactly (NaN, an infinity) is refused, never stored as null."""
+    return json.dumps(rows, separators=(",", ":"), allow_nan=False)
+
+
 @lru_cache(maxsize=64)
-def _statement(shapes: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...], dialect: Dialect) -> TextClause:
+def _statement(shapes: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...]) -> TextClause:
     """One statement for these shapes (made once each): ``WITH w0 AS (INSERT ...), ... SELECT 1``."""
     parts = []
     for i, (table, columns, update) in enumerate(shapes):
-        name = table.name
-        arrays = ", ".join(f"CAST(:w{i}_{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in columns)
-        sql = f"INSERT INTO {name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+        name, listed = table.name, ", ".join(columns)
+        rows = f"json_populate_recordset(NULL::{name}, CAST(:w{i} AS json))"
+        sql = f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {rows}"
         if update:
             keys = ", ".join(c.name for c in table.primary_key.columns)
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
