@@ -239,11 +239,13 @@ def server_process(
     """:func:`server`, with its process (to kill it with ``os.killpg(proc.pid, SIGKILL)``); one
     started with ``--worker none`` is taken once it answers (its evaluator runs elsewhere, if anywhere).
 
-    Its duties run in a thread (``--worker thread``) unless ``options`` say where: a worker process
-    costs a second interpreter's start-up, and only tests/test_worker.py is about that process."""
+    Its duties run in a thread (``--worker thread``) and it decides its own filings (``--desk none``)
+    unless ``options`` say otherwise: a worker or desk process costs an interpreter's start-up, and
+    only tests/test_worker.py and tests/test_desk.py are about those processes."""
     port = _free_port()
     quiet = [] if log else ["--quiet"]
     where = [] if "--worker" in options else ["--worker", "thread"]
+    where += [] if "--desk" in options else ["--desk", "none"]
     command = [
         *(sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port)),
         *(quiet + where + list(options)),

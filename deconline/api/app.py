@@ -33,6 +33,7 @@ from deconline.api.routes import (
 )
 from deconline.api.statements import LineFacts
 from deconline.record.envelope import REPLAYED_HEADER
+from deconline.service.desk import DeskClient
 from deconline.service.duties import Duties, new_instance_id
 from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
@@ -123,11 +124,13 @@ def create_app(
     rate_limit: RateLimit | None = DEFAULT_LIMIT,
     duties: bool = True,
     instance: str | None = None,
+    desk: bool = False,
 ) -> FastAPI:
     """``tile_url``: a site's own XYZ tile server the console may load (allowed by its CSP);
     ``rate_limit``: per token, in this process (None: off; see deconline.api.ratelimit);
     ``duties``: run the evaluator, checkpoints and hotline deadlines in this process's threads
-    (False: a ``deconline worker`` runs them; ``instance`` names this instance, and its worker)."""
+    (False: a ``deconline worker`` runs them; ``instance`` names this instance, and its worker);
+    ``desk``: send signed filings to the filing desk on this host when one leads (PostgreSQL)."""
     app = FastAPIOffline(
         title="deconline",
         version=__version__,
@@ -141,6 +144,7 @@ def create_app(
     app.state.instance = instance or new_instance_id()
     app.state.duties = Duties(line, app.state.instance) if duties else None
     app.state.metrics = Metrics(line, app.state.instance)
+    app.state.desk = app.state.metrics.desk = DeskClient(line) if desk and not line.db.is_sqlite else None
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count
         app.add_middleware(RateLimited, limit=rate_limit, metrics=app.state.metrics)
     app.add_middleware(Observed, metrics=app.state.metrics)

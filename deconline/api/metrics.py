@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconline.service.desk import DeskClient
 from deconline.service.duties import Beat, last_beat
 from deconline.service.line import Line
 from deconline.service.rules import in_force
@@ -90,6 +91,7 @@ class Metrics:
             "requests refused with 429: a token (or an address without one) over its rate limit",
             registry=self.registry,
         )
+        self.desk: DeskClient | None = None  # the filing desk's way, when this instance sends it filings
         self.registry.register(LiveFigures(line, self))
         GCCollector(registry=self.registry)  # python_gc_*: collections by generation
         line.probes.lock_wait = self.lock_wait.observe
@@ -178,6 +180,16 @@ class LiveFigures(Collector):
             "objects start-up put out of the garbage collector's sight (0: every full collection scans them)",
             value=float(gc.get_freeze_count()),
         )
+        if self.metrics.desk is not None:
+            by_desk = CounterMetricFamily(
+                "deconline_desk_filings",
+                "signed filings this instance sent to the filing desk: decided there, or here (no desk led, "
+                "it did not answer, or it could not decide)",
+                labels=["decided"],
+            )
+            by_desk.add_metric(["desk"], float(self.metrics.desk.sent))
+            by_desk.add_metric(["here"], float(self.metrics.desk.kept))
+            yield by_desk
         yield GaugeMetricFamily(
             "deconline_leader",
             "1 on the instance whose evaluator (with checkpoints and hotline deadlines) runs the line",

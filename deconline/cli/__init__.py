@@ -55,6 +55,7 @@ app.command()(admin.init)
 app.command()(admin.demo)
 app.command()(serve.serve)
 app.command()(serve.worker)
+app.command()(serve.desk)
 app.command("conflicts")(offline.conflicts_command)
 app.command("replay")(offline.replay_command)
 

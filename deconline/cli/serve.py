@@ -66,9 +66,17 @@ def serve(
             "in-memory database) or none (a worker elsewhere runs them)"
         ),
     ] = "process",
+    desk: Annotated[
+        str,
+        typer.Option(
+            help="who decides this server's strategic filings: process (on PostgreSQL, a 'deconline desk' beside "
+            "this server, which with the desks of the other instances on this host elects one that decides "
+            "for them all) or none (this server, always; the only choice on SQLite)"
+        ),
+    ] = "process",
 ) -> None:
     """Run the API server and the console (OpenAPI documentation at /docs), with a worker process
-    for the line's periodic duties."""
+    for the line's periodic duties and, on PostgreSQL, a filing desk."""
     from deconline.api.app import create_app, settle_heap
     from deconline.service import parties
     from deconline.service.duties import new_instance_id
@@ -79,6 +87,8 @@ def serve(
         fail("--log-format must be text or json", 2)
     if worker not in ("process", "thread", "none"):
         fail("--worker must be process, thread or none", 2)
+    if desk not in ("process", "none"):
+        fail("--desk must be process or none", 2)
     from deconline.api.console import tile_origin
     from deconline.api.ratelimit import RateLimit
     from deconline.logs import log_config
@@ -107,21 +117,25 @@ def serve(
     instance = new_instance_id()
     if worker == "process" and line.db.in_memory:
         worker = "thread"  # a database in memory lives in this process only
-    app = create_app(line, tile_url, limit, duties=worker == "thread", instance=instance)
+    with_desk = desk == "process" and not line.db.is_sqlite
+    app = create_app(line, tile_url, limit, duties=worker == "thread", instance=instance, desk=with_desk)
     settle_heap()
-    supervised = None
-    if worker == "process" and (evaluate_every > 0 or checkpoint_every > 0):
-        from deconline import worker as worker_process
+    from deconline import worker as worker_process
 
-        log_args = ["--log-format", log_format, *(["--quiet"] if quiet else [])]
+    log_args = ["--log-format", log_format, *(["--quiet"] if quiet else [])]
+    supervised = []
+    if worker == "process" and (evaluate_every > 0 or checkpoint_every > 0):
         command = worker_process.command(settings.db_url, instance, evaluate_every, checkpoint_every, log_args)
-        supervised = worker_process.Supervised(command)
-        supervised.start()
+        supervised.append(worker_process.Supervised(command))
+    if with_desk:
+        supervised.append(worker_process.Supervised(worker_process.desk_command(settings.db_url, log_args), "desk"))
+    for process in supervised:
+        process.start()
     try:
         _run(app, host, port, log_level, log_format, logging_config, feeders, line, demo_feed)
     finally:
-        if supervised is not None:
-            supervised.stop()
+        for process in supervised:
+            process.stop()
 
 
 def _run(
@@ -218,3 +232,26 @@ def worker(
         fail("a worker needs a database it can share: a file (sqlite:///FILE) or PostgreSQL", 2)
     line = open_line(evaluate_every_s=evaluate_every, checkpoint_every_s=checkpoint_every)
     worker_process.run(line, instance or new_instance_id(), parent)
+
+
+def desk(
+    parent: Annotated[
+        int | None, typer.Option(help="stop when this process (the server that started the desk) is gone")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only")] = False,
+    log_format: Annotated[str, typer.Option(help="text, or json: one JSON object a line")] = "text",
+) -> None:
+    """Decide the strategic filings of the instances on this host (PostgreSQL): of all the desks on
+    a database one leads and the others stand by. 'deconline serve' starts one beside itself."""
+    import logging.config
+
+    from deconline import worker as worker_process
+    from deconline.logs import log_config
+
+    if log_format not in ("text", "json"):
+        fail("--log-format must be text or json", 2)
+    logging.config.dictConfig(log_config("json" if log_format == "json" else "text", "warning" if quiet else "info"))
+    line = open_line()
+    if line.db.is_sqlite:
+        fail("the filing desk is for PostgreSQL: on SQLite each server decides its own filings", 2)
+    worker_process.run_desk(line, parent)

@@ -25,10 +25,14 @@ ADVISORY_KEY = 0x6465636F6E6C  # "deconl": one lock for the whole line
 
 
 class Leadership:
-    """Whether this process leads; ``hold`` is asked every beat from one thread."""
+    """Whether this process leads; ``hold`` is asked every beat from one thread. ``key`` names the
+    role (``ADVISORY_KEY``: the duties), ``role`` says it in the log."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, key: int = ADVISORY_KEY, role: str = "evaluator, checkpoints, hotline deadlines"
+    ) -> None:
         self.db = db
+        self.key, self.role = key, role
         self._held = False
         self._lock = threading.Lock()
         self._connection: Any = None  # PostgreSQL: the session that holds the lock
@@ -60,12 +64,12 @@ class Leadership:
             self._connection.execute(text("SELECT 1"))  # still ours: the session (and lock) is alive
             return True
         connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        won = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar())
+        won = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar())
         if not won:
             connection.close()
             return False
         self._connection = connection
-        log.info("this instance now leads (evaluator, checkpoints, hotline deadlines)")
+        log.info("this instance now leads (%s)", self.role)
         return True
 
     def _hold_file(self) -> bool:
@@ -78,14 +82,15 @@ class Leadership:
             import fcntl
         except ImportError:  # no POSIX locks here: one process per database file is assumed
             return True
-        handle = Path(f"{database}.leader").open("a+b")  # noqa: SIM115 - held open while leading
+        suffix = "" if self.key == ADVISORY_KEY else f".{self.key:x}"
+        handle = Path(f"{database}.leader{suffix}").open("a+b")  # noqa: SIM115 - held open while leading
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
             return False
         self._file = handle
-        log.info("this instance now leads (evaluator, checkpoints, hotline deadlines)")
+        log.info("this instance now leads (%s)", self.role)
         return True
 
     def _drop(self) -> None:

@@ -1,0 +1,264 @@
+"""The filing desk: the strategic filings of every instance on a host decided in one process.
+
+An instance decides the filings it receives in batches (group commit, ``Line.decide_together``).
+Two instances filing in the same cells take turns at the database's locks, each batch first
+reading what the other just decided; and a batch shares its interpreter with the requests its
+instance is parsing, so it holds its cells for longer than it computes. The desk is a process of
+its own (``deconline desk``; ``serve`` starts one beside itself on PostgreSQL) that decides for
+every instance on its host: their filings meet in one batcher, nothing is read back from another
+instance, and no request waits for the interpreter a decision needs.
+
+It changes no rule: the desk takes the same decision (``operations.file``) under the same locks,
+so an instance that decides for itself meanwhile is still never accepted against it. Of all the
+desks on a database one leads (a lock of its own, as the worker's) and says where it listens
+(the setting ``filing_desk``: host name, address, port); instances on that host send it their
+signed filings over a local socket, authenticated with a key derived from the line's secret.
+Whenever the desk cannot answer (none leads, it died, it failed for a reason of its own) the
+instance decides the filing itself: a statement is carried out once whichever process tries
+(its nonce), so a filing the desk committed before it died is answered as a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from deconline.service import operations
+from deconline.service.actors import Actor
+from deconline.service.errors import ServiceError
+from deconline.service.leader import ADVISORY_KEY, Leadership
+from deconline.service.line import Line, Probes
+from deconline.service.operations import Draft
+from deconline.service.statements import Signed
+from deconline.store.models import Operation, Setting
+
+log = logging.getLogger("deconline.desk")
+DESK_KEY = ADVISORY_KEY + 1  # the desk's own lock: it leads independently of the worker
+SETTING = "filing_desk"
+HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
+LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
+ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
+PROBES = ("lock_wait", "lock_hold", "decision", "batch")
+
+
+@dataclass(frozen=True)
+class Filing:
+    actor: Actor
+    draft: Draft
+    signed: Signed
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The desk's answer: the operation or the use case's error, or neither (``decided`` False:
+    the instance must decide); what the decision reported to its probes, for the instance's."""
+
+    decided: bool
+    operation: Operation | None = None
+    error: ServiceError | None = None
+    carried_out: bool = False
+    probes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+
+def authkey(line: Line) -> bytes:
+    """The key both sides prove they hold: derived from the line's secret, which only processes
+    that can read the database know."""
+    with line.db.read() as session:
+        secret = line.secret(session)
+    return hmac.new(secret, b"deconline filing desk", hashlib.sha256).digest()
+
+
+# -- the desk ---------------------------------------------------------------------------------
+
+_recording = threading.local()
+
+
+def _recorded(name: str) -> Any:
+    def record(*args: Any) -> None:
+        calls: list[tuple[str, tuple[Any, ...]]] | None = getattr(_recording, "calls", None)
+        if calls is not None:
+            calls.append((name, args))
+
+    return record
+
+
+class Desk:
+    """Decides the filings sent to it while it leads; ``run`` until ``stop`` is set."""
+
+    def __init__(self, line: Line, host: str = "127.0.0.1") -> None:
+        self.line = line
+        self.host = host
+        # what a decision reports goes back with its answer (a batch's to the filing that led it)
+        line.probes = Probes(**{name: _recorded(name) for name in PROBES})
+        self._key = authkey(line)
+        self._listener: Listener | None = None
+        self.decided = 0
+
+    def run(self, stop: threading.Event) -> None:
+        leadership = Leadership(self.line.db, DESK_KEY, "the filing desk")
+        try:
+            while not stop.is_set():
+                if leadership.hold():
+                    if self._listener is None:
+                        self._open()
+                elif self._listener is not None:
+                    self._close()
+                stop.wait(HOLD_EVERY_S)
+        finally:
+            self._close()
+            leadership.release()
+
+    def _open(self) -> None:
+        listener = Listener((self.host, 0), authkey=self._key)
+        address = listener.address
+        assert isinstance(address, tuple)
+        threading.Thread(target=self._accept, args=(listener,), name="desk accept", daemon=True).start()
+        with self.line.db.write() as session:
+            session.merge(Setting(key=SETTING, value=f"{socket.gethostname()} {address[0]}:{address[1]}"))
+        self._listener = listener
+        log.info("the filing desk listens on %s:%d", *address)
+
+    def _close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, listener: Listener) -> None:
+        while True:
+            try:
+                connection = listener.accept()
+            except OSError:  # closed: this desk no longer leads, or stops
+                return
+            except Exception as exc:  # a caller without the key (AuthenticationError), or one gone at once
+                log.warning("a connection to the desk was refused: %s", exc)
+                continue
+            threading.Thread(target=self._serve, args=(connection,), name="desk caller", daemon=True).start()
+
+    def _serve(self, connection: Connection) -> None:
+        with connection:
+            while True:
+                try:
+                    filing = connection.recv()
+                except (EOFError, OSError):
+                    return
+                connection.send(self.decide(filing))
+
+    def decide(self, filing: Filing) -> Answer:
+        calls: list[tuple[str, tuple[Any, ...]]] = []
+        _recording.calls = calls
+        try:
+            op = operations.file(self.line, filing.actor, filing.draft, filing.signed)
+            self.decided += 1
+            return Answer(True, operation=op, carried_out=filing.signed.carried_out, probes=calls)
+        except ServiceError as exc:
+            return Answer(True, error=exc, carried_out=filing.signed.carried_out, probes=calls)
+        except Exception:  # the database's, or a fault: the instance tries, and answers as it would
+            log.exception("the desk could not decide a filing; its instance will")
+            return Answer(False, probes=calls)
+        finally:
+            _recording.calls = None
+
+
+# -- an instance's side -------------------------------------------------------------------------
+
+
+class DeskClient:
+    """An instance's way to the desk: ``file`` answers as ``operations.file`` would, or None when
+    the instance must decide itself."""
+
+    def __init__(self, line: Line) -> None:
+        self.line = line
+        self._key: bytes | None = None
+        self._address: tuple[str, int] | None = None
+        self._looked_at = -LOOK_EVERY_S
+        self._idle: queue.SimpleQueue[tuple[tuple[str, int], Connection]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self.sent = 0  # filings the desk decided, and those this instance decided instead
+        self.kept = 0
+
+    def file(self, actor: Actor, draft: Draft, signed: Signed) -> Operation | None:
+        address = self._where()
+        if address is None:
+            self.kept += 1
+            return None
+        connection: Connection | None = None
+        try:
+            connection = self._connection(address)
+            connection.send(Filing(actor, draft, signed))
+            if not connection.poll(ANSWER_WAIT_S):
+                raise TimeoutError(f"no answer from the desk in {ANSWER_WAIT_S:.0f} s")
+            answer: Answer = connection.recv()
+        except Exception as exc:  # gone, refused, or not the desk any more: look again, decide here
+            log.info("the filing desk at %s:%d did not answer (%s); deciding here", *address, exc)
+            if connection is not None:
+                connection.close()
+            self._forget()
+            self.kept += 1
+            return None
+        self._idle.put((address, connection))
+        for name, args in answer.probes:
+            getattr(self.line.probes, name)(*args)
+        if not answer.decided:
+            self.kept += 1
+            return None
+        self.sent += 1
+        signed.carried_out = answer.carried_out
+        if answer.error is not None:
+            raise answer.error
+        return answer.operation
+
+    def _where(self) -> tuple[str, int] | None:
+        """The leading desk's address on this host, read again every ``LOOK_EVERY_S``."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._looked_at < LOOK_EVERY_S:
+                return self._address
+            self._looked_at = now
+            with self.line.db.read() as session:
+                said = session.get(Setting, SETTING)
+                value = said.value if said is not None else None
+                if value is not None and self._key is None:
+                    self._key = authkey(self.line)
+            self._address = _local_address(value)
+            return self._address
+
+    def _connection(self, address: tuple[str, int]) -> Connection:
+        while True:
+            try:
+                at, connection = self._idle.get_nowait()
+            except queue.Empty:
+                assert self._key is not None
+                return Client(address, authkey=self._key)
+            if at == address:
+                return connection
+            connection.close()  # to a desk that no longer leads
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._looked_at = time.monotonic() - LOOK_EVERY_S + 0.5  # look again half a second on
+            self._address = None
+        while True:
+            try:
+                _, connection = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            connection.close()
+
+
+def _local_address(value: str | None) -> tuple[str, int] | None:
+    """``host address:port`` if the desk runs on this host (its address is a local one)."""
+    if not value:
+        return None
+    host, _, where = value.partition(" ")
+    address, _, port = where.rpartition(":")
+    if host != socket.gethostname() or not port.isdigit():
+        return None
+    return address, int(port)

@@ -1,0 +1,171 @@
+"""The filing desk: instances on one host send their signed filings to one process that decides
+them (PostgreSQL). In process with a real socket (answers and errors as the instance would give
+them), and as real processes: two servers, one desk, no double accept, and a ``kill -9`` of the
+desk loses no filing."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from deconline.api.app import create_app
+from deconline.record.envelope import REPLAYED_HEADER
+from deconline.service import desk
+from deconline.service.errors import Invalid, NotFound
+from deconline.service.line import Line
+from deconline.service.statements import Repeated
+from deconline.store.db import Database
+from deconline.store.models import Operation, Setting
+from tests.helpers import World, box, make_world, server_process
+
+POSTGRESQL = pytest.mark.parametrize("world_copy", ["postgresql"], indirect=True)
+
+
+def _leading(line: Line) -> str | None:
+    with line.db.read() as session:
+        said = session.get(Setting, desk.SETTING)
+        return said.value if said is not None else None
+
+
+def _wait(predicate: Any, timeout_s: float, step_s: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(step_s)
+
+
+@contextmanager
+def _desk_beside(world: World) -> Iterator[desk.Desk]:
+    """A desk on its own line (as its process would have), listening on a real socket."""
+    line = Line(Database(world.line.db.url), clock=world.line.clock)
+    running = desk.Desk(line)
+    stop = threading.Event()
+    thread = threading.Thread(target=running.run, args=(stop,))
+    thread.start()
+    try:
+        _wait(lambda: _leading(world.line) is not None, 10)
+        yield running
+    finally:
+        stop.set()
+        thread.join()
+        line.db.dispose()
+
+
+def test_service_errors_cross_the_desk_whole() -> None:
+    for error in (Invalid(["body", "volumes", 0], "too big"), Repeated("alpha", "n-1"), NotFound("no such thing")):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error)
+        assert (str(again), again.status, vars(again)) == (str(error), error.status, vars(error))
+
+
+@POSTGRESQL
+def test_the_desk_decides_and_answers_as_the_instance_would(world: World) -> None:
+    with _desk_beside(world) as running:
+        app = create_app(world.line, rate_limit=None, duties=False, desk=True)
+        with TestClient(app) as client:
+            through = dataclasses.replace(world, client=client)
+            first = through.file("alpha", box(lon=10.0))
+            second = through.file("charlie", box(lon=10.02))  # 2 km apart: conflicts with alpha's
+            assert (first["state"], second["state"]) == ("accepted", "proposed")
+            assert [n["other_party"] for n in second["notices"]] == ["alpha"]
+            told = through.get("alpha", f"/v1/operations/{first['id']}").json()
+            assert [n["other_party"] for n in told["notices"]] == ["charlie"]  # both sides told
+
+            # the same signed statement again: the desk refuses it (its nonce), the instance replays
+            body = {"volumes": [box(lon=30.0)]}
+            request = through.signed_request("bravo", "POST", "/v1/operations", body, through.now_iso())
+            once = client.post("/v1/operations", **request)
+            again = client.post("/v1/operations", **request)
+            assert once.status_code == again.status_code == 201
+            assert again.headers.get(REPLAYED_HEADER) == "true" and again.json() == once.json()
+
+            figures = client.get("/metrics", headers=world.headers("auditor")).text
+        assert running.decided == 3
+        assert 'deconline_desk_filings_total{decided="desk"} 4.0' in figures  # the copy included
+        assert 'deconline_decisions_total{kind="operation.filed",state="proposed"} 1.0' in figures  # told back
+        with world.line.db.read() as session:
+            assert session.scalar(select(Operation.state).where(Operation.id == second["id"])) == "proposed"
+
+
+@POSTGRESQL
+def test_without_a_desk_the_instance_decides_itself(world: World) -> None:
+    app = create_app(world.line, rate_limit=None, duties=False, desk=True)
+    with TestClient(app) as client:
+        through = dataclasses.replace(world, client=client)
+        assert through.file("alpha", box())["state"] == "accepted"
+        figures = client.get("/metrics", headers=world.headers("auditor")).text
+        assert 'deconline_desk_filings_total{decided="here"} 1.0' in figures
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _desks_of(pid: int) -> list[int]:
+    return [c for c in _children(pid) if b"\x00desk\x00" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _desk_filings(world: World, url: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", headers=world.headers("auditor"), timeout=5).text.splitlines():
+        if line.startswith("deconline_desk_filings_total{"):
+            found[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def _file(world: World, url: str, who: str, lon: float) -> dict[str, Any]:
+    request = world.signed_request(who, "POST", "/v1/operations", {"volumes": [box(lon=lon, start_h=30, end_h=31)]})
+    response = httpx.post(f"{url}/v1/operations", timeout=30, **request)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_servers_one_desk_and_a_kill_9_loses_nothing(db_url: str) -> None:
+    world = make_world(db_url)
+    options = ("--desk", "process", "--worker", "none")
+    with server_process(db_url, *options) as (first, one), server_process(db_url, *options) as (second, two):
+        _wait(lambda: _leading(world.line) is not None, 30)
+        pairs = [(10.0 + 0.5 * i, i) for i in range(12)]
+
+        def pair(place: tuple[float, int]) -> list[str]:
+            lon, i = place
+            urls = (first, second) if i % 2 else (second, first)
+            with ThreadPoolExecutor(2) as both:  # the two sides of a conflict at once, on different servers
+                answers = list(both.map(lambda side: _file(world, urls[side], ("alpha", "charlie")[side], lon), (0, 1)))
+            return sorted(a["state"] for a in answers)
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(pair, pairs)) == [["accepted", "proposed"]] * len(pairs)  # never both accepted
+        decided = [_desk_filings(world, first), _desk_filings(world, second)]
+        assert sum(d.get("desk", 0) for d in decided) == 2 * len(pairs)
+
+        for desk_pid in _desks_of(one.pid) + _desks_of(two.pid):
+            os.kill(desk_pid, signal.SIGKILL)
+        assert _file(world, first, "alpha", 40.0)["state"] == "accepted"  # at once: decided by the server itself
+        assert _desk_filings(world, first)["here"] >= 1
+        before = _desk_filings(world, second).get("desk", 0)
+
+        def desk_again() -> bool:
+            _file(world, second, "bravo", 50.0 + time.monotonic() % 1)
+            return _desk_filings(world, second).get("desk", 0) > before
+
+        _wait(desk_again, 30, 0.2)  # a desk started again, leads, and decides
