@@ -59,7 +59,7 @@ from deconline.service.geo import volume_from_row
 from deconline.service.line import Line
 from deconline.service.rules import in_force
 from deconline.store.db import Database
-from deconline.store.models import Operation
+from deconline.store.models import Operation, Setting
 
 OUT = Path(__file__).parent / "out"
 PG_ADMIN = os.environ.get("DECONLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -201,19 +201,49 @@ def instance(db_url: str) -> Iterator[tuple[str, int]]:
         proc.wait()
 
 
+def wait_for_desk(db_url: str, timeout_s: float = 20.0) -> bool:
+    """Wait until a filing desk leads (``serve`` starts one on PostgreSQL unless told ``--desk
+    none``), so that the run measures it from its first filing; False if none does (other code)."""
+    if "--desk none" in os.environ.get("BENCH_SERVE_ARGS", "") or db_url.startswith("sqlite"):
+        return False
+    db = Database(db_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with db.read() as session:
+                if session.get(Setting, "filing_desk") is not None:
+                    return True
+            time.sleep(0.1)
+        return False
+    finally:
+        db.dispose()
+
+
+def _metrics(urls: list[str]) -> list[str]:
+    headers = {"Authorization": f"Bearer {os.environ.get('BENCH_ADMIN_TOKEN', '')}"}
+    return [line for url in urls for line in httpx.get(f"{url}/metrics", headers=headers, timeout=30).text.splitlines()]
+
+
+def desk_figures(urls: list[str]) -> dict[str, int]:
+    """Filings the instances sent to the filing desk: decided there, or by themselves."""
+    found: dict[str, int] = {}
+    for line in _metrics(urls):
+        if line.startswith("deconline_desk_filings_total{"):
+            by = line.split('"')[1]
+            found[by] = found.get(by, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return found
+
+
 def lock_figures(urls: list[str]) -> tuple[float, float, float]:
     """Mean time a decision held its locks, and waited for them, and the mean number of filings
     decided together, over all instances (from /metrics)."""
     sums: dict[str, float] = {}
-    headers = {"Authorization": f"Bearer {os.environ.get('BENCH_ADMIN_TOKEN', '')}"}
-    for url in urls:
-        text = httpx.get(f"{url}/metrics", headers=headers, timeout=30).text
-        for line in text.splitlines():
-            name, _, value = line.partition(" ")
-            if name.startswith(("deconline_strategic_lock_", "deconline_decision_batch_size")) and name.endswith(
-                ("_sum", "_count")
-            ):
-                sums[name] = sums.get(name, 0.0) + float(value)
+    for line in _metrics(urls):
+        name, _, value = line.partition(" ")
+        if name.startswith(("deconline_strategic_lock_", "deconline_decision_batch_size")) and name.endswith(
+            ("_sum", "_count")
+        ):
+            sums[name] = sums.get(name, 0.0) + float(value)
 
     def mean(kind: str) -> float:
         count = sums.get(f"deconline_strategic_lock_{kind}_seconds_count", 0.0)
@@ -261,6 +291,7 @@ def run(config: Run) -> dict[str, Any]:
         tokens = setup(db_url, config.clients)
         started = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
         urls, pids = [url for url, _ in started], [pid for _, pid in started]
+        with_desk = wait_for_desk(db_url)
         t0 = time.time() + 3600
         bodies: list[dict[str, Any]] = []
         for i in range(config.n):
@@ -304,6 +335,7 @@ def run(config: Run) -> dict[str, Any]:
         for c in clients:
             c.close()
         held, waited, batch = lock_figures(urls)
+        desk = desk_figures(urls) if with_desk else {}
         doubles = double_accepts(db_url)
     latencies.sort()
     return {
@@ -323,6 +355,7 @@ def run(config: Run) -> dict[str, Any]:
         "lock_hold_ms_mean": held,
         "lock_wait_ms_mean": waited,
         "batch_mean": batch,
+        "desk": desk,
         "service_cpu_ms_per_filing": round(1000 * service_cpu / config.n, 2),
         "machine_cpu_ms_per_filing": round(1000 * machine_cpu / config.n, 2),
         "machine_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2),
@@ -373,6 +406,11 @@ def main() -> None:
             f"CPU per filing: service {r['service_cpu_ms_per_filing']} ms, "
             f"whole machine {r['machine_cpu_ms_per_filing']} ms (clients and PostgreSQL included); "
             f"cores busy {100 * r['machine_busy']:.0f} %"
+            + (
+                f"; decided by the filing desk {r['desk'].get('desk', 0)}, by the servers {r['desk'].get('here', 0)}"
+                if r.get("desk")
+                else ""
+            )
         )
     if args.compare:
         one, two, apart = (r["ops_per_s"] for r in results)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +171,16 @@ def test_two_servers_one_desk_and_a_kill_9_loses_nothing(db_url: str) -> None:
             return _desk_filings(world, second).get("desk", 0) > before
 
         _wait(desk_again, 30, 0.2)  # a desk started again, leads, and decides
+
+
+@POSTGRESQL
+def test_a_caller_without_the_key_is_refused_and_the_desk_serves_on(world: World) -> None:
+    with _desk_beside(world) as running:
+        address = desk._local_address(_leading(world.line))
+        assert address is not None
+        with pytest.raises(AuthenticationError):
+            Client(address, authkey=b"not the line's key")
+        app = create_app(world.line, rate_limit=None, duties=False, desk=True)
+        with TestClient(app) as client:
+            assert dataclasses.replace(world, client=client).file("alpha", box())["state"] == "accepted"
+        assert running.decided == 1

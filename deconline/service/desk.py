@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge
 from typing import Any
 
 from deconline.service import operations
@@ -46,6 +46,7 @@ SETTING = "filing_desk"
 HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
 LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
 ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
+BACKLOG = 128  # connections waiting to be accepted (multiprocessing's default, 1, drops the rest)
 PROBES = ("lock_wait", "lock_hold", "decision", "batch")
 
 
@@ -117,7 +118,7 @@ class Desk:
             leadership.release()
 
     def _open(self) -> None:
-        listener = Listener((self.host, 0), authkey=self._key)
+        listener = Listener((self.host, 0), backlog=BACKLOG)  # each caller proves the key in its own thread
         address = listener.address
         assert isinstance(address, tuple)
         threading.Thread(target=self._accept, args=(listener,), name="desk accept", daemon=True).start()
@@ -137,13 +138,16 @@ class Desk:
                 connection = listener.accept()
             except OSError:  # closed: this desk no longer leads, or stops
                 return
-            except Exception as exc:  # a caller without the key (AuthenticationError), or one gone at once
-                log.warning("a connection to the desk was refused: %s", exc)
-                continue
             threading.Thread(target=self._serve, args=(connection,), name="desk caller", daemon=True).start()
 
     def _serve(self, connection: Connection) -> None:
         with connection:
+            try:
+                deliver_challenge(connection, self._key)
+                answer_challenge(connection, self._key)
+            except Exception as exc:  # a caller without the key (AuthenticationError), or one gone at once
+                log.warning("a caller was refused by the desk: %r", exc)
+                return
             while True:
                 try:
                     filing = connection.recv()
