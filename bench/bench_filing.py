@@ -211,7 +211,7 @@ def wait_for_desk(db_url: str, timeout_s: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with db.read() as session:
-                if session.get(Setting, "filing_desk") is not None:
+                if session.scalar(select(Setting).where(Setting.key.startswith("filing_desk"))) is not None:
                     return True
             time.sleep(0.1)
         return False

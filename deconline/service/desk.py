@@ -9,10 +9,11 @@ every instance on its host: their filings meet in one batcher, nothing is read b
 instance, and no request waits for the interpreter a decision needs.
 
 It changes no rule: the desk takes the same decision (``operations.file``) under the same locks,
-so an instance that decides for itself meanwhile is still never accepted against it. Of all the
-desks on a database one leads (a lock of its own, as the worker's) and says where it listens
-(the setting ``filing_desk``: host name, address, port); instances on that host send it their
-signed filings over a local socket, authenticated with a key derived from the line's secret.
+so an instance that decides for itself meanwhile is still never accepted against it. Of the
+desks on one host one leads (a lock of that host's, as the worker's of the line) and says where
+it listens (the setting ``filing_desk:`` and a digest of the host name); instances on that host
+send it their signed filings over a local socket, authenticated with a key derived from the
+line's secret. Hosts each have their own desk, which take turns at the cells as instances do.
 Whenever the desk cannot answer (none leads, it died, it failed for a reason of its own) the
 instance decides the filing itself: a statement is carried out once whichever process tries
 (its nonce), so a filing the desk committed before it died is answered as a copy.
@@ -34,15 +35,16 @@ from typing import Any
 from deconline.service import operations
 from deconline.service.actors import Actor
 from deconline.service.errors import ServiceError
-from deconline.service.leader import ADVISORY_KEY, Leadership
+from deconline.service.leader import Leadership
 from deconline.service.line import Line, Probes
 from deconline.service.operations import Draft
 from deconline.service.statements import Signed
 from deconline.store.models import Operation, Setting
 
 log = logging.getLogger("deconline.desk")
-DESK_KEY = ADVISORY_KEY + 1  # the desk's own lock: it leads independently of the worker
-SETTING = "filing_desk"
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:15]
+DESK_KEY = (0x6465736B << 32) | int(_HOST[:8], 16)  # "desk", and this host's: never the worker's lock
+SETTING = f"filing_desk:{_HOST}"
 HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
 LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
 ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
@@ -123,7 +125,7 @@ class Desk:
         assert isinstance(address, tuple)
         threading.Thread(target=self._accept, args=(listener,), name="desk accept", daemon=True).start()
         with self.line.db.write() as session:
-            session.merge(Setting(key=SETTING, value=f"{socket.gethostname()} {address[0]}:{address[1]}"))
+            session.merge(Setting(key=SETTING, value=f"{address[0]}:{address[1]}"))
         self._listener = listener
         log.info("the filing desk listens on %s:%d", *address)
 
@@ -220,7 +222,7 @@ class DeskClient:
         return answer.operation
 
     def _where(self) -> tuple[str, int] | None:
-        """The leading desk's address on this host, read again every ``LOOK_EVERY_S``."""
+        """Where this host's leading desk listens, read again every ``LOOK_EVERY_S``."""
         now = time.monotonic()
         with self._lock:
             if now - self._looked_at < LOOK_EVERY_S:
@@ -258,11 +260,6 @@ class DeskClient:
 
 
 def _local_address(value: str | None) -> tuple[str, int] | None:
-    """``host address:port`` if the desk runs on this host (its address is a local one)."""
-    if not value:
-        return None
-    host, _, where = value.partition(" ")
-    address, _, port = where.rpartition(":")
-    if host != socket.gethostname() or not port.isdigit():
-        return None
-    return address, int(port)
+    """``address:port`` as the desk of this host wrote it."""
+    address, _, port = (value or "").rpartition(":")
+    return (address, int(port)) if address and port.isdigit() else None
