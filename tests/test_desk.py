@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client
+from multiprocessing.connection import Client, Pipe
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy import select
 from deconline.api.app import create_app
 from deconline.record.envelope import REPLAYED_HEADER
 from deconline.service import desk
-from deconline.service.errors import Invalid, NotFound
+from deconline.service.errors import Conflict, Invalid, NotFound
 from deconline.service.line import Line
 from deconline.service.statements import Repeated
 from deconline.store.db import Database
@@ -184,3 +184,14 @@ def test_a_caller_without_the_key_is_refused_and_the_desk_serves_on(world: World
         with TestClient(app) as client:
             assert dataclasses.replace(world, client=client).file("alpha", box())["state"] == "accepted"
         assert running.decided == 1
+
+
+def test_an_answer_that_cannot_travel_goes_as_an_error_that_says_so() -> None:
+    ours, theirs = Pipe()
+    error = Conflict("stale")
+    error.unpicklable = lambda: None  # type: ignore[attr-defined]
+    assert desk.send_answer(ours, desk.Answer(True, error=error, carried_out=True))
+    answer = theirs.recv()
+    assert isinstance(answer.error, desk.Unanswered) and answer.error.status == 503 and answer.carried_out
+    theirs.close()
+    assert not desk.send_answer(ours, desk.Answer(True))  # the caller is gone

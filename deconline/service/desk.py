@@ -52,6 +52,12 @@ BACKLOG = 128  # connections waiting to be accepted (multiprocessing's default, 
 PROBES = ("lock_wait", "lock_hold", "decision", "batch")
 
 
+class Unanswered(ServiceError):
+    """The desk decided but its answer could not travel: the caller should look, not file again."""
+
+    status = 503
+
+
 @dataclass(frozen=True)
 class Filing:
     actor: Actor
@@ -155,7 +161,8 @@ class Desk:
                     filing = connection.recv()
                 except (EOFError, OSError):
                     return
-                connection.send(self.decide(filing))
+                if not send_answer(connection, self.decide(filing)):
+                    return
 
     def decide(self, filing: Filing) -> Answer:
         calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -171,6 +178,20 @@ class Desk:
             return Answer(False, probes=calls)
         finally:
             _recording.calls = None
+
+
+def send_answer(connection: Connection, answer: Answer) -> bool:
+    """Send the answer; one that cannot be pickled goes as the error it ran into. False when the
+    caller is gone."""
+    try:
+        connection.send(answer)
+    except OSError:
+        return False
+    except Exception as exc:
+        log.exception("the desk's answer could not be sent")
+        failed = Unanswered(f"the filing desk decided but could not send its answer ({exc}): read your operations")
+        connection.send(Answer(True, error=failed, carried_out=answer.carried_out, probes=answer.probes))
+    return True
 
 
 # -- an instance's side -------------------------------------------------------------------------
