@@ -23,8 +23,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from deconline.api.app import create_app
+from deconline.cli import app as cli
 from deconline.record.envelope import REPLAYED_HEADER
 from deconline.service import desk
 from deconline.service.errors import Conflict, Invalid, NotFound
@@ -195,3 +197,14 @@ def test_an_answer_that_cannot_travel_goes_as_an_error_that_says_so() -> None:
     assert isinstance(answer.error, desk.Unanswered) and answer.error.status == 503 and answer.carried_out
     theirs.close()
     assert not desk.send_answer(ours, desk.Answer(True))  # the caller is gone
+
+
+def test_the_commands_say_what_is_wrong(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'line.db'}"
+    assert runner.invoke(cli, ["--db", db, "init"]).exit_code == 0
+    alone = runner.invoke(cli, ["--db", db, "desk"])
+    assert alone.exit_code == 2 and "the filing desk is for PostgreSQL" in alone.output
+    assert "--log-format must be text or json" in runner.invoke(cli, ["--db", db, "desk", "--log-format", "xml"]).output
+    wrong = runner.invoke(cli, ["--db", db, "serve", "--desk", "elsewhere"])
+    assert wrong.exit_code == 2 and "--desk must be process or none" in wrong.output

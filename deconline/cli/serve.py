@@ -210,17 +210,12 @@ def worker(
     """Run the line's periodic duties (the live evaluator, checkpoints and their witnesses, the
     hotline's deadlines) without serving requests; of all the workers on a database, one leads and
     the others stand by. 'deconline serve' starts one beside itself."""
-    import logging.config
-
     from deconline import worker as worker_process
-    from deconline.logs import log_config
     from deconline.service.duties import new_instance_id
 
     if evaluate_every < 0 or checkpoint_every < 0:
         fail("--evaluate-every and --checkpoint-every must be >= 0", 2)
-    if log_format not in ("text", "json"):
-        fail("--log-format must be text or json", 2)
-    logging.config.dictConfig(log_config("json" if log_format == "json" else "text", "warning" if quiet else "info"))
+    _log_alone(log_format, quiet)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -241,17 +236,23 @@ def desk(
     quiet: Annotated[bool, typer.Option("--quiet", help="log warnings only")] = False,
     log_format: Annotated[str, typer.Option(help="text, or json: one JSON object a line")] = "text",
 ) -> None:
-    """Decide the strategic filings of the instances on this host (PostgreSQL): of all the desks on
-    a database one leads and the others stand by. 'deconline serve' starts one beside itself."""
+    """Decide the strategic filings of the instances on this host (PostgreSQL): of the desks on a
+    host one leads and the others stand by. 'deconline serve' starts one beside itself."""
+    from deconline import worker as worker_process
+
+    _log_alone(log_format, quiet)
+    line = open_line()
+    if line.db.is_sqlite:
+        fail("the filing desk is for PostgreSQL: on SQLite each server decides its own filings", 2)
+    worker_process.run_desk(line, parent)
+
+
+def _log_alone(log_format: str, quiet: bool) -> None:
+    """Logging for a process that serves no requests (a worker, a desk)."""
     import logging.config
 
-    from deconline import worker as worker_process
     from deconline.logs import log_config
 
     if log_format not in ("text", "json"):
         fail("--log-format must be text or json", 2)
     logging.config.dictConfig(log_config("json" if log_format == "json" else "text", "warning" if quiet else "info"))
-    line = open_line()
-    if line.db.is_sqlite:
-        fail("the filing desk is for PostgreSQL: on SQLite each server decides its own filings", 2)
-    worker_process.run_desk(line, parent)
