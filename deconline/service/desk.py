@@ -49,7 +49,6 @@ HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
 LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
 ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
 BACKLOG = 128  # connections waiting to be accepted (multiprocessing's default, 1, drops the rest)
-LANES = 4  # batches decided side by side, on cells that do not overlap
 PROBES = ("lock_wait", "lock_hold", "decision", "batch")
 
 
@@ -108,7 +107,6 @@ class Desk:
         self.host = host
         # what a decision reports goes back with its answer (a batch's to the filing that led it)
         line.probes = Probes(**{name: _recorded(name) for name in PROBES})
-        line.lanes = LANES  # distant areas' filings, from every instance here, do not wait for each other
         self._key = authkey(line)
         self._listener: Listener | None = None
         self.decided = 0

@@ -236,7 +236,6 @@ class Line:
     alerting: dict[Any, Memory] = field(default_factory=dict)  # the evaluator's confirmation state
     # per (alert, party): when its guidance was last pushed, and the ranges pushed then
     guidance_told: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
-    lanes: int = 1  # batches of new filings decided side by side on cells that do not overlap (the desk's)
 
     def emit(self, session: Session, party: str, event: dict[str, Any]) -> None:
         """Persist a live event for ``party`` in the caller's transaction; it is pushed after the commit."""
@@ -267,12 +266,8 @@ class Line:
         ones of its batch included. Should any fail, the batch is rolled back and each taken again
         on its own, so one's error is never another's."""
         if self._together is None:
-            self._together = Batcher(self._decide_batch, lanes=self.lanes, cells_of=self._cells_needed)
+            self._together = Batcher(self._decide_batch)
         return self._together.submit((volumes, work))  # type: ignore[no-any-return]
-
-    def _cells_needed(self, item: tuple[Sequence[Volume], Work]) -> Cells | None:
-        """The cells a decision will lock, as far as known before it runs (None: any)."""
-        return reach_cells(item[0], self._reach_m) if self._reach_m is not None else None
 
     def _decide_alone(self, ticket: Ticket[tuple[Sequence[Volume], Work]]) -> None:
         volumes, work = ticket.item

@@ -72,7 +72,7 @@ def test_each_caller_gets_its_own_error_and_the_lead_is_handed_on() -> None:
         else:
             assert future.result() == k
     assert batcher.items == 40 and batcher.batches >= 40 // 3
-    assert not batcher._running and not batcher._waiting  # nobody left leading or waiting
+    assert not batcher._working and not batcher._waiting  # nobody left leading or waiting
 
 
 def _volumes(world: World, lon: float, lat: float, half_km: float, start_h: float) -> list[Volume]:
@@ -249,82 +249,3 @@ def test_an_error_in_the_pipelined_begin_is_sqlalchemys_as_any_other(db_url: str
     with db.write() as session:  # the pool hands out a working connection after it
         _with_begin(session.connection(), text("SELECT 1"))
     db.dispose()
-
-
-AREAS = {"a": frozenset({1, 2}), "b": frozenset({5}), "ab": frozenset({2, 5}), "c": frozenset({9})}
-
-
-def _lanes_batcher(gates: dict[str, threading.Event], started: list[list[str]]) -> Batcher[str]:
-    """Items named by their area (``a1``: area a); a batch led by an item with a gate waits for it."""
-
-    def run(tickets: list[Ticket[str]]) -> None:
-        started.append([t.item for t in tickets])
-        gate = gates.get(tickets[0].item)
-        if gate is not None:
-            assert gate.wait(5)
-        for ticket in tickets:
-            ticket.result = ticket.item
-
-    return Batcher(run, lanes=4, cells_of=lambda item: AREAS[item.rstrip("0123456789")])
-
-
-def _queue(batcher: Batcher[str], pool: ThreadPoolExecutor, items: Sequence[str]) -> list[Any]:
-    """Submit ``items`` one after the other: each waiting, leading or done before the next."""
-
-    def seen(item: str) -> bool:
-        lanes = list(batcher._running.values())
-        return any(t.item == item for t in [*batcher._waiting, *(t for lane in lanes for t in lane.tickets)])
-
-    futures = []
-    for item in items:
-        futures.append(pool.submit(batcher.submit, item))
-        while not seen(item) and not futures[-1].done():
-            time.sleep(0.001)
-    return futures
-
-
-def test_batches_on_cells_apart_run_side_by_side_and_an_item_never_passes_one_it_shares_cells_with() -> None:
-    gates = {"a1": threading.Event(), "b1": threading.Event()}
-    started: list[list[str]] = []
-    batcher = _lanes_batcher(gates, started)
-    with ThreadPoolExecutor(8) as pool:
-        first = _queue(batcher, pool, ["a1", "b1"])  # two areas: both batches run at once
-        while len(started) < 2:
-            time.sleep(0.001)
-        assert sorted(map(tuple, started)) == [("a1",), ("b1",)]
-        # while both run: "ab" shares cells with both; "b2" comes after it and shares cell 5 with
-        # it, so it must not pass it; "c1" shares nothing and starts a lane of its own at once
-        later = _queue(batcher, pool, ["a2", "ab1", "b2", "c1"])
-        while ["c1"] not in started:
-            time.sleep(0.001)
-        assert len(started) == 3
-        gates["a1"].set()  # a's lane ends: a2 runs; ab1 still shares cell 5 with the running b1
-        while not any("a2" in batch for batch in started):
-            time.sleep(0.001)
-        assert not any("ab1" in batch or "b2" in batch for batch in started)
-        gates["b1"].set()
-        assert [f.result(5) for f in first + later] == ["a1", "b1", "a2", "ab1", "b2", "c1"]
-    order = [item for batch in started for item in batch]
-    assert order.index("ab1") < order.index("b2")  # b2 never went ahead of ab1
-    assert batcher.items == 6
-
-
-def test_one_lane_and_unknown_cells_keep_one_batch_at_a_time() -> None:
-    started: list[list[str]] = []
-    gate = threading.Event()
-
-    def run(tickets: list[Ticket[str]]) -> None:
-        started.append([t.item for t in tickets])
-        if tickets[0].item == "x1":
-            assert gate.wait(5)
-        for ticket in tickets:
-            ticket.result = ticket.item
-
-    batcher: Batcher[str] = Batcher(run, lanes=4, cells_of=lambda item: None)  # the reach is not known yet
-    with ThreadPoolExecutor(4) as pool:
-        futures = _queue(batcher, pool, ["x1", "y1", "z1"])
-        time.sleep(0.05)
-        assert started == [["x1"]]  # nothing runs beside a batch that may need every cell
-        gate.set()
-        assert [f.result(5) for f in futures] == ["x1", "y1", "z1"]
-    assert started == [["x1"], ["y1", "z1"]]
