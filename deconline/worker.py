@@ -10,7 +10,6 @@ On PostgreSQL ``serve`` also starts a filing desk (``service.desk``) the same wa
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -20,13 +19,13 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from deconline.interpreter import settle_heap
 from deconline.service.desk import Desk
 from deconline.service.duties import Duties
 from deconline.service.line import Line
 
 log = logging.getLogger("deconline.worker")
 RESTART_AFTER_S = 0.5
-DESK_SWITCH_INTERVAL_S = 0.0005  # a decision back from the database waits this long at most for the interpreter
 ORPHAN_CHECK_S = 0.5
 
 
@@ -42,9 +41,7 @@ def run(line: Line, instance: str, parent: int | None = None) -> None:
 
 def run_desk(line: Line, parent: int | None = None) -> None:
     """Run the filing desk (``service.desk``) until SIGTERM or SIGINT, or until ``parent`` is gone."""
-    gc.collect()
-    gc.freeze()  # what start-up built lives as long as the process: never scanned again (see api.app.settle_heap)
-    sys.setswitchinterval(DESK_SWITCH_INTERVAL_S)
+    settle_heap()
     stop = threading.Event()
     desk = threading.Thread(target=Desk(line).run, args=(stop,), name="filing desk")
     desk.start()

@@ -207,6 +207,14 @@ def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = N
     return world
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux: /proc's list of children of each of its threads)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

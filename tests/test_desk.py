@@ -34,7 +34,7 @@ from deconline.service.line import Line
 from deconline.service.statements import Repeated
 from deconline.store.db import Database
 from deconline.store.models import Operation, Setting
-from tests.helpers import World, box, make_world, server_process
+from tests.helpers import World, box, children_of, make_world, server_process
 
 POSTGRESQL = pytest.mark.parametrize("world_copy", ["postgresql"], indirect=True)
 
@@ -115,15 +115,8 @@ def test_without_a_desk_the_instance_decides_itself(world: World) -> None:
         assert 'deconline_desk_filings_total{decided="here"} 1.0' in figures
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def _desks_of(pid: int) -> list[int]:
-    return [c for c in _children(pid) if b"\x00desk\x00" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [c for c in children_of(pid) if b"\x00desk\x00" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def _desk_filings(world: World, url: str) -> dict[str, float]:

@@ -18,24 +18,16 @@ import httpx
 from typer.testing import CliRunner
 
 from deconline.cli import app
-from tests.helpers import make_world, server_process
+from tests.helpers import children_of, make_world, server_process
 
 runner = CliRunner()
 EARTH = 6_371_000.0
 
 
-def _children(pid: int) -> list[int]:
-    """The processes ``pid`` started (Linux: /proc's list of children of each of its threads)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def _worker_of(pid: int, timeout_s: float = 15.0) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        workers = [c for c in _children(pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        workers = [c for c in children_of(pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
         if workers:
             return workers[0]
         time.sleep(0.05)
@@ -115,7 +107,7 @@ def test_a_worker_run_alone_leads_for_a_server_without_one(db_url: str) -> None:
     world.line.db.dispose()
     command = [sys.executable, "-m", "deconline", "--db", db_url, "worker", "--quiet"]
     with server_process(db_url, "--worker", "none") as (url, proc):
-        assert not [c for c in _children(proc.pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert not [c for c in children_of(proc.pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
         alone = subprocess.Popen(command, start_new_session=True)
         try:
             _wait(lambda: _ready(url)["checks"]["evaluator"] == "ok (on another instance)", 15)

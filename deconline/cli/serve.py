@@ -77,7 +77,8 @@ def serve(
 ) -> None:
     """Run the API server and the console (OpenAPI documentation at /docs), with a worker process
     for the line's periodic duties and, on PostgreSQL, a filing desk."""
-    from deconline.api.app import create_app, settle_heap
+    from deconline.api.app import create_app
+    from deconline.interpreter import settle_heap
     from deconline.service import parties
     from deconline.service.duties import new_instance_id
 
