@@ -37,6 +37,7 @@ from deconline.service.errors import Invalid, ServiceError
 from deconline.service.line import Line
 from deconline.service.relay import EventRelay
 from deconline.service.statements import Lost
+from deconline.store.loop_reads import LoopReads
 
 log = logging.getLogger("deconline.api")
 MAX_BODY_BYTES = 1024 * 1024
@@ -96,6 +97,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             duties.stop()
         relay.stop()
         line.answers.flush()
+        if app.state.loop_reads is not None:
+            await app.state.loop_reads.close()
 
 
 def create_app(
@@ -121,6 +124,7 @@ def create_app(
     )
     app.state.line = line
     app.state.statement_facts = LineFacts()
+    app.state.loop_reads = None if line.db.is_sqlite else LoopReads(line.db)
     app.state.instance = instance or new_instance_id()
     app.state.duties = Duties(line, app.state.instance) if duties else None
     app.state.metrics = Metrics(line, app.state.instance)

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from deconline.api.statements import LineFacts, SignatureCheck, check_statement
 from deconline.record.envelope import SIGNATURE_HEADER
 from deconline.service.actors import Actor
 from deconline.service.line import Line
-from deconline.service.parties import authenticate
+from deconline.service.parties import authenticate, authenticate_on_loop
+from deconline.store.loop_reads import LoopReads
 
 __all__ = ["SIGNATURE_HEADER", "ActorDep", "LineDep", "SignatureCheck", "SubmissionDep"]
 
@@ -24,11 +26,17 @@ async def get_line(request: Request) -> Line:
     return line
 
 
-def get_actor(
+async def get_actor(
+    request: Request,
     line: Annotated[Line, Depends(get_line)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    return authenticate(line, credentials.credentials if credentials else None)
+    """On PostgreSQL the token is read on the event loop (``store.loop_reads``), else in the pool."""
+    token = credentials.credentials if credentials else None
+    reads: LoopReads | None = request.app.state.loop_reads
+    if reads is None:
+        return await run_in_threadpool(authenticate, line, token)
+    return await authenticate_on_loop(line, reads, token)
 
 
 LineDep = Annotated[Line, Depends(get_line)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from deconline.service import record
 from deconline.service.actors import ROLES, Actor, Role
 from deconline.service.errors import Conflict, Invalid, NotFound, Unauthorized
 from deconline.service.line import TACTICAL_COUNTER, Line
+from deconline.store.loop_reads import LoopReads
 from deconline.store.models import Counter, Party, PartyKey, Setting, Token
 
 
@@ -135,10 +138,24 @@ _WHO = (
 
 
 def authenticate(line: Line, token: str | None) -> Actor:
+    with line.db.read_rows() as connection:
+        row = connection.execute(_WHO, {"token_hash": _token_hash(token)}).first()
+    return _holder(line, row)
+
+
+async def authenticate_on_loop(line: Line, reads: LoopReads, token: str | None) -> Actor:
+    """``authenticate`` without blocking the event loop (PostgreSQL, see ``store.loop_reads``)."""
+    return _holder(line, await reads.first(_WHO, {"token_hash": _token_hash(token)}))
+
+
+def _token_hash(token: str | None) -> str:
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    with line.db.read_rows() as connection:
-        row = connection.execute(_WHO, {"token_hash": hash_token(token)}).first()
+    return hash_token(token)
+
+
+def _holder(line: Line, row: Sequence[Any] | None) -> Actor:
+    """Who holds the token whose row this is (``_WHO``), if it is still valid."""
     if row is None:
         raise Unauthorized("unknown token")
     role, party_id, group, public_key, expires_at, revoked_at = row
@@ -148,7 +165,7 @@ def authenticate(line: Line, token: str | None) -> Actor:
         raise Unauthorized("this token has expired: ask the operator for a new one")
     if role == "party":
         return Actor("party", party_id, group, public_key)
-    return Actor(role)  # type: ignore[arg-type]
+    return Actor(role)
 
 
 def list_parties(line: Line) -> list[Party]:

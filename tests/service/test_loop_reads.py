@@ -1,0 +1,113 @@
+"""The token check on the event loop (PostgreSQL): the same answers as the blocking one, a
+connection the server closed is replaced, and no more than a few are kept idle."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+from sqlalchemy import bindparam, select
+
+from deconline.service import parties
+from deconline.service.actors import Actor
+from deconline.service.errors import Unauthorized
+from deconline.service.line import Line
+from deconline.store.db import Database
+from deconline.store.loop_reads import LoopReads
+from deconline.store.models import Setting
+
+pytestmark = pytest.mark.postgres
+
+SETTING = select(Setting.key, Setting.value).where(Setting.key == bindparam("key"))
+
+
+def _db(pg_url: str) -> Database:
+    db = Database(pg_url)
+    db.migrate()
+    with db.write() as session:
+        session.add(Setting(key="colour", value="amber"))
+    return db
+
+
+def test_the_first_row_or_none(pg_url: str) -> None:
+    db = _db(pg_url)
+    reads = LoopReads(db)
+
+    async def ask() -> list[tuple[object, ...] | None]:
+        try:
+            return [await reads.first(SETTING, {"key": key}) for key in ("colour", "missing", "colour")]
+        finally:
+            await reads.close()
+
+    assert asyncio.run(ask()) == [("colour", "amber"), None, ("colour", "amber")]
+    db.dispose()
+
+
+def test_a_connection_the_server_closed_is_replaced(pg_url: str) -> None:
+    db = _db(pg_url)
+    reads = LoopReads(db)
+
+    async def ask() -> tuple[object, ...] | None:
+        return await reads.first(SETTING, {"key": "colour"})
+
+    async def twice_with_a_kill_between() -> list[tuple[object, ...] | None]:
+        first = await ask()
+        with psycopg.connect(reads._dsn, autocommit=True) as admin:  # as a restarted server would
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        try:
+            return [first, await ask()]
+        finally:
+            await reads.close()
+
+    assert asyncio.run(twice_with_a_kill_between()) == [("colour", "amber")] * 2
+    db.dispose()
+
+
+def test_a_few_are_kept_idle_and_the_rest_closed(pg_url: str) -> None:
+    db = _db(pg_url)
+    reads = LoopReads(db, keep_idle=2)
+
+    async def many_at_once() -> int:
+        rows = await asyncio.gather(*(reads.first(SETTING, {"key": "colour"}) for _ in range(6)))
+        assert rows == [("colour", "amber")] * 6
+        kept = len(reads._idle)
+        await reads.close()
+        return kept
+
+    assert asyncio.run(many_at_once()) == 2
+    db.dispose()
+
+
+def test_tokens_checked_on_the_loop_as_in_a_thread(pg_url: str) -> None:
+    line = Line(Database(pg_url))
+    admin = parties.initialise(line)
+    revoked = parties.issue_token(line, "auditor")
+    parties.revoke_token(line, parties.hash_token(revoked)[:12])
+    reads = LoopReads(line.db)
+
+    async def check(token: str | None) -> object:
+        try:
+            return await parties.authenticate_on_loop(line, reads, token)
+        except Unauthorized as exc:
+            return exc.message
+
+    async def all_of_them() -> list[object]:
+        try:
+            return [await check(token) for token in (admin, revoked, "dl_nobody", None)]
+        finally:
+            await reads.close()
+
+    on_loop = asyncio.run(all_of_them())
+    in_thread: list[object] = []
+    for token in (admin, revoked, "dl_nobody", None):
+        try:
+            in_thread.append(parties.authenticate(line, token))
+        except Unauthorized as exc:
+            in_thread.append(exc.message)
+    assert on_loop == in_thread
+    assert on_loop[0] == Actor("admin")
+    line.db.dispose()
