@@ -4,6 +4,9 @@ connection the server closed is replaced, and no more than a few are kept idle."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -18,6 +21,15 @@ from deconline.store.loop_reads import LoopReads
 from deconline.store.models import Setting
 
 pytestmark = pytest.mark.postgres
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """On a loop of its own, in a thread of its own, whatever runs in this one (Playwright's)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 SETTING = select(Setting.key, Setting.value).where(Setting.key == bindparam("key"))
 
@@ -40,7 +52,7 @@ def test_the_first_row_or_none(pg_url: str) -> None:
         finally:
             await reads.close()
 
-    assert asyncio.run(ask()) == [("colour", "amber"), None, ("colour", "amber")]
+    assert run(ask()) == [("colour", "amber"), None, ("colour", "amber")]
     db.dispose()
 
 
@@ -63,7 +75,7 @@ def test_a_connection_the_server_closed_is_replaced(pg_url: str) -> None:
         finally:
             await reads.close()
 
-    assert asyncio.run(twice_with_a_kill_between()) == [("colour", "amber")] * 2
+    assert run(twice_with_a_kill_between()) == [("colour", "amber")] * 2
     db.dispose()
 
 
@@ -78,7 +90,7 @@ def test_a_few_are_kept_idle_and_the_rest_closed(pg_url: str) -> None:
         await reads.close()
         return kept
 
-    assert asyncio.run(many_at_once()) == 2
+    assert run(many_at_once()) == 2
     db.dispose()
 
 
@@ -101,7 +113,7 @@ def test_tokens_checked_on_the_loop_as_in_a_thread(pg_url: str) -> None:
         finally:
             await reads.close()
 
-    on_loop = asyncio.run(all_of_them())
+    on_loop = run(all_of_them())
     in_thread: list[object] = []
     for token in (admin, revoked, "dl_nobody", None):
         try:
