@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Pipe
+from multiprocessing.connection import Client, Listener, Pipe
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,31 @@ def test_a_caller_without_the_key_is_refused_and_the_desk_serves_on(world: World
         with TestClient(app) as client:
             assert dataclasses.replace(world, client=client).file("alpha", box())["state"] == "accepted"
         assert running.decided == 1
+
+
+@POSTGRESQL
+def test_a_desk_that_never_answers_leaves_the_decision_to_the_instance(world: World) -> None:
+    """A desk that took the filing and hangs (stopped, say): after the wait, the instance decides."""
+    listener = Listener(("127.0.0.1", 0), authkey=desk.authkey(world.line))
+    held: list[Any] = []
+
+    def take_and_hang() -> None:
+        connection = listener.accept()
+        held.append(connection.recv())  # and never answers
+
+    threading.Thread(target=take_and_hang, daemon=True).start()
+    host, port = listener.address
+    with world.line.db.write() as session:
+        session.merge(Setting(key=desk.SETTING, value=f"{host}:{port}"))
+    app = create_app(world.line, rate_limit=None, duties=False, desk=True)
+    app.state.desk.answer_wait_s = 0.5
+    with TestClient(app) as client:
+        through = dataclasses.replace(world, client=client)
+        assert through.file("alpha", box())["state"] == "accepted"
+        figures = client.get("/metrics", headers=world.headers("auditor")).text
+    assert len(held) == 1 and isinstance(held[0], desk.Filing)  # it did reach the desk
+    assert 'deconline_desk_filings_total{decided="here"} 1.0' in figures
+    listener.close()
 
 
 def test_an_answer_that_cannot_travel_goes_as_an_error_that_says_so() -> None:

@@ -128,7 +128,8 @@ def create_app(
     app.state.instance = instance or new_instance_id()
     app.state.duties = Duties(line, app.state.instance) if duties else None
     app.state.metrics = Metrics(line, app.state.instance)
-    app.state.desk = app.state.metrics.desk = DeskClient(line) if desk and not line.db.is_sqlite else None
+    reads = app.state.loop_reads
+    app.state.desk = app.state.metrics.desk = DeskClient(line, reads) if desk and reads is not None else None
     if rate_limit is not None:  # inside Observed: a 429 gets its request id, access-log line and count
         app.add_middleware(RateLimited, limit=rate_limit, metrics=app.state.metrics)
     app.add_middleware(Observed, metrics=app.state.metrics)

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 from deconline.store.db import Database
@@ -36,6 +37,12 @@ class LoopReads:
 
     async def first(self, statement: ClauseElement, params: dict[str, Any]) -> tuple[Any, ...] | None:
         sql = self._compiled(statement)
+        try:
+            return await self._first(sql, params)
+        except psycopg.Error as exc:  # as SQLAlchemy raises it elsewhere (a 503 "busy" for the API)
+            raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+
+    async def _first(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         reused = bool(self._idle)
         connection = self._idle.pop() if reused else await self._connect()
         try:

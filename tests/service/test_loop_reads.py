@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import OperationalError
 
 from deconline.service import parties
 from deconline.service.actors import Actor
@@ -123,3 +124,10 @@ def test_tokens_checked_on_the_loop_as_in_a_thread(pg_url: str) -> None:
     assert on_loop == in_thread
     assert on_loop[0] == Actor("admin")
     line.db.dispose()
+
+
+def test_a_database_that_does_not_answer_is_an_operational_error() -> None:
+    """As SQLAlchemy would raise it: the API answers it with a 503 and Retry-After."""
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    with pytest.raises(OperationalError):
+        run(LoopReads(db).first(SETTING, {"key": "colour"}))

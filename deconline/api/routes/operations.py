@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from deconline.api.convert import operation_out, to_volumes
 from deconline.api.deps import ActorDep, LineDep, SubmissionDep
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"], route_class=Jso
 
 
 @router.post("", status_code=201, response_model=OperationOut)
-def file_operation(
+async def file_operation(
     body: OperationIn, line: LineDep, actor: ActorDep, signed: SubmissionDep, request: Request
 ) -> Response:
     """File an operation. It is `accepted` when it conflicts with nothing, else `proposed` with notices
@@ -26,14 +27,13 @@ def file_operation(
     actor.require_party()
     draft = Draft(to_volumes(body.volumes, line.limits), body.name)
     statement = signed.require()
-    # Decided by the filing desk if one leads on this host; a signed filing only: should the desk
-    # fail after deciding, its nonce keeps this instance from deciding it twice.
+    # Decided by the filing desk if one leads on this host, from this event loop; a signed filing
+    # only: should the desk fail after deciding, its nonce keeps this instance from deciding it twice.
     desk: DeskClient | None = request.app.state.desk
-    op = desk.file(actor, draft, statement) if desk is not None and statement is not None else None
+    op = await desk.file(actor, draft, statement) if desk is not None and statement is not None else None
     if op is None:
-        op = operations.file(line, actor, draft, statement)
-    # The model serialised here, in this thread: the hot path's answer needs no second validation
-    # and no second trip to the thread pool.
+        op = await run_in_threadpool(operations.file, line, actor, draft, statement)
+    # The model serialised here: the hot path's answer needs no second validation.
     return Response(
         operation_out(op).model_dump_json(),
         status_code=201,
