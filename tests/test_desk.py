@@ -5,6 +5,7 @@ desk loses no filing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import pickle
@@ -179,6 +180,22 @@ def test_a_caller_without_the_key_is_refused_and_the_desk_serves_on(world: World
         with TestClient(app) as client:
             assert dataclasses.replace(world, client=client).file("alpha", box())["state"] == "accepted"
         assert running.decided == 1
+
+
+@POSTGRESQL
+def test_filings_beyond_the_instances_turns_at_the_desk_wait_for_one(world: World) -> None:
+    with _desk_beside(world) as running:
+        app = create_app(world.line, rate_limit=None, duties=False, desk=True)
+        app.state.desk._turns = asyncio.Semaphore(1)  # one filing at the desk at a time
+        with TestClient(app) as client:
+            through = dataclasses.replace(world, client=client)
+            parties = ("alpha", "bravo", "charlie", "alpha", "bravo", "charlie")
+            with ThreadPoolExecutor(len(parties)) as pool:
+                filed = list(pool.map(lambda i: through.file(parties[i], box(lon=10.0 + i)), range(len(parties))))
+            figures = client.get("/metrics", headers=world.headers("auditor")).text
+        assert [op["state"] for op in filed] == ["accepted"] * len(parties)
+        assert running.decided == len(parties)
+        assert f'deconline_desk_filings_total{{decided="desk"}} {len(parties)}.0' in figures
 
 
 @POSTGRESQL

@@ -55,6 +55,7 @@ SETTING = f"filing_desk:{_HOST}"
 HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
 LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
 ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
+MAX_CHANNELS = 64  # an instance's filings at the desk at once (a thread each there); the rest wait their turn
 BACKLOG = 128  # connections waiting to be accepted (multiprocessing's default, 1, drops the rest)
 PROBES = ("lock_wait", "lock_hold", "decision", "batch")
 
@@ -218,6 +219,7 @@ class DeskClient:
         self._looked_at = -LOOK_EVERY_S
         self._idle: list[_Channel] = []
         self._looking: asyncio.Task[tuple[str, int] | None] | None = None
+        self._turns = asyncio.Semaphore(MAX_CHANNELS)  # the filings at the desk at once, a channel each
         self.sent = 0  # filings the desk decided, and those this instance decided instead
         self.kept = 0
 
@@ -228,9 +230,10 @@ class DeskClient:
             return None
         channel: _Channel | None = None
         try:
-            channel = await self._channel(address, self._key)
-            async with asyncio.timeout(self.answer_wait_s):
-                answer = await channel.ask(Filing(actor, draft, signed))
+            async with self._turns:
+                channel = await self._channel(address, self._key)
+                async with asyncio.timeout(self.answer_wait_s):
+                    answer = await channel.ask(Filing(actor, draft, signed))
         except Exception as exc:  # gone, refused, or not the desk any more: look again, decide here
             log.info("the filing desk at %s:%d did not answer (%r); deciding here", *address, exc)
             if channel is not None:
