@@ -13,6 +13,7 @@ connection belongs to no loop while it is idle, and it is used by one request at
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import psycopg
@@ -23,22 +24,26 @@ from sqlalchemy.sql import ClauseElement
 from deconline.store.db import Database
 
 KEEP_IDLE = 8  # connections kept open between requests; more are opened under load, then closed
+MAX_OPEN = 16  # connections open at once: a burst of requests waits for one rather than exhaust the server's
 
 
 class LoopReads:
     """``first(statement, params)``: the first row a SELECT returns, or None (PostgreSQL only)."""
 
-    def __init__(self, db: Database, keep_idle: int = KEEP_IDLE) -> None:
+    def __init__(self, db: Database, keep_idle: int = KEEP_IDLE, max_open: int = MAX_OPEN) -> None:
         self._dsn = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._dialect = db.engine.dialect
         self._keep = keep_idle
         self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._turns = asyncio.Semaphore(max_open)
+        self.opened = 0  # connections opened so far
         self._sql: dict[int, tuple[ClauseElement, str]] = {}
 
     async def first(self, statement: ClauseElement, params: dict[str, Any]) -> tuple[Any, ...] | None:
         sql = self._compiled(statement)
         try:
-            return await self._first(sql, params)
+            async with self._turns:
+                return await self._first(sql, params)
         except psycopg.Error as exc:  # as SQLAlchemy raises it elsewhere (a 503 "busy" for the API)
             raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
 
@@ -64,6 +69,7 @@ class LoopReads:
             await connection.close()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        self.opened += 1
         return await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
 
     @staticmethod

@@ -95,6 +95,20 @@ def test_a_few_are_kept_idle_and_the_rest_closed(pg_url: str) -> None:
     db.dispose()
 
 
+def test_a_burst_waits_for_the_connections_it_may_open(pg_url: str) -> None:
+    db = _db(pg_url)
+    reads = LoopReads(db, max_open=2)
+
+    async def burst() -> int:
+        rows = await asyncio.gather(*(reads.first(SETTING, {"key": "colour"}) for _ in range(20)))
+        assert rows == [("colour", "amber")] * 20
+        await reads.close()
+        return reads.opened
+
+    assert run(burst()) == 2
+    db.dispose()
+
+
 def test_tokens_checked_on_the_loop_as_in_a_thread(pg_url: str) -> None:
     line = Line(Database(pg_url))
     admin = parties.initialise(line)
