@@ -80,32 +80,18 @@ def test_a_connection_the_server_closed_is_replaced(pg_url: str) -> None:
     db.dispose()
 
 
-def test_a_few_are_kept_idle_and_the_rest_closed(pg_url: str) -> None:
+def test_a_burst_waits_for_the_connections_it_may_open_and_a_few_are_kept(pg_url: str) -> None:
     db = _db(pg_url)
-    reads = LoopReads(db, keep_idle=2)
 
-    async def many_at_once() -> int:
-        rows = await asyncio.gather(*(reads.first(SETTING, {"key": "colour"}) for _ in range(6)))
-        assert rows == [("colour", "amber")] * 6
-        kept = len(reads._idle)
-        await reads.close()
-        return kept
-
-    assert run(many_at_once()) == 2
-    db.dispose()
-
-
-def test_a_burst_waits_for_the_connections_it_may_open(pg_url: str) -> None:
-    db = _db(pg_url)
-    reads = LoopReads(db, max_open=2)
-
-    async def burst() -> int:
+    async def burst(reads: LoopReads) -> tuple[int, int]:
         rows = await asyncio.gather(*(reads.first(SETTING, {"key": "colour"}) for _ in range(20)))
         assert rows == [("colour", "amber")] * 20
+        kept = len(reads._idle)
         await reads.close()
-        return reads.opened
+        return reads.opened, kept
 
-    assert run(burst()) == 2
+    assert run(burst(LoopReads(db, keep_idle=2, max_open=2))) == (2, 2)  # twenty requests over two
+    assert run(burst(LoopReads(db, keep_idle=1, max_open=4)))[1] == 1  # the others closed
     db.dispose()
 
 
