@@ -207,11 +207,22 @@ def make_world(db_url: str, *, with_agreement: bool = True, tmp: Path | None = N
     return world
 
 
-def children_of(pid: int) -> list[int]:
-    """The processes ``pid`` started (Linux: /proc's list of children of each of its threads)."""
+def children_of(pid: int, running: bytes = b"") -> list[int]:
+    """The processes ``pid`` started whose command line holds ``running`` (Linux: /proc's list of
+    children of each of its threads). One that ends while it is read (a worker just killed) is
+    left out, as is a thread that ends meanwhile."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
+        try:
+            children = [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+        for child in children:
+            try:
+                if running in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(child)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
     return found
 
 

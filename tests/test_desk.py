@@ -117,7 +117,7 @@ def test_without_a_desk_the_instance_decides_itself(world: World) -> None:
 
 
 def _desks_of(pid: int) -> list[int]:
-    return [c for c in children_of(pid) if b"\x00desk\x00" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return children_of(pid, running=b"\x00desk\x00")
 
 
 def _desk_filings(world: World, url: str) -> dict[str, float]:

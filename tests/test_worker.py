@@ -27,7 +27,7 @@ EARTH = 6_371_000.0
 def _worker_of(pid: int, timeout_s: float = 15.0) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        workers = [c for c in children_of(pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        workers = children_of(pid, running=b"worker")
         if workers:
             return workers[0]
         time.sleep(0.05)
@@ -107,7 +107,7 @@ def test_a_worker_run_alone_leads_for_a_server_without_one(db_url: str) -> None:
     world.line.db.dispose()
     command = [sys.executable, "-m", "deconline", "--db", db_url, "worker", "--quiet"]
     with server_process(db_url, "--worker", "none") as (url, proc):
-        assert not [c for c in children_of(proc.pid) if b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert not children_of(proc.pid, running=b"worker")
         alone = subprocess.Popen(command, start_new_session=True)
         try:
             _wait(lambda: _ready(url)["checks"]["evaluator"] == "ok (on another instance)", 15)
