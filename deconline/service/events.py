@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from deconline.store.db import at_commit
 from deconline.store.models import EventCounter, PartyEvent
+from deconline.store.together import rows_document
 
 Event = dict[str, Any]
 QUEUE_LIMIT = 1000
@@ -183,10 +184,8 @@ def _insert(session: Session, rows: list[dict[str, Any]], origin: str) -> list[t
             {
                 "channel": CHANNEL,
                 "origin": origin,
-                "events": json.dumps(
-                    [{**row, "k": k, "o": o} for o, (row, k) in enumerate(zip(rows, ks, strict=True))],
-                    separators=(",", ":"),
-                    allow_nan=False,
+                "events": rows_document(
+                    [{**row, "k": k, "o": o} for o, (row, k) in enumerate(zip(rows, ks, strict=True))]
                 ),
             },
         )

@@ -57,7 +57,7 @@ def _write(session: Session, queued: list[Rows]) -> None:
             groups[item.shape] = Rows(item.table, list(item.rows), item.update)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        params = {f"w{i}": _document(part.rows) for i, part in enumerate(groups.values())}
+        params = {f"w{i}": rows_document(part.rows) for i, part in enumerate(groups.values())}
         connection.execute(_statement(tuple(groups)), params)
         return
     for part in groups.values():
@@ -71,9 +71,10 @@ def _write(session: Session, queued: list[Rows]) -> None:
         connection.execute(statement, part.rows)
 
 
-def _document(rows: list[dict[str, Any]]) -> str:
-    """The rows as one JSON array of objects (a JSON column's value nested as it is). A value
-    JSON cannot carry exactly (NaN, an infinity) is refused, never stored as null."""
+def rows_document(rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON array of objects (a JSON column's value nested as it is), for
+    ``json_populate_recordset`` or ``json_to_recordset``. A value JSON cannot carry exactly (NaN,
+    an infinity) is refused, never stored as null."""
     return json.dumps(rows, separators=(",", ":"), allow_nan=False)
 
 
