@@ -15,7 +15,11 @@ conflicts, is what is measured. ``spread`` scatters random volumes over western 
 22 h. ``--instances N`` runs N service processes on the one database, the clients spread over
 them. After every run the database is checked: no two accepted operations of different parties
 may conflict ("double accepts"). Also reported: how long decisions held and waited for their
-locks (the instances' /metrics) and the CPU time per filing of the service and of the machine.
+locks (the instances' /metrics) and the CPU time per filing of the service and of the machine,
+and by role (the instances' request processes, their workers and desks, PostgreSQL, the clients).
+The clients start once every instance and the processes it started are done starting (their CPU
+quiet for a second): a second instance's desk still importing would otherwise count as CPU spent
+on the filings.
 
 ``--compare`` runs, in one go on PostgreSQL with pairs: one area on one instance, one area on
 two, disjoint areas on two; and prints the ratios. To measure other code with this script, put
@@ -39,7 +43,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,17 +153,51 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _own_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time so far of a process and of the processes it started and still runs
-    (``serve``'s worker), (Linux), 0 where /proc is not there."""
+    (``serve``'s worker and desk), (Linux), 0 where /proc is not there."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
-            int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()
-        ]
+        own, children = _own_seconds(pid), _children(pid)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(c) for c in children)
+    return own + sum(cpu_seconds(c) for c in children)
+
+
+def cpu_by_role(pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far by role: the instances' request processes (``serve``), the worker and
+    desk processes they started, PostgreSQL's processes, and this process (the clients); Linux."""
+    roles: dict[str, float] = {}
+
+    def add(role: str, pid: int) -> None:
+        with suppress(OSError):  # a process that ended meanwhile
+            roles[role] = roles.get(role, 0.0) + _own_seconds(pid)
+
+    def walk(pid: int) -> None:
+        try:
+            argv, children = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"), _children(pid)
+        except OSError:
+            return
+        add(next((a.decode() for a in argv if a in (b"serve", b"worker", b"desk")), "other"), pid)
+        for child in children:
+            walk(child)
+
+    for pid in pids:
+        walk(pid)
+    for proc in Path("/proc").iterdir():
+        with suppress(OSError, ValueError):
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() in ("postgres", "postmaster"):
+                add("postgresql", int(proc.name))
+    add("clients", os.getpid())
+    return roles
 
 
 def machine_busy_seconds() -> float:
@@ -217,6 +255,17 @@ def wait_for_desk(db_url: str, timeout_s: float = 20.0) -> bool:
         return False
     finally:
         db.dispose()
+
+
+def wait_until_settled(pids: list[int], timeout_s: float = 30.0) -> None:
+    """Wait until the instances and the processes they started (worker, desk) are done starting:
+    a process still importing when the clients begin would be counted as the filings' CPU, and
+    take cores from them, which no instance that has been running a while does."""
+    deadline, quiet, last = time.monotonic() + timeout_s, 0, sum(cpu_seconds(pid) for pid in pids)
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(pid) for pid in pids)
+        quiet, last = (quiet + 1 if now - last < 0.05 * len(pids) else 0), now
 
 
 def _metrics(urls: list[str]) -> list[str]:
@@ -292,6 +341,7 @@ def run(config: Run) -> dict[str, Any]:
         started = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
         urls, pids = [url for url, _ in started], [pid for _, pid in started]
         with_desk = wait_for_desk(db_url)
+        wait_until_settled(pids)
         t0 = time.time() + 3600
         bodies: list[dict[str, Any]] = []
         for i in range(config.n):
@@ -325,6 +375,7 @@ def run(config: Run) -> dict[str, Any]:
         print(f"  {config.label}: {config.n} filings from {config.clients} clients", file=sys.stderr)
         began = time.perf_counter()
         service_cpu, machine_cpu = sum(cpu_seconds(pid) for pid in pids), machine_busy_seconds()
+        roles_before = cpu_by_role(pids)
         with ThreadPoolExecutor(config.clients) as pool:
             for done, _ in enumerate(pool.map(file, range(config.n)), 1):
                 if done % 1000 == 0:
@@ -332,6 +383,7 @@ def run(config: Run) -> dict[str, Any]:
         elapsed = time.perf_counter() - began
         service_cpu = sum(cpu_seconds(pid) for pid in pids) - service_cpu
         machine_cpu = machine_busy_seconds() - machine_cpu
+        roles = {role: seconds - roles_before.get(role, 0.0) for role, seconds in cpu_by_role(pids).items()}
         for c in clients:
             c.close()
         held, waited, batch = lock_figures(urls)
@@ -359,6 +411,7 @@ def run(config: Run) -> dict[str, Any]:
         "service_cpu_ms_per_filing": round(1000 * service_cpu / config.n, 2),
         "machine_cpu_ms_per_filing": round(1000 * machine_cpu / config.n, 2),
         "machine_busy": round(machine_cpu / elapsed / (os.cpu_count() or 1), 2),
+        "cpu_ms_per_filing_by_role": {role: round(1000 * s / config.n, 2) for role, s in sorted(roles.items())},
     }
 
 
@@ -405,7 +458,7 @@ def main() -> None:
             f"{r['lock_wait_ms_mean']} ms (means), {r.get('batch_mean', 1.0)} filings a transaction; "
             f"CPU per filing: service {r['service_cpu_ms_per_filing']} ms, "
             f"whole machine {r['machine_cpu_ms_per_filing']} ms (clients and PostgreSQL included); "
-            f"cores busy {100 * r['machine_busy']:.0f} %"
+            f"cores busy {100 * r['machine_busy']:.0f} %; by role (ms a filing) {r['cpu_ms_per_filing_by_role']}"
             + (
                 f"; decided by the filing desk {r['desk'].get('desk', 0)}, by the servers {r['desk'].get('here', 0)}"
                 if r.get("desk")
