@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from bench_filing import OUT, cpu_seconds, database, instance, setup
+from bench_filing import OUT, cpu_seconds, database, instance, setup, wait_until_settled
 
 from deconline.client import Client
 from deconline.record.signing import private_key_pem
@@ -218,6 +218,7 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with database(db) as db_url, tempfile.TemporaryDirectory() as tmp:
         parties = setup(db_url, 2)
         with instance(db_url) as (url, pid):
+            wait_until_settled([pid])  # its worker (and desk) done starting, as in a service that has run a while
             keys = []
             for k, (_, key) in enumerate(parties):
                 path = Path(tmp) / f"p{k}.pem"
