@@ -17,9 +17,9 @@ them. After every run the database is checked: no two accepted operations of dif
 may conflict ("double accepts"). Also reported: how long decisions held and waited for their
 locks (the instances' /metrics) and the CPU time per filing of the service and of the machine,
 and by role (the instances' request processes, their workers and desks, PostgreSQL, the clients).
-The clients start once every instance and the processes it started are done starting (their CPU
-quiet for a second): a second instance's desk still importing would otherwise count as CPU spent
-on the filings.
+Every benchmark that starts ``serve`` with ``instance`` starts its clients once the instance and
+the processes it started are done starting (their CPU quiet for a second): a second instance's
+desk still importing would otherwise count as CPU spent on the filings.
 
 ``--compare`` runs, in one go on PostgreSQL with pairs: one area on one instance, one area on
 two, disjoint areas on two; and prints the ratios. To measure other code with this script, put
@@ -220,7 +220,8 @@ def demo_line(db_url: str, keys: Path) -> dict[str, str]:
 
 @contextmanager
 def instance(db_url: str) -> Iterator[tuple[str, int]]:
-    """``deconline serve`` in its own process (no per-token limit: the service's throughput is measured)."""
+    """``deconline serve`` in its own process (no per-token limit: the service's throughput is
+    measured), once it and the processes it started are done starting."""
     port = _free_port()
     command = [sys.executable, "-m", "deconline", "--db", db_url, "serve", "--port", str(port), "--quiet"]
     command += os.environ.get("BENCH_SERVE_ARGS", "--rate-limit off").split()
@@ -233,6 +234,7 @@ def instance(db_url: str) -> Iterator[tuple[str, int]]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        wait_until_settled([proc.pid])
         yield url, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -341,7 +343,6 @@ def run(config: Run) -> dict[str, Any]:
         started = [stack.enter_context(instance(db_url)) for _ in range(config.instances)]
         urls, pids = [url for url, _ in started], [pid for _, pid in started]
         with_desk = wait_for_desk(db_url)
-        wait_until_settled(pids)
         t0 = time.time() + 3600
         bodies: list[dict[str, Any]] = []
         for i in range(config.n):

@@ -9,7 +9,8 @@ the second party's second starts half a second after the first's, as independent
 in step) while the service evaluates the picture every second. Each party's aircraft fly in a region of
 its own, 700 km from the other's, so the only cross-party conflicts are the ``--conflicts`` pairs
 injected at known times between them: two aircraft head-on, 13 km apart, losing separation
-about 9 s later. Both parties' event streams are read throughout.
+about 9 s later. Both parties' event streams are read throughout. The feeders start once the
+service and the worker and desk it started are done starting (``bench_filing.instance``).
 
 Reported: batch acknowledgement time (p50, p99), how late batches start (first 10 s against
 the last 10 s: a growing lag means the feed is not sustained), the time from the later of a pair's
@@ -38,7 +39,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from bench_filing import OUT, cpu_seconds, database, instance, setup, wait_until_settled
+from bench_filing import OUT, cpu_seconds, database, instance, setup
 
 from deconline.client import Client
 from deconline.record.signing import private_key_pem
@@ -218,7 +219,6 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with database(db) as db_url, tempfile.TemporaryDirectory() as tmp:
         parties = setup(db_url, 2)
         with instance(db_url) as (url, pid):
-            wait_until_settled([pid])  # its worker (and desk) done starting, as in a service that has run a while
             keys = []
             for k, (_, key) in enumerate(parties):
                 path = Path(tmp) / f"p{k}.pem"
