@@ -162,14 +162,28 @@ def _children(pid: int) -> list[int]:
     return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and of the processes it started and still runs
-    (``serve``'s worker and desk), (Linux), 0 where /proc is not there."""
+def _tree(pid: int) -> Iterator[int]:
+    """A process and the processes it started that still run (``serve``'s worker and desk), Linux."""
     try:
-        own, children = _own_seconds(pid), _children(pid)
-    except OSError:
-        return 0.0
-    return own + sum(cpu_seconds(c) for c in children)
+        children = _children(pid)
+    except OSError:  # it ended, or there is no /proc
+        return
+    yield pid
+    for child in children:
+        yield from _tree(child)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and of the processes it started and still runs,
+    0 where /proc is not there."""
+    total = 0.0
+    for member in _tree(pid):
+        with suppress(OSError):  # a process that ended meanwhile
+            total += _own_seconds(member)
+    return total
+
+
+SERVICE_ROLES = ("serve", "worker", "desk", "other")  # the processes of the instances' trees
 
 
 def cpu_by_role(pids: list[int]) -> dict[str, float]:
@@ -181,17 +195,10 @@ def cpu_by_role(pids: list[int]) -> dict[str, float]:
         with suppress(OSError):  # a process that ended meanwhile
             roles[role] = roles.get(role, 0.0) + _own_seconds(pid)
 
-    def walk(pid: int) -> None:
-        try:
-            argv, children = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"), _children(pid)
-        except OSError:
-            return
-        add(next((a.decode() for a in argv if a in (b"serve", b"worker", b"desk")), "other"), pid)
-        for child in children:
-            walk(child)
-
-    for pid in pids:
-        walk(pid)
+    for member in (m for pid in pids for m in _tree(pid)):
+        with suppress(OSError):
+            argv = Path(f"/proc/{member}/cmdline").read_bytes().split(b"\0")
+            add(next((a.decode() for a in argv if a in (b"serve", b"worker", b"desk")), "other"), member)
     for proc in Path("/proc").iterdir():
         with suppress(OSError, ValueError):
             if proc.name.isdigit() and (proc / "comm").read_text().strip() in ("postgres", "postmaster"):
@@ -375,16 +382,15 @@ def run(config: Run) -> dict[str, Any]:
 
         print(f"  {config.label}: {config.n} filings from {config.clients} clients", file=sys.stderr)
         began = time.perf_counter()
-        service_cpu, machine_cpu = sum(cpu_seconds(pid) for pid in pids), machine_busy_seconds()
-        roles_before = cpu_by_role(pids)
+        roles_before, machine_cpu = cpu_by_role(pids), machine_busy_seconds()
         with ThreadPoolExecutor(config.clients) as pool:
             for done, _ in enumerate(pool.map(file, range(config.n)), 1):
                 if done % 1000 == 0:
                     print(f"    {done}/{config.n} filed", file=sys.stderr)
         elapsed = time.perf_counter() - began
-        service_cpu = sum(cpu_seconds(pid) for pid in pids) - service_cpu
         machine_cpu = machine_busy_seconds() - machine_cpu
         roles = {role: seconds - roles_before.get(role, 0.0) for role, seconds in cpu_by_role(pids).items()}
+        service_cpu = sum(seconds for role, seconds in roles.items() if role in SERVICE_ROLES)
         for c in clients:
             c.close()
         held, waited, batch = lock_figures(urls)
