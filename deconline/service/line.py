@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Connection, Executable, Integer, Table, delete, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import BigInteger, Connection, Integer, Table, delete, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from deconline.core.agreement import Agreement
@@ -36,6 +35,7 @@ from deconline.service.record import RecordTree
 from deconline.service.record import append as append_entry
 from deconline.service.rules import in_force, parse_document
 from deconline.service.statements import AnswerBook, Signed
+from deconline.store import pipeline
 from deconline.store.db import Database
 from deconline.store.models import (
     AgreementVersion,
@@ -121,27 +121,16 @@ def lock_cells(session: Session, cells: Iterable[int]) -> dict[int, int]:
     return {int(cell): int(seq) for cell, seq in rows}
 
 
-def _with_begin(connection: Connection, statement: Executable) -> None:
-    """PostgreSQL: the transaction's BEGIN and ``statement`` (its result unread) sent together, one
-    round trip where psycopg would make two."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        with driver.pipeline():
-            connection.execute(statement)
-    except dbapi_error as exc:  # raised by the pipeline's sync, outside SQLAlchemy: wrapped as it would
-        if driver.broken:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(str(statement), None, exc, dbapi_error, driver.broken) from exc
-
-
-def _lock_cells_and_read_rules(session: Session, cells: Cells) -> tuple[str | None, dict[int, int]]:
-    """PostgreSQL, the lock on everything shared: lock the cells and read the rules in force."""
+def _share_all_and_lock_cells(connection: Connection, cells: Cells) -> tuple[str | None, dict[int, int]]:
+    """PostgreSQL: begin, share the lock on everything, lock the cells and read the rules in force,
+    in one round trip (each statement runs once the one before it is done: the rules are read
+    once the lock on everything is shared)."""
     ordered = sorted(cells)
-    if not ordered:
-        return session.connection().execute(_IN_FORCE_ONLY).scalar(), {}
-    rows = session.connection().execute(_LOCK_CELLS_WITH_RULES_PG, {"cells": ordered}).all()
+    with pipeline.together(connection):
+        connection.execute(_SHARE_ALL_PG)
+        if not ordered:
+            return pipeline.one(pipeline.rows(connection, _IN_FORCE_ONLY, {}))[0], {}
+        rows = pipeline.rows(connection, _LOCK_CELLS_WITH_RULES_PG, {"cells": ordered}).fetchall()
     return rows[0][2], {int(cell): int(seq) for cell, seq, _ in rows}
 
 
@@ -356,8 +345,7 @@ class Line:
                     connection.execute(_LOCK_ALL_PG)
                     document = connection.execute(_IN_FORCE_ONLY).scalar()
                 else:  # new rules wait for decisions in flight, and they for the new rules
-                    _with_begin(connection, _SHARE_ALL_PG)
-                    document, locked = _lock_cells_and_read_rules(session, cells)
+                    document, locked = _share_all_and_lock_cells(connection, cells)
                 agreement = parse_document(document) if document is not None else None
                 reach = agreement.strategic_rules.h_m if agreement is not None else 0.0
                 if reach > reach_used:

@@ -13,13 +13,13 @@ import base64
 import os
 import secrets
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from sqlalchemy import BigInteger, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,11 @@ from deconline.record.checkpoint import Checkpoint, sign_checkpoint, verifier_ke
 from deconline.record.entries import entry_bytes, entry_leaf_hash
 from deconline.record.merkle import MerkleTree
 from deconline.record.signing import generate_key, private_key_pem
+from deconline.service import key_validity
 from deconline.service.actors import Actor, own_side
 from deconline.service.errors import Forbidden, Invalid, NotFound
-from deconline.service.key_validity import check_signed
 from deconline.service.statements import Repeated, Signed, carried_out, claims
+from deconline.store import pipeline
 from deconline.store.db import at_commit, write_queued
 from deconline.store.models import CheckpointRow, Counter, RecordEntry, Setting
 
@@ -157,12 +158,26 @@ def append_numbered(
     return int(write_queued(session, _PENDING, _write_entries))
 
 
+def _take_numbers(connection: Connection, n: int, keys: dict[str, Any] | None) -> tuple[int, Sequence[Any]]:
+    """Lock the counter row and take ``n`` numbers (returned: the counter's new value, one past the
+    last number taken), then read the keys that signed entries must be checked against (``keys``:
+    their parameters) once the row is locked; on PostgreSQL in one round trip."""
+    if connection.dialect.name != "postgresql":
+        last = int(connection.execute(_TAKE_SEQS, {"n": n}).scalar_one())
+        return last, connection.execute(key_validity.RECENT_KEYS, keys).all() if keys else []
+    with pipeline.together(connection):
+        taken = pipeline.rows(connection, _TAKE_SEQS, {"n": n})
+        read = pipeline.rows(connection, key_validity.RECENT_KEYS_PG, keys) if keys else None
+        last = int(pipeline.one(taken)[0])
+        return last, read.fetchall() if read is not None else []
+
+
 def _write_entries(session: Session, pending: list[_Pending]) -> int:
     """Number and write waiting entries (one counter update, one insert); the index of the last one."""
     connection = session.connection()  # plain Core statements: the ORM bulk path costs more than the work
-    last = int(connection.execute(_TAKE_SEQS, {"n": len(pending)}).scalar_one())
-    signed = ((e.author, e.time_s, e.message, e.signature) for e in pending if e.message and e.signature)
-    check_signed(connection, signed)
+    signed = [(e.author, e.time_s, e.message, e.signature) for e in pending if e.message and e.signature]
+    last, keys = _take_numbers(connection, len(pending), key_validity.keys_wanted(signed))
+    key_validity.check_signed(keys, signed)
     rows = []
     claimed = claims((e.claim, e.author) for e in pending)
     for seq, entry, claim in zip(range(last - len(pending), last), pending, claimed, strict=True):

@@ -21,7 +21,7 @@ from deconline.core.volumes import Volume
 from deconline.service import operations
 from deconline.service.actors import Actor
 from deconline.service.batching import Batcher, Ticket
-from deconline.service.line import _with_begin
+from deconline.store import pipeline
 from deconline.store.db import Database
 from deconline.store.models import ConflictNotice, Operation
 from tests.helpers import World, box, make_world
@@ -240,12 +240,19 @@ def test_filings_that_queue_while_a_decision_holds_their_cells_join_it(world: Wo
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_an_error_in_the_pipelined_begin_is_sqlalchemys_as_any_other(db_url: str) -> None:
-    """The BEGIN and the lock on everything go out together (a psycopg pipeline, outside SQLAlchemy's
-    execute): a failure there must still be SQLAlchemy's error, which the API answers without a 500."""
+def test_an_error_in_statements_sent_together_is_sqlalchemys_as_any_other(db_url: str) -> None:
+    """The BEGIN, the lock on everything and the cells go out together (a psycopg pipeline, outside
+    SQLAlchemy's execute): a failure there must still be SQLAlchemy's error, which the API answers
+    without a 500, and the pool must hand out a working connection after it."""
     db = Database(db_url)
     with pytest.raises(DataError), db.write() as session:
-        _with_begin(session.connection(), text("SELECT 1 / 0"))
-    with db.write() as session:  # the pool hands out a working connection after it
-        _with_begin(session.connection(), text("SELECT 1"))
+        connection = session.connection()
+        with pipeline.together(connection):
+            connection.execute(text("SELECT 1"))
+            pipeline.rows(connection, text("SELECT 1 / 0"), {}).fetchall()
+    with db.write() as session:
+        connection = session.connection()
+        with pipeline.together(connection):
+            connection.execute(text("SELECT 1"))
+            assert pipeline.one(pipeline.rows(connection, text("SELECT CAST(:n AS integer) + 1"), {"n": 2})) == (3,)
     db.dispose()
