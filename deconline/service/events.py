@@ -63,6 +63,7 @@ class EventHub:
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = {}
         self.origin = secrets.token_hex(6)  # this process, in notifications to the others
+        self.opened = threading.Event()  # set when a stream opens (the relay starts listening then)
 
     def parties(self) -> set[str]:
         """The parties with an open stream here."""
@@ -82,6 +83,7 @@ class EventHub:
         subscription = Subscription(party, asyncio.get_running_loop())
         with self._lock:
             self._subscribers.setdefault(party, set()).add(subscription)
+        self.opened.set()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:

@@ -2,21 +2,27 @@
 
 Every event is a row first (``deconline.service.events``). On PostgreSQL the transaction that
 adds events also sends a ``NOTIFY`` naming them; each process ``LISTEN``s on a connection of its
-own and pushes the ones for parties with a stream open here. Should that connection break, the
-streams re-read the table once it is back, so nothing is lost in the gap. On SQLite (one writer,
-so the rows' ids are in commit order) the table is polled instead, only while a stream is open.
+own, while a stream is open here, and pushes the ones for parties with a stream open. Should that
+connection break, or the listening begin after a stream opened, the streams re-read the table once
+it listens, so nothing is lost in the gap. A process without streams does not listen: every
+commit on the line would otherwise wake it to drop what it is told. On SQLite (one writer, so
+the rows' ids are in commit order) the table is polled instead, only while a stream is open.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
 from deconline.service import events
 from deconline.service.events import EventHub
 from deconline.store.db import Database
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("deconline.relay")
 POLL_S = 0.25
@@ -44,23 +50,37 @@ class EventRelay:
     # --- PostgreSQL: LISTEN -------------------------------------------------------------------
 
     def _listen(self) -> None:
-        import psycopg
+        import psycopg  # on PostgreSQL only: SQLite's processes never load the driver
 
         dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
         first = True
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {events.CHANNEL}")
                     if not first:
                         self.hub.nudge()  # notifications sent while we were away are lost: re-read
                     first = False
-                    while not self._stop.is_set():
-                        for note in connection.notifies(timeout=0.5):
-                            self._deliver(note.payload)
+                    self._listen_while_wanted(connection)
             except Exception as exc:  # the server restarted or the network broke: listen again
                 log.warning("event relay lost its connection (%s); reconnecting", exc)
                 self._stop.wait(RECONNECT_S)
+
+    def _listen_while_wanted(self, connection: psycopg.Connection[Any]) -> None:
+        """LISTEN while a stream is open here, UNLISTEN once none is."""
+        listening = False
+        while not self._stop.is_set():
+            self.hub.opened.clear()
+            wanted = self.hub.subscriber_count() > 0
+            if wanted != listening:
+                connection.execute(f"{'LISTEN' if wanted else 'UNLISTEN'} {events.CHANNEL}")
+                listening = wanted
+                if listening:
+                    self.hub.nudge()  # what was committed since the streams opened is read from the table
+            if listening:
+                for note in connection.notifies(timeout=0.5):
+                    self._deliver(note.payload)
+            else:
+                self.hub.opened.wait(0.5)
 
     def _deliver(self, payload: str) -> None:
         origin, *items = payload.split(" ")

@@ -3,12 +3,17 @@ them, or, when their numbers do not fit in one notification, by as many as they 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from deconline.service import events
 from deconline.service.events import CHANNEL, NOTIFY_LIMIT, EventHub, emit
+from deconline.service.relay import EventRelay
 from deconline.store.db import Database
 
 
@@ -36,3 +41,55 @@ def test_every_event_is_told_once_in_payloads_that_fit(db_url: str, count: int) 
     else:
         assert len(payloads) > 2  # too many for one: split
     db.dispose()
+
+
+class _CountingRelay(EventRelay):
+    """A real relay that also counts what it is told."""
+
+    def __init__(self, db: Database, hub: EventHub) -> None:
+        super().__init__(db, hub)
+        self.told: list[str] = []
+
+    def _deliver(self, payload: str) -> None:
+        self.told.append(payload)
+        super()._deliver(payload)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_relay_listens_only_while_a_stream_is_open_and_misses_nothing(db_url: str) -> None:
+    """A process without streams is not woken by every commit on the line; once a stream opens it
+    listens, the stream re-reads what was committed meanwhile, and it hears the next events."""
+    db, here, elsewhere = Database(db_url), EventHub(), EventHub()
+    relay = _CountingRelay(db, here)
+
+    def commit(party: str) -> None:
+        with db.write() as session:
+            emit(elsewhere, session, 0.0, party, {"type": "message"})
+
+    relay.start()
+    try:
+        time.sleep(0.5)
+        commit("alpha")
+        time.sleep(1.0)
+        assert relay.told == []  # nobody streams here: not woken
+
+        async def stream() -> tuple[int, str]:
+            subscription = here.subscribe("alpha")
+            try:
+                nudged = await asyncio.wait_for(subscription.queue.get(), 5)  # it listens now: re-read
+                assert nudged == (0, "") and subscription.lagged
+                await asyncio.to_thread(commit, "alpha")
+                return await asyncio.wait_for(subscription.queue.get(), 5)
+            finally:
+                here.unsubscribe(subscription)
+
+        seq, data = asyncio.run(stream())
+        assert seq == 2 and json.loads(data)["type"] == "message"
+        heard = len(relay.told)
+        time.sleep(1.0)  # the stream closed: it stops listening
+        commit("alpha")
+        time.sleep(1.0)
+        assert len(relay.told) == heard
+    finally:
+        relay.stop()
+        db.dispose()
