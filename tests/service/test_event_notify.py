@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -83,7 +84,8 @@ def test_the_relay_listens_only_while_a_stream_is_open_and_misses_nothing(db_url
             finally:
                 here.unsubscribe(subscription)
 
-        seq, data = asyncio.run(stream())
+        with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread
+            seq, data = pool.submit(asyncio.run, stream()).result(timeout=20)
         assert seq == 2 and json.loads(data)["type"] == "message"
         heard = len(relay.told)
         time.sleep(1.0)  # the stream closed: it stops listening
