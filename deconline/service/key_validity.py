@@ -37,7 +37,7 @@ RECENT_KEYS = select(*_KEY_COLUMNS).where(PartyKey.party_id.in_(bindparam("parti
 RECENT_KEYS_PG = select(*_KEY_COLUMNS).where(
     PartyKey.party_id == any_(bindparam("parties", type_=ARRAY(String))), _STILL_VALID
 )
-Signed = tuple[str, float, bytes, str]  # (author, time, signed bytes, signature as hex)
+SignedEntry = tuple[str, float, bytes, str]  # (author, time, signed bytes, signature as hex)
 
 
 class KeyRow(NamedTuple):
@@ -50,7 +50,7 @@ class KeyRow(NamedTuple):
     record_index: int | None
 
 
-def keys_wanted(entries: list[Signed]) -> dict[str, Any] | None:
+def keys_wanted(entries: list[SignedEntry]) -> dict[str, Any] | None:
     """What ``RECENT_KEYS`` must be given to check these entries; None when none is signed."""
     if not entries:
         return None
@@ -58,7 +58,7 @@ def keys_wanted(entries: list[Signed]) -> dict[str, Any] | None:
     return {"parties": sorted({e[0] for e in entries}), "since": earliest}
 
 
-def check_signed(rows: Iterable[Sequence[Any]], entries: list[Signed]) -> None:
+def check_signed(rows: Iterable[Sequence[Any]], entries: list[SignedEntry]) -> None:
     """``entries``: each signed entry to be written; ``rows``: what ``RECENT_KEYS`` read for them
     with the record's counter row locked. Raises :class:`Unauthorized` for an entry whose
     signature no key valid at its time verifies."""

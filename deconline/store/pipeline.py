@@ -40,7 +40,7 @@ _COMPILED: dict[int, tuple[ClauseElement, Compiled]] = {}  # by the statement's 
 
 
 def compiled(statement: ClauseElement) -> Compiled:
-    """Made once a statement (statements are built once, at import)."""
+    """Made once a statement and kept: for statements built once, at import (as every one here is)."""
     known = _COMPILED.get(id(statement))
     if known is not None and known[0] is statement:
         return known[1]
@@ -70,9 +70,9 @@ def together(connection: Connection) -> Iterator[None]:
 
 
 def rows(connection: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> Cursor[Any]:
-    """Execute ``statement`` on the connection's transaction as the driver's own; its rows (plain
-    tuples, in the order of the statement's columns) are read from the cursor returned, inside
-    ``together`` or after it."""
+    """Execute ``statement`` on the connection's transaction as the driver's own, inside
+    ``together`` (whose errors are SQLAlchemy's); its rows (plain tuples, in the order of the
+    statement's columns) are read from the cursor returned, there or after it."""
     driver = connection.connection.driver_connection
     assert driver is not None
     statement_compiled = compiled(statement)
