@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
+from deconline.store import pipeline
 from deconline.store.db import Database
 
 KEEP_IDLE = 8  # connections kept open between requests; more are opened under load, then closed
@@ -32,15 +33,14 @@ class LoopReads:
 
     def __init__(self, db: Database, keep_idle: int = KEEP_IDLE, max_open: int = MAX_OPEN) -> None:
         self._dsn = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._dialect = db.engine.dialect
         self._keep = keep_idle
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._turns = asyncio.Semaphore(max_open)
         self.opened = 0  # connections opened so far
-        self._sql: dict[int, tuple[ClauseElement, str]] = {}
 
     async def first(self, statement: ClauseElement, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        sql = self._compiled(statement)
+        compiled = pipeline.compiled(statement)  # the SQL with ``%(name)s`` parameters, compiled once
+        sql, params = compiled.sql, {**compiled.fixed, **params}
         try:
             async with self._turns:
                 return await self._first(sql, params)
@@ -82,11 +82,3 @@ class LoopReads:
         except BaseException:
             await connection.close()
             raise
-
-    def _compiled(self, statement: ClauseElement) -> str:
-        """The statement's SQL with ``%(name)s`` parameters, compiled once."""
-        known = self._sql.get(id(statement))
-        if known is None or known[0] is not statement:
-            text = str(statement.compile(dialect=self._dialect))
-            known = self._sql[id(statement)] = (statement, text)
-        return known[1]

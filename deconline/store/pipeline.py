@@ -6,7 +6,8 @@ statements without waiting for each answer; the server still runs them one after
 with its own snapshot, so a statement sent after a lock's sees what was committed before the lock
 was granted, exactly as when sent alone. SQLAlchemy cannot read rows in a pipeline, so
 statements whose rows are wanted go as the driver's own (``rows``), compiled once from the Core
-statement; statements whose results are not read go through ``connection.execute`` as usual.
+statement (``compiled``, which ``loop_reads`` uses too); statements whose results are not read go
+through ``connection.execute`` as usual.
 """
 
 from __future__ import annotations
