@@ -10,6 +10,7 @@ import dataclasses
 import os
 import pickle
 import signal
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -27,12 +28,17 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from deconline.api.app import create_app
+from deconline.api.convert import to_volumes
+from deconline.api.schemas import VolumeIn
 from deconline.cli import app as cli
 from deconline.record.envelope import REPLAYED_HEADER
 from deconline.service import desk
+from deconline.service.actors import Actor
 from deconline.service.errors import Conflict, Invalid, NotFound
+from deconline.service.inbox import Inbox
 from deconline.service.line import Line
-from deconline.service.statements import Repeated
+from deconline.service.operations import Draft
+from deconline.service.statements import Repeated, Signed
 from deconline.store.db import Database
 from deconline.store.models import Operation, Setting
 from tests.helpers import World, box, children_of, make_world, server_process
@@ -243,3 +249,83 @@ def test_the_commands_say_what_is_wrong(tmp_path: Path) -> None:
     assert "--log-format must be text or json" in runner.invoke(cli, ["--db", db, "desk", "--log-format", "xml"]).output
     wrong = runner.invoke(cli, ["--db", db, "serve", "--desk", "elsewhere"])
     assert wrong.exit_code == 2 and "--desk must be process or none" in wrong.output
+
+
+def _filing(world: World, who: str, lon: float) -> desk.Filing:
+    body = {"volumes": [box(lon=lon)]}
+    sealed = world.statement(who, "POST", "/v1/operations", body, world.now_iso())
+    draft = Draft(to_volumes([VolumeIn.model_validate(v) for v in body["volumes"]], world.line.limits))
+    group = "allies" if who in ("alpha", "bravo") else None
+    return desk.Filing(Actor("party", who, group), draft, Signed.of(sealed))
+
+
+@POSTGRESQL
+def test_filings_that_arrive_together_are_decided_in_one_batch_each_answered_with_its_own(world: World) -> None:
+    """Read by the thread that decides: what is waiting when it looks is one batch, each filing
+    answered on its own connection with what its own decision reported, the batch's with the first."""
+    line = Line(Database(world.line.db.url), clock=world.line.clock)
+    running, inbox = desk.Desk(line), Inbox()
+    callers = []
+    for who, lon in (("alpha", 10.0), ("charlie", 10.02), ("bravo", 30.0)):
+        ours, theirs = Pipe()
+        inbox.join(ours)
+        theirs.send(_filing(world, who, lon))
+        callers.append((who, theirs))
+    ours, rude = Pipe()
+    inbox.join(ours)
+    rude.send("not a filing")
+    thread = threading.Thread(target=running._decide_arrivals, args=(inbox,))
+    thread.start()
+    try:
+        answers = {who: theirs.recv() for who, theirs in callers}
+        assert rude.recv() == desk.Answer(False)  # its instance will decide: the desk serves on
+        rude.close()
+    finally:
+        inbox.close()
+        thread.join(10)
+        line.db.dispose()
+    assert not thread.is_alive()
+    states = {who: answer.operation.state for who, answer in answers.items()}
+    assert sorted([states["alpha"], states["charlie"]]) == ["accepted", "proposed"] and states["bravo"] == "accepted"
+    assert running.decided == 3 and all(answer.carried_out for answer in answers.values())
+    for who, answer in answers.items():
+        assert [args for name, args in answer.probes if name == "decision"] == [("operation.filed", states[who])]
+    batches = [args for answer in answers.values() for name, args in answer.probes if name == "batch"]
+    assert batches == [(3,)]
+
+
+def test_the_inbox_reads_every_connection_drops_the_closed_and_wakes_when_closed() -> None:
+    inbox = Inbox()
+    pairs = [Pipe() for _ in range(3)]
+    for ours, _ in pairs:
+        inbox.join(ours)
+    assert inbox.take(0) == []  # the joining are read from the next look on
+    pairs[0][1].send("one")
+    pairs[2][1].send("three")
+    pairs[1][1].close()
+    taken = inbox.take(1)
+    assert sorted(message for _, message in taken) == ["one", "three"]
+    assert {id(connection) for connection, _ in taken} == {id(pairs[0][0]), id(pairs[2][0])}
+    assert pairs[1][0].closed  # its caller is gone
+    woken = threading.Timer(0.2, inbox.close)
+    woken.start()
+    assert inbox.take(None) == [] and inbox.closed
+    inbox.shut()
+    assert pairs[0][0].closed and pairs[2][0].closed
+
+
+def test_a_message_still_on_its_way_holds_up_no_other_and_garbage_closes_its_connection() -> None:
+    inbox = Inbox()
+    (slow, slow_caller), (quick, quick_caller), (rude, rude_caller) = Pipe(), Pipe(), Pipe()
+    for ours in (slow, quick, rude):
+        inbox.join(ours)
+    inbox.take(0)
+    framed = struct.pack("!i", len(pickled := pickle.dumps({"filing": "slow"}))) + pickled
+    os.write(slow_caller.fileno(), framed[:7])  # the first part of a message, as ``send`` frames it
+    quick_caller.send("quick")
+    os.write(rude_caller.fileno(), struct.pack("!i", 3) + b"???")  # framed, but not a pickle
+    assert [message for _, message in inbox.take(1)] == ["quick"]
+    assert rude.closed and not slow.closed
+    os.write(slow_caller.fileno(), framed[7:])
+    assert inbox.take(1) == [(slow, {"filing": "slow"})]
+    inbox.shut()

@@ -70,14 +70,12 @@ class Batcher(Generic[Item]):
 
     def more(self, fits: Callable[[Item], bool]) -> list[Ticket[Item]]:
         """For ``run``, in the batch it runs: the items that arrived since the batch began, in
-        arrival order and only as long as each ``fits`` (never one ahead of another); they join the
-        batch, up to its size. The caller decides them after the others."""
+        arrival order and only as long as each ``fits`` (never one ahead of another), up to the
+        batch's size. ``run`` adds them to the list it was given and decides them after the others."""
         with self._lock:
             taken: list[Ticket[Item]] = []
-            while self._waiting and len(self._current) < self._max and fits(self._waiting[0].item):
-                ticket = self._waiting.pop(0)
-                taken.append(ticket)
-                self._current.append(ticket)
+            while self._waiting and len(self._current) + len(taken) < self._max and fits(self._waiting[0].item):
+                taken.append(self._waiting.pop(0))
         return taken
 
     def _lead(self) -> None:

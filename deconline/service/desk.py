@@ -8,12 +8,14 @@ its own (``deconline desk``; ``serve`` starts one beside itself on PostgreSQL) t
 every instance on its host: their filings meet in one batcher, nothing is read back from another
 instance, and no request waits for the interpreter a decision needs.
 
-It changes no rule: the desk takes the same decision (``operations.file``) under the same locks,
+It changes no rule: the desk takes the same decision (``operations.filing``) under the same locks,
 so an instance that decides for itself meanwhile is still never accepted against it. Of the
 desks on one host one leads (a lock of that host's, as the worker's of the line) and says where
 it listens (the setting ``filing_desk:`` and a digest of the host name); instances on that host
 send it their signed filings over a local socket, authenticated with a key derived from the
-line's secret. Hosts each have their own desk, which take turns at the cells as instances do.
+line's secret. One thread of the desk reads them all (``inbox``) and decides what arrived in
+batches: no thread a caller, whose hand-offs of the interpreter would take it from the batch
+holding its cells. Hosts each have their own desk, which take turns at the cells as instances do.
 Whenever the desk cannot answer (none leads, it died, it failed for a reason of its own) the
 instance decides the filing itself: a statement is carried out once whichever process tries
 (its nonce), so a filing the desk committed before it died is answered as a copy.
@@ -31,6 +33,8 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge
 from multiprocessing.reduction import ForkingPickler
@@ -40,9 +44,11 @@ from sqlalchemy import bindparam, select
 
 from deconline.service import operations
 from deconline.service.actors import Actor
+from deconline.service.batching import MAX_BATCH, Ticket
 from deconline.service.errors import ServiceError
+from deconline.service.inbox import Inbox
 from deconline.service.leader import Leadership
-from deconline.service.line import Line, Probes
+from deconline.service.line import Item, Line, Probes, StrategicChange, Work
 from deconline.service.operations import Draft
 from deconline.service.statements import Signed
 from deconline.store.loop_reads import LoopReads
@@ -55,7 +61,7 @@ SETTING = f"filing_desk:{_HOST}"
 HOLD_EVERY_S = 0.5  # how often a standby desk asks to lead
 LOOK_EVERY_S = 2.0  # how long an instance trusts the address it read
 ANSWER_WAIT_S = 30.0  # an answer not back by then: the instance decides itself
-MAX_CHANNELS = 64  # an instance's filings at the desk at once (a thread each there); the rest wait their turn
+MAX_CHANNELS = 64  # an instance's filings at the desk at once (a connection each); the rest wait their turn
 BACKLOG = 128  # connections waiting to be accepted (multiprocessing's default, 1, drops the rest)
 PROBES = ("lock_wait", "lock_hold", "decision", "batch")
 
@@ -95,28 +101,30 @@ def authkey(line: Line) -> bytes:
 
 # -- the desk ---------------------------------------------------------------------------------
 
-_recording = threading.local()
 
+@dataclass(eq=False)
+class _Arrival:
+    """A filing the desk took, the caller to answer, and what its decision reported."""
 
-def _recorded(name: str) -> Any:
-    def record(*args: Any) -> None:
-        calls: list[tuple[str, tuple[Any, ...]]] | None = getattr(_recording, "calls", None)
-        if calls is not None:
-            calls.append((name, args))
-
-    return record
+    connection: Connection
+    filing: Filing
+    ticket: Ticket[Item]
+    probes: list[tuple[str, tuple[Any, ...]]]
 
 
 class Desk:
-    """Decides the filings sent to it while it leads; ``run`` until ``stop`` is set."""
+    """Decides the filings sent to it while it leads; ``run`` until ``stop`` is set. One thread
+    reads every caller's connection and decides what arrived in batches (``Line.decide_batch``)."""
 
     def __init__(self, line: Line, host: str = "127.0.0.1") -> None:
         self.line = line
         self.host = host
-        # what a decision reports goes back with its answer (a batch's to the filing that led it)
-        line.probes = Probes(**{name: _recorded(name) for name in PROBES})
+        # what a decision reports goes back with its answer (a batch's to its first filing)
+        self._probes: list[tuple[str, tuple[Any, ...]]] | None = None
+        line.probes = Probes(**{name: self._recorder(name) for name in PROBES})
         self._key = authkey(line)
         self._listener: Listener | None = None
+        self._inbox: Inbox | None = None
         self.decided = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -135,57 +143,127 @@ class Desk:
 
     def _open(self) -> None:
         listener = Listener((self.host, 0), backlog=BACKLOG)  # each caller proves the key in its own thread
+        inbox = Inbox()
         address = listener.address
         assert isinstance(address, tuple)
-        threading.Thread(target=self._accept, args=(listener,), name="desk accept", daemon=True).start()
+        threading.Thread(target=self._accept, args=(listener, inbox), name="desk accept", daemon=True).start()
+        threading.Thread(target=self._decide_arrivals, args=(inbox,), name="desk decisions", daemon=True).start()
         with self.line.db.write() as session:
             session.merge(Setting(key=SETTING, value=f"{address[0]}:{address[1]}"))
-        self._listener = listener
+        self._listener, self._inbox = listener, inbox
         log.info("the filing desk listens on %s:%d", *address)
 
     def _close(self) -> None:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        if self._inbox is not None:
+            self._inbox.close()  # its thread ends after the batch it is deciding, if any
+            self._inbox = None
 
-    def _accept(self, listener: Listener) -> None:
+    def _accept(self, listener: Listener, inbox: Inbox) -> None:
         while True:
             try:
                 connection = listener.accept()
             except OSError:  # closed: this desk no longer leads, or stops
                 return
-            threading.Thread(target=self._serve, args=(connection,), name="desk caller", daemon=True).start()
+            threading.Thread(target=self._admit, args=(connection, inbox), name="desk caller", daemon=True).start()
 
-    def _serve(self, connection: Connection) -> None:
-        with connection:
-            try:
-                deliver_challenge(connection, self._key)
-                answer_challenge(connection, self._key)
-            except Exception as exc:  # a caller without the key (AuthenticationError), or one gone at once
-                log.warning("a caller was refused by the desk: %r", exc)
-                return
-            while True:
-                try:
-                    filing = connection.recv()
-                except (EOFError, OSError):
-                    return
-                if not send_answer(connection, self.decide(filing)):
-                    return
-
-    def decide(self, filing: Filing) -> Answer:
-        calls: list[tuple[str, tuple[Any, ...]]] = []
-        _recording.calls = calls
+    def _admit(self, connection: Connection, inbox: Inbox) -> None:
         try:
-            op = operations.file(self.line, filing.actor, filing.draft, filing.signed)
-            self.decided += 1
-            return Answer(True, operation=op, carried_out=filing.signed.carried_out, probes=calls)
-        except ServiceError as exc:
-            return Answer(True, error=exc, carried_out=filing.signed.carried_out, probes=calls)
-        except Exception:  # the database's, or a fault: the instance tries, and answers as it would
-            log.exception("the desk could not decide a filing; its instance will")
-            return Answer(False, probes=calls)
+            deliver_challenge(connection, self._key)
+            answer_challenge(connection, self._key)
+        except Exception as exc:  # a caller without the key (AuthenticationError), or one gone at once
+            log.warning("a caller was refused by the desk: %r", exc)
+            connection.close()
+            return
+        inbox.join(connection)
+
+    def _decide_arrivals(self, inbox: Inbox) -> None:
+        """Take what arrived, decide it in batches of at most ``MAX_BATCH`` in arrival order, answer."""
+        waiting: deque[_Arrival] = deque()
+        try:
+            while not inbox.closed:
+                self._receive(inbox, inbox.take(0 if waiting else None), waiting)
+                if waiting:
+                    self._decide(inbox, waiting)
         finally:
-            _recording.calls = None
+            inbox.shut()
+
+    def _receive(self, inbox: Inbox, arrived: list[tuple[Connection, Any]], waiting: deque[_Arrival]) -> None:
+        """Queue each filing to be decided; one the use case refuses at once is answered at once."""
+        for connection, filing in arrived:
+            probes: list[tuple[str, tuple[Any, ...]]] = []
+            try:
+                if not isinstance(filing, Filing):
+                    raise TypeError(f"the desk was sent {type(filing).__name__}, not a filing")
+                work = operations.filing(self.line, filing.actor, filing.draft, filing.signed)
+            except ServiceError as exc:
+                self._send(inbox, connection, Answer(True, error=exc, carried_out=filing.signed.carried_out))
+                continue
+            except Exception:
+                log.exception("the desk could not take a filing; its instance will decide it")
+                self._send(inbox, connection, Answer(False))
+                continue
+            ticket: Ticket[Item] = Ticket((filing.draft.volumes, self._reporting(work, probes)))
+            waiting.append(_Arrival(connection, filing, ticket, probes))
+
+    def _decide(self, inbox: Inbox, waiting: deque[_Arrival]) -> None:
+        batch = [waiting.popleft() for _ in range(min(MAX_BATCH, len(waiting)))]
+        tickets = [arrival.ticket for arrival in batch]
+
+        def more(fits: Callable[[Item], bool]) -> list[Ticket[Item]]:
+            self._receive(inbox, inbox.take(0), waiting)
+            taken: list[Ticket[Item]] = []
+            while waiting and len(tickets) + len(taken) < MAX_BATCH and fits(waiting[0].ticket.item):
+                batch.append(waiting.popleft())
+                taken.append(batch[-1].ticket)
+            return taken
+
+        self._probes = batch[0].probes
+        try:
+            self.line.decide_batch(tickets, more)
+        except Exception:  # after the commit: what it answered stands, the rest its instances decide
+            log.exception("a batch of %d filings failed after its commit", len(batch))
+        finally:
+            self._probes = None
+        for arrival in batch:
+            self._send(inbox, arrival.connection, self._answer(arrival))
+
+    def _answer(self, arrival: _Arrival) -> Answer:
+        ticket, carried_out, probes = arrival.ticket, arrival.filing.signed.carried_out, arrival.probes
+        if ticket.error is None and isinstance(ticket.result, Operation):
+            self.decided += 1
+            return Answer(True, operation=ticket.result, carried_out=carried_out, probes=probes)
+        if isinstance(ticket.error, ServiceError):
+            return Answer(True, error=ticket.error, carried_out=carried_out, probes=probes)
+        if ticket.error is not None:  # the database's, or a fault: the instance tries, and answers as it would
+            log.error("the desk could not decide a filing; its instance will", exc_info=ticket.error)
+        return Answer(False, probes=probes)
+
+    @staticmethod
+    def _send(inbox: Inbox, connection: Connection, answer: Answer) -> None:
+        if not send_answer(connection, answer):
+            inbox.drop(connection)
+
+    def _reporting(self, work: Work, probes: list[tuple[str, tuple[Any, ...]]]) -> Work:
+        """``work``, what it reports to the probes going back with its own answer."""
+
+        def decide(change: StrategicChange) -> Any:
+            outer, self._probes = self._probes, probes
+            try:
+                return work(change)
+            finally:
+                self._probes = outer
+
+        return decide
+
+    def _recorder(self, name: str) -> Callable[..., None]:
+        def record(*args: Any) -> None:
+            if self._probes is not None:
+                self._probes.append((name, args))
+
+        return record
 
 
 def send_answer(connection: Connection, answer: Answer) -> bool:

@@ -49,6 +49,8 @@ from deconline.store.together import insert_at_commit
 Clock = Callable[[], float]
 Decided = TypeVar("Decided")
 Work = Callable[["StrategicChange"], Any]
+Item = tuple[Sequence[Volume], Work]  # a decision to take together with others: its volumes, the decision
+More = Callable[[Callable[[Item], bool]], list[Ticket[Item]]]  # what queued meanwhile and ``fits``, in order
 TACTICAL_COUNTER = "tactical"
 
 
@@ -246,7 +248,7 @@ class Line:
     _secret: bytes | None = None
 
     _reach_m: float | None = None  # the horizontal minimum last seen in force
-    _together: Batcher[tuple[Sequence[Volume], Work]] | None = None
+    _together: Batcher[Item] | None = None
 
     def decide_together(self, volumes: Sequence[Volume], work: Callable[[StrategicChange], Decided]) -> Decided:
         """A decision that adds new subjects in ``volumes``, taken in one transaction and one commit
@@ -255,10 +257,11 @@ class Line:
         ones of its batch included. Should any fail, the batch is rolled back and each taken again
         on its own, so one's error is never another's."""
         if self._together is None:
-            self._together = Batcher(self._decide_batch)
+            together: Batcher[Item] = Batcher(lambda tickets: self.decide_batch(tickets, together.more))
+            self._together = together
         return self._together.submit((volumes, work))  # type: ignore[no-any-return]
 
-    def _decide_alone(self, ticket: Ticket[tuple[Sequence[Volume], Work]]) -> None:
+    def _decide_alone(self, ticket: Ticket[Item]) -> None:
         volumes, work = ticket.item
         try:
             with self.strategic_change(volumes) as change:
@@ -266,7 +269,11 @@ class Line:
         except BaseException as exc:  # the caller's error, raised in the caller's thread
             ticket.error = exc
 
-    def _decide_batch(self, tickets: list[Ticket[tuple[Sequence[Volume], Work]]]) -> None:
+    def decide_batch(self, tickets: list[Ticket[Item]], more: More | None = None) -> None:
+        """Decide ``tickets`` (their volumes, their decision) in one transaction, in order, each
+        ticket answered (``result`` or ``error``); ``more`` gives what arrived meanwhile and fits
+        in the cells held, to be decided after them. For a caller that gathers its own batches (the
+        filing desk); ``decide_together`` gathers them from threads."""
         added: list[str] = []
         locked: Cells = frozenset()
         change: StrategicChange | None = None
@@ -274,7 +281,7 @@ class Line:
             with self.strategic_change([v for t in tickets for v in t.item[0]]) as change:
                 locked = frozenset(change.cells or ())
                 done = 0
-                while done < len(tickets) or self._more(change, locked):  # ``more`` lengthens ``tickets``
+                while done < len(tickets) or self._more(tickets, more, change, locked):
                     ticket = tickets[done]
                     done += 1
                     operations, hazards = len(change.operations), len(change.hazards)
@@ -294,17 +301,20 @@ class Line:
         finally:
             self.probes.batch(len(tickets))
 
-    def _more(self, change: StrategicChange, locked: Cells) -> bool:
-        """Take into the batch the filings that queued while it waited for its locks or was
-        decided, as long as each needs no cell beyond those held (in arrival order)."""
-        if self._together is None or not locked:
+    @staticmethod
+    def _more(tickets: list[Ticket[Item]], more: More | None, change: StrategicChange, locked: Cells) -> bool:
+        """Add to the batch the filings that queued while it waited for its locks or was decided,
+        as long as each needs no cell beyond those held (in arrival order)."""
+        if more is None or not locked:
             return False
 
-        def fits(item: tuple[Sequence[Volume], Work]) -> bool:
+        def fits(item: Item) -> bool:
             needed = reach_cells(item[0], change.reach_m)
             return needed is not None and needed <= locked
 
-        return bool(self._together.more(fits))
+        taken = more(fits)
+        tickets += taken
+        return bool(taken)
 
     @contextmanager
     def strategic_change(self, volumes: Sequence[Volume] | None) -> Iterator[StrategicChange]:

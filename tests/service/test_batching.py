@@ -109,7 +109,7 @@ def _file_in_one_batch(world: World, actors_and_drafts: list[tuple[Actor, operat
     tickets: list[Ticket[Any]] = [
         Ticket((draft.volumes, operations.filing(world.line, actor, draft))) for actor, draft in actors_and_drafts
     ]
-    world.line._decide_batch(tickets)
+    world.line.decide_batch(tickets)
     return [ticket.answer().id for ticket in tickets]
 
 
@@ -140,7 +140,7 @@ def test_a_failing_decision_in_a_batch_fails_alone_and_leaves_no_trace(world: Wo
         raise RuntimeError("and then fails")
 
     tickets[0] = Ticket((tickets[0].item[0], fails))
-    world.line._decide_batch(tickets)
+    world.line.decide_batch(tickets)
     assert isinstance(tickets[0].error, RuntimeError)
     states = [t.answer().state for t in tickets[1:]]
     assert states == ["accepted", "proposed"]  # ...but the others are decided as if it never came
@@ -177,7 +177,7 @@ def test_a_failure_after_the_commit_never_takes_the_batch_again(world: World) ->
 
     world.line.probes.lock_hold = broken
     with pytest.raises(RuntimeError):  # raised to the batcher (which logs it), never taken again
-        world.line._decide_batch(tickets)
+        world.line.decide_batch(tickets)
     ids = [t.result.id for t in tickets]
     with world.line.db.read() as session:
         stored = session.query(Operation).filter(Operation.party_id.in_(["alpha", "charlie"])).count()
@@ -192,7 +192,9 @@ def test_a_running_batch_takes_what_arrived_since_in_order_while_it_fits() -> No
         if tickets[0].item == 0:
             running.set()
             assert queued.wait(5)
-            taken.append([t.item for t in batcher.more(lambda item: item < 100)])
+            joining = batcher.more(lambda item: item < 100)
+            tickets += joining  # ``run`` adds them to its batch
+            taken.append([t.item for t in joining])
         for ticket in tickets:
             ticket.result = ticket.item
 
