@@ -184,9 +184,13 @@ class Desk:
         waiting: deque[_Arrival] = deque()
         try:
             while not inbox.closed:
-                self._receive(inbox, inbox.take(0 if waiting else None), waiting)
-                if waiting:
-                    self._decide(inbox, waiting)
+                try:
+                    self._receive(inbox, inbox.take(0 if waiting else None), waiting)
+                    if waiting:
+                        self._decide(inbox, waiting)
+                except Exception:  # a fault of the desk's own: its callers' instances decide what it dropped
+                    log.exception("the filing desk failed to take or answer filings; it goes on")
+                    time.sleep(0.1)
         finally:
             inbox.shut()
 
