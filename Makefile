@@ -73,7 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_feed.py
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_hotline.py
-	$(BIN)/python bench/bench_prune.py --db sqlite
+	$(BIN)/python bench/bench_beats.py --db sqlite
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

@@ -293,7 +293,7 @@ def prune(session: Session, older_than: float) -> int:
     is always a run of numbers with no hole (a stream that asks for one gone is told to resync).
     Each party's last old number is read on the index of ``created_at`` (only the old rows), then
     a range of its numbers deleted: one ``DELETE`` asking that number for every row was quadratic
-    in a party's events, and ran at every checkpoint beat (``bench/bench_prune.py``)."""
+    in a party's events, and ran at every checkpoint beat (``bench/bench_beats.py``)."""
     party = PartyEvent.party_id.concat("")  # not the column: SQLite would group it on its index, reading every row
     lasts = session.execute(
         select(party, func.max(PartyEvent.seq)).where(PartyEvent.created_at < older_than).group_by(party)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnExpressionArgument, select
 from sqlalchemy.orm import Session
 
 from deconline.core.agreement import UNAFFILIATED, Agreement
@@ -228,19 +228,21 @@ def about_operation(line: Line, actor: Actor, op_id: str) -> list[dict[str, Any]
 SERVICE = "service"
 
 
+def past_deadline(now: float) -> tuple[ColumnExpressionArgument[bool], ...]:
+    """Still unacknowledged after its deadline: the conditions the index ``ix_messages_awaiting_ack``
+    serves, written as it expects them."""
+    return (Message.status == "sent", Message.requires_ack, Message.deadline_s < now)
+
+
 def sweep(line: Line, now: float | None = None) -> list[Message]:
     """Mark unacknowledged messages past their deadline ``overdue``; tell the sender and escalate."""
     now = line.clock() if now is None else now
-    overdue = select(Message.id).where(Message.status == "sent", Message.requires_ack, Message.deadline_s < now)
+    overdue = select(Message.id).where(*past_deadline(now))
     with line.db.read() as session:  # most seconds nothing is late: no need to take the write lock
         if session.scalar(overdue.limit(1)) is None:
             return []
     with line.db.write() as session:
-        late = list(
-            session.scalars(
-                select(Message).where(Message.status == "sent", Message.requires_ack, Message.deadline_s < now)
-            )
-        )
+        late = list(session.scalars(select(Message).where(*past_deadline(now))))
         agreement = in_force(session)
         escalation = agreement.escalation if agreement else {}
         notices: list[tuple[str, dict[str, Any]]] = []
