@@ -16,6 +16,11 @@ messages, 19 in 20 asking for no acknowledgement (they stay "sent" for good), th
 acknowledged. Timed (median of fifteen) with the partial index ``ix_messages_awaiting_ack`` and,
 before, without it.
 
+*Operations past their end* (every second) and *the active ones* (the evaluator, every cycle):
+``operations`` operations, 99 in 100 ended long ago. Timed (median of fifteen) with this code's
+condition and indexes (``ix_operations_pending_ends_at``, ``ix_operations_state``) and, before,
+with the condition as a list of states and neither index.
+
 Writes bench/out/beats_<db>.json.
 """
 
@@ -31,12 +36,14 @@ from typing import Any
 
 from bench_filing import OUT, database
 from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from deconline.service.events import prune
 from deconline.service.hotline import past_deadline
+from deconline.service.notices import PENDING_STATES
+from deconline.service.operations import past_their_end
 from deconline.store.db import Database
-from deconline.store.models import Message, PartyEvent
+from deconline.store.models import PENDING_OPERATIONS, Message, Operation, PartyEvent
 
 RETENTION_S = 7 * 86_400.0
 NOW = 1_800_000_000.0
@@ -166,6 +173,98 @@ def _awaiting_index(db: Database, present: bool) -> None:
         connection.commit()
 
 
+def operation_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The worker's search for operations past their end, and the evaluator's read of the active
+    ones, on a history of ended operations: this code's queries and indexes, and before (the
+    search's condition as a list of states, neither index)."""
+    results: list[dict[str, Any]] = []
+    cutoff = NOW - 3600.0
+    this_search = past_their_end(cutoff).options(selectinload(Operation.volumes))
+    before_search = (
+        select(Operation)
+        .where(Operation.state.in_(PENDING_STATES), Operation.ends_at < cutoff)
+        .options(selectinload(Operation.volumes))
+        .order_by(Operation.ends_at, Operation.id)
+        .limit(100)
+    )
+    active = select(Operation).where(Operation.state == "active").options(selectinload(Operation.volumes))
+    with db.write() as session:
+        session.execute(
+            text("INSERT INTO parties (id, public_key, created_at) VALUES ('p0', :k, 1.0)"), {"k": "A" * 43 + "="}
+        )
+    for size in (int(s) for s in args.operations.split(",")):
+        with db.write() as session:
+            session.execute(delete(Operation))
+            for start in range(0, size, 20_000):
+                session.execute(
+                    insert(Operation), [_operation(i, size) for i in range(start, min(size, start + 20_000))]
+                )
+        row: dict[str, Any] = {"operations": size}
+        for name, search in (("this", this_search), ("before", before_search)):
+            _operation_indexes(db, name == "this")
+            row[f"{name}_search_ms"] = _median_ms(db, search)
+            row[f"{name}_active_ms"] = _median_ms(db, active)
+            took = f"{row[f'{name}_search_ms']:.2f} / {row[f'{name}_active_ms']:.2f} ms"
+            print(f"  operations, {size:,}, {name}: {took}", file=sys.stderr)
+        _operation_indexes(db, True)
+        results.append(row)
+    print(
+        f"\n| operations, 99 in 100 ended ({args.db}) | search past their end, this / before ms "
+        "| active ones, this / before ms |"
+    )
+    print("| --- | --- | --- |")
+    for r in results:
+        print(
+            f"| {r['operations']:,} | {_ms(r['this_search_ms'])} / {_ms(r['before_search_ms'])} "
+            f"| {_ms(r['this_active_ms'])} / {_ms(r['before_active_ms'])} |"
+        )
+    return results
+
+
+def _operation(i: int, size: int) -> dict[str, Any]:
+    """99 in 100 ended long ago (the oldest first); the rest accepted, ending later (1 in 20 of them active)."""
+    live = i % 100 == 0
+    return {
+        "id": f"op{i}",
+        "party_id": "p0",
+        "name": "",
+        "state": ("active" if i % 2000 == 0 else "accepted") if live else "ended",
+        "version": 1,
+        "agreement_version": 1,
+        "created_at": NOW - 10.0 * size + i,
+        "updated_at": NOW,
+        "ends_at": NOW + 3600.0 + i if live else NOW - 10.0 * size + 10.0 * i,
+    }
+
+
+def _operation_indexes(db: Database, present: bool) -> None:
+    with db.engine.connect() as connection:
+        if present:
+            connection.execute(text("CREATE INDEX IF NOT EXISTS ix_operations_state ON operations (state)"))
+            connection.execute(
+                text(
+                    "CREATE INDEX IF NOT EXISTS ix_operations_pending_ends_at"
+                    f" ON operations (ends_at) WHERE {PENDING_OPERATIONS}"
+                )
+            )
+        else:
+            connection.execute(text("DROP INDEX IF EXISTS ix_operations_state"))
+            connection.execute(text("DROP INDEX IF EXISTS ix_operations_pending_ends_at"))
+        if not db.is_sqlite:
+            connection.execute(text("ANALYZE operations"))
+        connection.commit()
+
+
+def _median_ms(db: Database, query: Any, runs: int = 15) -> float:
+    times = []
+    for _ in range(runs):
+        with db.read() as session:
+            began = time.perf_counter()
+            session.scalars(query).all()
+            times.append(1000 * (time.perf_counter() - began))
+    return statistics.median(times)
+
+
 def _message(i: int) -> dict[str, Any]:
     """19 in 20 ask for no acknowledgement (and stay "sent"); the rest were acknowledged in time."""
     asks = i % 20 == 0
@@ -192,11 +291,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="250,1000,4000,25000", help="events a party, comma-separated")
     parser.add_argument("--before-up-to", type=int, default=1000, help="largest size to run the statement before at")
     parser.add_argument("--messages", default="20000,200000", help="hotline messages, comma-separated")
+    parser.add_argument("--operations", default="20000,200000", help="operations, comma-separated")
     args = parser.parse_args()
     with database(args.db) as url:
         db = Database(url)
         db.migrate()
-        results = {"prune": prune_rows(db, args), "sweep": sweep_rows(db, args)}
+        results = {
+            "prune": prune_rows(db, args),
+            "sweep": sweep_rows(db, args),
+            "operations": operation_rows(db, args),
+        }
         db.dispose()
     OUT.mkdir(exist_ok=True)
     (OUT / f"beats_{args.db}.json").write_text(json.dumps(results, indent=2))

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, select, text
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,7 +25,7 @@ from deconline.service.geo import geometry_json, volume_from_row
 from deconline.service.line import Line, StrategicChange, new_id
 from deconline.service.rules import in_force, require_in_force
 from deconline.service.statements import Signed
-from deconline.store.models import ConflictNotice, Operation, OperationVolume
+from deconline.store.models import PENDING_OPERATIONS, ConflictNotice, Operation, OperationVolume
 from deconline.store.together import insert_at_commit
 
 STATES = ("proposed", "accepted", "active", "ended", "cancelled")
@@ -347,6 +347,17 @@ def change_state(
         return op
 
 
+def past_their_end(cutoff: float) -> Select[Operation]:
+    """The first pending operations whose last window closed before ``cutoff``, oldest first; the
+    condition written as the index ``ix_operations_pending_ends_at`` has it, so that it is read."""
+    return (
+        select(Operation)
+        .where(text(PENDING_OPERATIONS), Operation.ends_at < cutoff)
+        .order_by(Operation.ends_at, Operation.id)
+        .limit(AUTO_END_BATCH)
+    )
+
+
 def end_past(line: Line, now: float | None = None) -> list[str]:
     """End every operation whose last window closed more than the agreement's
     ``auto_end_after_s`` ago, so the picture does not fill with past plans; its notices, and the
@@ -358,13 +369,7 @@ def end_past(line: Line, now: float | None = None) -> list[str]:
         if agreement is None:
             return []
         cutoff = now - agreement.auto_end_after_s
-        due = session.scalars(
-            select(Operation)
-            .where(Operation.state.in_(notices.PENDING_STATES), Operation.ends_at < cutoff)
-            .options(selectinload(Operation.volumes))
-            .order_by(Operation.ends_at, Operation.id)
-            .limit(AUTO_END_BATCH)
-        ).all()
+        due = session.scalars(past_their_end(cutoff).options(selectinload(Operation.volumes))).all()
         seen = {op.id: op.version for op in due}
         volumes = [volume_from_row(v) for op in due for v in op.volumes]
     if not due:

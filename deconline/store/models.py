@@ -99,12 +99,17 @@ class AgreementSignature(Base):
     agreement: Mapped[AgreementVersion] = relationship(back_populates="signatures")
 
 
+# The operations that can still be in a conflict (``service.notices.PENDING_STATES``), as the
+# worker's search for those past their end and the index that serves it both write it.
+PENDING_OPERATIONS = "state IN ('proposed', 'accepted', 'active')"
+
+
 class Operation(Base):
     __tablename__ = "operations"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # the evaluator reads the active ones every second
     version: Mapped[int] = mapped_column(Integer)
     agreement_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
@@ -119,6 +124,17 @@ class Operation(Base):
         viewonly=True,
         foreign_keys="ConflictNotice.operation_id",
     )  # the open ones: resolved notices stay in the table as history
+
+    # For the worker's search every second: ended and cancelled operations stay for good, and the
+    # oldest come first on the index of ``ends_at`` alone, so the search walked them all.
+    __table_args__ = (
+        Index(
+            "ix_operations_pending_ends_at",
+            "ends_at",
+            postgresql_where=sql_text(PENDING_OPERATIONS),
+            sqlite_where=sql_text(PENDING_OPERATIONS),
+        ),
+    )
 
 
 class OperationVolume(Base):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from sqlalchemy import select, text
 
 from deconline.service import hotline
 from deconline.store.models import Message
@@ -103,26 +100,3 @@ def test_overdue_escalates_to_the_contact_named_in_the_agreement(world: World) -
     hotline.sweep(world.line)
     assert {"type": "overdue", "message": message["id"], "silent": ["charlie"]} in persisted(world, "alpha")
     assert {"type": "escalation", "message": message["id"], "silent": "charlie"} in persisted(world, "bravo")
-
-
-def test_the_sweep_reads_only_the_messages_that_ask_to_be_acknowledged(world: World) -> None:
-    """A message that asks for no acknowledgement stays "sent" for good: the sweep, every second,
-    must find the late ones on the partial index of those that ask, never by reading them all."""
-    note = {"recipients": ["charlie"], "kind": "notice", "text": "for your information", "requires_ack": False}
-    informational = world.post("alpha", "/v1/messages", note)
-    assert informational.status_code == 201, informational.text
-    query = select(Message.id).where(*hotline.past_deadline(world.clock.now + 3600))
-    with world.line.db.read() as session:
-        connection = session.connection()
-        if world.line.db.is_sqlite:
-            plan = str(connection.execute(text(f"EXPLAIN QUERY PLAN {_inline(query, connection)}")).all())
-        else:  # on a table this small a scan is cheapest: asked to avoid one, the planner shows it can
-            connection.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = str(connection.execute(text(f"EXPLAIN {_inline(query, connection)}")).all())
-    assert "ix_messages_awaiting_ack" in plan, plan
-    world.clock.now += 86_400
-    assert informational.json()["id"] not in [m.id for m in hotline.sweep(world.line)]
-
-
-def _inline(query: Any, connection: Any) -> str:
-    return str(query.compile(connection, compile_kwargs={"literal_binds": True}))
