@@ -21,6 +21,9 @@ before, without it.
 condition and indexes (``ix_operations_pending_ends_at``, ``ix_operations_state``) and, before,
 with the condition as a list of states and neither index.
 
+*The open alerts* (the evaluator, every cycle): ``alerts`` alerts, all but 1 in 20,000 cleared,
+read with this code's condition (the open states) and before ("not cleared").
+
 Writes bench/out/beats_<db>.json.
 """
 
@@ -43,7 +46,7 @@ from deconline.service.hotline import past_deadline
 from deconline.service.notices import PENDING_STATES
 from deconline.service.operations import past_their_end
 from deconline.store.db import Database
-from deconline.store.models import PENDING_OPERATIONS, Message, Operation, PartyEvent
+from deconline.store.models import OPEN_ALERT_STATES, PENDING_OPERATIONS, Alert, Message, Operation, PartyEvent
 
 RETENTION_S = 7 * 86_400.0
 NOW = 1_800_000_000.0
@@ -221,6 +224,53 @@ def operation_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any
     return results
 
 
+def alert_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The evaluator's read of the open alerts, every cycle, on a history of cleared ones: this
+    code's condition (the open states, on the index of state) against before ("not cleared")."""
+    results: list[dict[str, Any]] = []
+    this, before = Alert.state.in_(OPEN_ALERT_STATES), Alert.state != "cleared"
+    for size in (int(s) for s in args.alerts.split(",")):
+        with db.write() as session:
+            session.execute(delete(Alert))
+            for start in range(0, size, 20_000):
+                session.execute(insert(Alert), [_alert(i) for i in range(start, min(size, start + 20_000))])
+        if not db.is_sqlite:
+            with db.engine.connect() as connection:
+                connection.execute(text("ANALYZE alerts"))
+                connection.commit()
+        row: dict[str, Any] = {"alerts": size}
+        for name, condition in (("this", this), ("before", before)):
+            row[f"{name}_ms"] = _median_ms(db, select(Alert).where(condition))
+            print(f"  alerts, {size:,}, {name}: {row[f'{name}_ms']:.2f} ms", file=sys.stderr)
+        results.append(row)
+    print(f"\n| alerts, 1 in 20,000 open ({args.db}) | the open ones, this / before ms |")
+    print("| --- | --- |")
+    for r in results:
+        print(f"| {r['alerts']:,} | {_ms(r['this_ms'])} / {_ms(r['before_ms'])} |")
+    return results
+
+
+def _alert(i: int) -> dict[str, Any]:
+    return {
+        "id": f"al{i}",
+        "kind": "separation",
+        "a_party": "p0",
+        "a_track": f"a{i}",
+        "b_party": "p1",
+        "b_track": f"b{i}",
+        "state": "raised" if i % 20_000 == 0 else "cleared",
+        "level": "alert",
+        "t_los": 0.0,
+        "t_cpa": 0.0,
+        "d_cpa_m": 0.0,
+        "dz_cpa_m": 0.0,
+        "los": False,
+        "raised_at": NOW - i,
+        "updated_at": NOW - i,
+        "cleared_at": NOW - i,
+    }
+
+
 def _operation(i: int, size: int) -> dict[str, Any]:
     """99 in 100 ended long ago (the oldest first); the rest accepted, ending later (1 in 20 of them active)."""
     live = i % 100 == 0
@@ -292,6 +342,7 @@ def main() -> None:
     parser.add_argument("--before-up-to", type=int, default=1000, help="largest size to run the statement before at")
     parser.add_argument("--messages", default="20000,200000", help="hotline messages, comma-separated")
     parser.add_argument("--operations", default="20000,200000", help="operations, comma-separated")
+    parser.add_argument("--alerts", default="20000,200000", help="alerts, comma-separated")
     args = parser.parse_args()
     with database(args.db) as url:
         db = Database(url)
@@ -300,6 +351,7 @@ def main() -> None:
             "prune": prune_rows(db, args),
             "sweep": sweep_rows(db, args),
             "operations": operation_rows(db, args),
+            "alerts": alert_rows(db, args),
         }
         db.dispose()
     OUT.mkdir(exist_ok=True)

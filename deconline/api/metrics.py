@@ -29,6 +29,7 @@ from deconline.service.duties import Beat, last_beat
 from deconline.service.line import Line
 from deconline.service.rules import in_force
 from deconline.store.models import (
+    OPEN_ALERT_STATES,
     Alert,
     CheckpointRow,
     ConflictNotice,
@@ -125,7 +126,7 @@ class LiveFigures(Collector):
             alerts: dict[str, int] = {
                 kind: n
                 for kind, n in session.execute(
-                    select(Alert.kind, func.count()).where(Alert.state != "cleared").group_by(Alert.kind)
+                    select(Alert.kind, func.count()).where(Alert.state.in_(OPEN_ALERT_STATES)).group_by(Alert.kind)
                 )
             }
             by_state = select(Operation.state, func.count()).group_by(Operation.state)

@@ -21,7 +21,7 @@ from deconline.core.tactical import Extrapolated
 from deconline.core.volumes import Volume
 from deconline.service.geo import iso, volume_from_row
 from deconline.service.line import Line
-from deconline.store.models import Alert, Hazard
+from deconline.store.models import OPEN_ALERT_STATES, Alert, Hazard
 
 EVENT_INTERVAL_S = 5.0
 KINDS = ("separation", "hazard")
@@ -82,7 +82,7 @@ def refresh(
 ) -> int:
     """Compute and store each open alert's guidance for its parties' aircraft; returns how many
     aircraft it was computed for."""
-    alerts = list(session.scalars(select(Alert).where(Alert.state != "cleared", Alert.kind.in_(KINDS))))
+    alerts = list(session.scalars(select(Alert).where(Alert.state.in_(OPEN_ALERT_STATES), Alert.kind.in_(KINDS))))
     open_ids = {a.id for a in alerts}
     line.guidance_told = {k: v for k, v in line.guidance_told.items() if k[0] in open_ids}
     if agreement.guidance == "off" or not alerts:

@@ -41,7 +41,7 @@ from deconline.service.line import TACTICAL_COUNTER, Line
 from deconline.service.record import SERVICE_AUTHOR
 from deconline.service.rules import in_force
 from deconline.service.statements import Signed
-from deconline.store.models import Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
+from deconline.store.models import OPEN_ALERT_STATES, Alert, Counter, Hazard, Operation, TrackState, UnaffiliatedTrack
 
 Key = tuple[str, str, str, str, str]  # kind, a_party, a_track, b_party, b_track
 Found = tuple[float, float, float, float, bool]  # t_los (or entry), t_cpa, d_cpa, dz_cpa, los (or inside)
@@ -316,7 +316,7 @@ def evaluate(line: Line, now: float | None = None) -> list[Alert]:
         found.update(areas)
         active = {
             (a.kind, a.a_party, a.a_track, a.b_party, a.b_track): a
-            for a in session.scalars(select(Alert).where(Alert.state != "cleared"))
+            for a in session.scalars(select(Alert).where(Alert.state.in_(OPEN_ALERT_STATES)))
         }
         shown = _confirm(line, active, alerting, found, t_in, now)
         changed = _apply(session, active, shown, outside, now)
@@ -387,7 +387,7 @@ def _anything_to_evaluate(line: Line, now: float) -> bool:
         if agreement is None:
             return False
         recent = select(TrackState.track_id).where(TrackState.time_s >= now - agreement.max_track_age_s).limit(1)
-        open_alert = select(Alert.id).where(Alert.state != "cleared").limit(1)
+        open_alert = select(Alert.id).where(Alert.state.in_(OPEN_ALERT_STATES)).limit(1)
         return session.scalar(recent) is not None or session.scalar(open_alert) is not None
 
 
@@ -653,7 +653,7 @@ def list_alerts(line: Line, actor: Actor, active_only: bool = True, limit: int =
     with line.db.read() as session:
         query = select(Alert).where(or_(Alert.a_party == party_id, Alert.b_party == party_id))
         if active_only:
-            query = query.where(Alert.state != "cleared")
+            query = query.where(Alert.state.in_(OPEN_ALERT_STATES))
         alerts = list(session.scalars(query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit)))
         proposed = resolutions.views(session, party_id, [a for a in alerts if a.kind == "separation"])
         views = []
@@ -682,7 +682,9 @@ def visible_tracks(line: Line, actor: Actor) -> list[dict[str, Any]]:
         if not show_all:
             partners = set()
             for alert in session.scalars(
-                select(Alert).where(Alert.state != "cleared", or_(Alert.a_party == party_id, Alert.b_party == party_id))
+                select(Alert).where(
+                    Alert.state.in_(OPEN_ALERT_STATES), or_(Alert.a_party == party_id, Alert.b_party == party_id)
+                )
             ):
                 partners.add(
                     (alert.b_party, alert.b_track) if alert.a_party == party_id else (alert.a_party, alert.a_track)

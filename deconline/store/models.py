@@ -252,6 +252,9 @@ class UnaffiliatedTrack(Kinematics, Base):
         return UNAFFILIATED
 
 
+OPEN_ALERT_STATES = ("raised", "updated")  # not cleared: read as a list, so the index of state serves it
+
+
 class Alert(Base):
     """A predicted loss of separation between two tracks of different parties, or of a party's and
     an unaffiliated one (``b_party`` = ``unaffiliated``) (``separation``), a predicted entry of a

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from deconline.service import hotline, notices, operations
-from deconline.store.models import PENDING_OPERATIONS, Message, Operation
+from deconline.store.models import OPEN_ALERT_STATES, PENDING_OPERATIONS, Alert, Message, Operation
 from tests.helpers import World, box
 
 
@@ -51,3 +51,10 @@ def test_the_search_for_operations_past_their_end_reads_only_pending_ones(world:
 def test_the_evaluator_reads_the_active_operations_on_their_state(world: World) -> None:
     plan = _plan(world, select(Operation.id).where(Operation.state == "active"))
     assert "ix_operations_state" in plan, plan
+
+
+def test_the_evaluator_reads_the_open_alerts_on_their_state(world: World) -> None:
+    """Cleared alerts stay for good; "not cleared" cannot be read on an index, the open states can."""
+    assert {*OPEN_ALERT_STATES, "cleared"} == {"raised", "updated", "cleared"}
+    plan = _plan(world, select(Alert.id).where(Alert.state.in_(OPEN_ALERT_STATES)))
+    assert "ix_alerts_state" in plan, plan
