@@ -135,16 +135,12 @@ def sweep_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
             session.execute(delete(Message))
             for start in range(0, size, 20_000):
                 session.execute(insert(Message), [_message(i) for i in range(start, min(size, start + 20_000))])
+        with db.read() as session:
+            assert session.scalar(probe) is None  # nothing is late: the sweep's usual second
         row: dict[str, Any] = {"messages": size}
         for name in ("this", "before"):
             _awaiting_index(db, name == "this")
-            times = []
-            for _ in range(15):
-                with db.read() as session:
-                    began = time.perf_counter()
-                    assert session.scalar(probe) is None
-                    times.append(1000 * (time.perf_counter() - began))
-            row[f"{name}_ms"] = statistics.median(times)
+            row[f"{name}_ms"] = _median_ms(db, probe)
             print(f"  sweep, {size:,} messages, {name}: {row[f'{name}_ms']:.2f} ms", file=sys.stderr)
         _awaiting_index(db, True)
         results.append(row)
