@@ -1,7 +1,7 @@
 """Signed filings over HTTP: real uvicorn processes, real sockets, N operations from K clients.
 
     .venv/bin/python bench/bench_filing.py [--n 2000] [--clients 8] [--pairs]
-        [--db sqlite|postgresql] [--instances 1] [--area spread|one|disjoint] [--compare]
+        [--db sqlite|postgresql] [--instances 1] [--area spread|one|disjoint] [--by-area] [--compare]
 
 Prints filings per second and latency percentiles and writes bench/out/filing*.json.
 
@@ -13,7 +13,9 @@ the next (decisions in different areas do not wait for each other); in both, eac
 pair, with ``--pairs``) has a 10-minute slot of its own, so the lock, not the number of
 conflicts, is what is measured. ``spread`` scatters random volumes over western Europe and
 22 h. ``--instances N`` runs N service processes on the one database, the clients spread over
-them. After every run the database is checked: no two accepted operations of different parties
+them (``--by-area``: each disjoint area's clients on one instance, so that with
+``BENCH_SERVE_ARGS='--rate-limit off --desk none'`` each area is decided by a process of its
+own). After every run the database is checked: no two accepted operations of different parties
 may conflict ("double accepts"). Also reported: how long decisions held and waited for their
 locks (the instances' /metrics) and the CPU time per filing of the service and of the machine,
 and by role (the instances' request processes, their workers and desks, PostgreSQL, the clients).
@@ -336,11 +338,17 @@ class Run:
     n: int
     clients: int
     seed: int
+    by_area: bool = False  # each disjoint area's clients on one instance (else client i on instance i mod N)
 
     @property
     def label(self) -> str:
         what = {"one": "one area", "disjoint": "disjoint areas", "spread": "spread"}[self.area]
-        return f"{self.db}, {self.instances} instance{'s' if self.instances > 1 else ''}, {what}"
+        return f"{self.db}, {self.instances} instance{'s' if self.instances > 1 else ''}, {what}" + (
+            ", an instance an area" if self.by_area else ""
+        )
+
+    def instance_of(self, client: int) -> int:
+        return (client // 2 if self.by_area else client) % self.instances
 
 
 def run(config: Run) -> dict[str, Any]:
@@ -360,7 +368,7 @@ def run(config: Run) -> dict[str, Any]:
                 slot = None if config.area == "spread" else i // 2  # one area: pairs conflict, slots do not
                 bodies.append({"volumes": [volume(rng, t0, area_centre(config.area, client), slot)]})
         clients = [
-            httpx.Client(base_url=urls[c % len(urls)], headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            httpx.Client(base_url=urls[config.instance_of(c)], headers={"Authorization": f"Bearer {token}"}, timeout=60)
             for c, (token, _) in enumerate(tokens)
         ]
         line_id = clients[0].get("/v1/whoami").json()["line"]
@@ -440,7 +448,15 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--area", choices=["spread", "one", "disjoint"], default="spread")
     parser.add_argument("--compare", action="store_true", help="one area on 1 and 2 instances, disjoint on 2 (PG)")
+    parser.add_argument(
+        "--by-area",
+        action="store_true",
+        help="with --area disjoint: each area's clients on one instance (with BENCH_SERVE_ARGS='--desk none', "
+        "each area decided by its own process)",
+    )
     args = parser.parse_args()
+    if args.by_area and args.area != "disjoint":
+        parser.error("--by-area needs --area disjoint")
     if args.compare:
         configs = [
             Run("postgresql", 1, "one", True, args.n, args.clients, args.seed),
@@ -448,7 +464,7 @@ def main() -> None:
             Run("postgresql", 2, "disjoint", True, args.n, args.clients, args.seed),
         ]
     else:
-        configs = [Run(args.db, args.instances, args.area, args.pairs, args.n, args.clients, args.seed)]
+        configs = [Run(args.db, args.instances, args.area, args.pairs, args.n, args.clients, args.seed, args.by_area)]
     results = [run(c) for c in configs]
     OUT.mkdir(exist_ok=True)
     if args.compare:
@@ -456,7 +472,8 @@ def main() -> None:
     else:
         name = "filing_pairs.json" if args.pairs and args.area == "spread" else "filing.json"
         if args.db != "sqlite" or args.instances > 1 or args.area != "spread":
-            name = f"filing_{args.db}_{args.instances}x_{args.area}{'_pairs' if args.pairs else ''}.json"
+            name = f"filing_{args.db}_{args.instances}x_{args.area}{'_pairs' if args.pairs else ''}"
+            name += "_by_area.json" if args.by_area else ".json"
     (OUT / name).write_text(json.dumps(results, indent=2))
     _table(results)
     for r in results:
