@@ -35,6 +35,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench_filing import OUT, database
@@ -74,9 +75,22 @@ def fill(db: Database, parties: int, size: int) -> None:
                 for n in range(1, size + 1)
             ]
             session.execute(insert(PartyEvent), rows)
+    _analyze(db, "party_events")
+
+
+def refill(db: Database, table: Any, size: int, row: Callable[[int], dict[str, Any]]) -> None:
+    """``table`` emptied, then ``size`` rows made by ``row`` from their index, 20,000 a statement."""
+    with db.write() as session:
+        session.execute(delete(table))
+        for start in range(0, size, 20_000):
+            session.execute(insert(table), [row(i) for i in range(start, min(size, start + 20_000))])
+
+
+def _analyze(db: Database, table: str) -> None:
+    """The table's statistics as autovacuum would have them by then (PostgreSQL)."""
     if not db.is_sqlite:
         with db.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE party_events")  # as autovacuum would have by then
+            connection.exec_driver_sql(f"ANALYZE {table}")
             connection.commit()
 
 
@@ -131,10 +145,7 @@ def sweep_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     probe = select(Message.id).where(*past_deadline(NOW)).limit(1)
     for size in (int(s) for s in args.messages.split(",")):
-        with db.write() as session:
-            session.execute(delete(Message))
-            for start in range(0, size, 20_000):
-                session.execute(insert(Message), [_message(i) for i in range(start, min(size, start + 20_000))])
+        refill(db, Message, size, _message)
         with db.read() as session:
             assert session.scalar(probe) is None  # nothing is late: the sweep's usual second
         row: dict[str, Any] = {"messages": size}
@@ -167,9 +178,8 @@ def _awaiting_index(db: Database, present: bool) -> None:
             )
         else:
             connection.execute(text("DROP INDEX IF EXISTS ix_messages_awaiting_ack"))
-        if not db.is_sqlite:
-            connection.execute(text("ANALYZE messages"))  # as autovacuum would have by then
         connection.commit()
+    _analyze(db, "messages")
 
 
 def operation_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -192,12 +202,7 @@ def operation_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any
             text("INSERT INTO parties (id, public_key, created_at) VALUES ('p0', :k, 1.0)"), {"k": "A" * 43 + "="}
         )
     for size in (int(s) for s in args.operations.split(",")):
-        with db.write() as session:
-            session.execute(delete(Operation))
-            for start in range(0, size, 20_000):
-                session.execute(
-                    insert(Operation), [_operation(i, size) for i in range(start, min(size, start + 20_000))]
-                )
+        refill(db, Operation, size, partial(_operation, size=size))
         row: dict[str, Any] = {"operations": size}
         for name, search in (("this", this_search), ("before", before_search)):
             _operation_indexes(db, name == "this")
@@ -226,14 +231,8 @@ def alert_rows(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     this, before = Alert.state.in_(OPEN_ALERT_STATES), Alert.state != "cleared"
     for size in (int(s) for s in args.alerts.split(",")):
-        with db.write() as session:
-            session.execute(delete(Alert))
-            for start in range(0, size, 20_000):
-                session.execute(insert(Alert), [_alert(i) for i in range(start, min(size, start + 20_000))])
-        if not db.is_sqlite:
-            with db.engine.connect() as connection:
-                connection.execute(text("ANALYZE alerts"))
-                connection.commit()
+        refill(db, Alert, size, _alert)
+        _analyze(db, "alerts")
         row: dict[str, Any] = {"alerts": size}
         for name, condition in (("this", this), ("before", before)):
             row[f"{name}_ms"] = _median_ms(db, select(Alert).where(condition))
@@ -296,9 +295,8 @@ def _operation_indexes(db: Database, present: bool) -> None:
         else:
             connection.execute(text("DROP INDEX IF EXISTS ix_operations_state"))
             connection.execute(text("DROP INDEX IF EXISTS ix_operations_pending_ends_at"))
-        if not db.is_sqlite:
-            connection.execute(text("ANALYZE operations"))
         connection.commit()
+    _analyze(db, "operations")
 
 
 def _median_ms(db: Database, query: Any, runs: int = 15) -> float:
